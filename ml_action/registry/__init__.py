@@ -1,0 +1,31 @@
+"""Model registries: one layout and one set of semantics over a folder or an S3 prefix.
+
+``open_registry`` picks the object store from the ``registry`` setting; ``Registry`` (in ``base``)
+holds all the layout and promotion logic, so both stores behave the same.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ml_action.config import Config
+    from ml_action.registry.base import Registry
+
+
+def open_registry(config: Config) -> Registry:
+    """The registry for ``config.registry`` (``s3://bucket/prefix`` or a folder) and ``config.model_name``."""
+    from ml_action.registry.base import Registry
+
+    if config.is_s3:
+        from ml_action.registry.s3 import S3Store
+
+        return Registry(S3Store.from_config(config), config.model_name)
+    from ml_action.config import confine
+    from ml_action.registry.local import LocalStore
+
+    root = config.registry
+    path = confine(config.workspace, root, "registry") if not root.startswith("/") else None
+    from pathlib import Path
+
+    return Registry(LocalStore(path or Path(root)), config.model_name)
