@@ -1,0 +1,152 @@
+"""Champion vs candidate on the same rows: the comparison table, the gate rules and the verdict.
+
+Gate semantics follow MLflow's ``MetricThreshold``: thresholds are inclusive and direction aware;
+``max-regression`` (absolute) and ``max-regression-pct`` (relative to the champion) bound how much worse
+the candidate may be, and 0 is allowed (no regression at all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ml_action.config import Gate
+from ml_action.metrics import METRICS, check_metric_name
+
+# two floats this close count as equal, so 0.81 - 0.80 passes max-regression: 0.01
+EPS = 1e-9
+
+
+@dataclass
+class Row:
+    """One metric in the comparison table."""
+
+    metric: str
+    champion: float | None
+    candidate: float | None
+    delta: float | None
+    delta_pct: float | None
+    outcome: str  # better / worse / same / n/a
+    greater_is_better: bool
+
+
+@dataclass
+class GateResult:
+    rule: str
+    metric: str
+    passed: bool
+    reason: str
+    note: str = ""
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    gates: list[GateResult] = field(default_factory=list)
+
+    @property
+    def word(self) -> str:
+        return "pass" if self.passed else "fail"
+
+    def failed(self) -> list[GateResult]:
+        return [g for g in self.gates if not g.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": self.word, "gates": [asdict(g) for g in self.gates]}
+
+
+def outcome(metric: str, champion: float | None, candidate: float | None) -> str:
+    if champion is None or candidate is None:
+        return "n/a"
+    diff = candidate - champion
+    if abs(diff) <= EPS * max(1.0, abs(champion)):
+        return "same"
+    better = diff > 0 if METRICS[metric].greater_is_better else diff < 0
+    return "better" if better else "worse"
+
+
+def compare(candidate: dict[str, float], champion: dict[str, float] | None) -> list[Row]:
+    """One row per metric the candidate has, in the order of ``METRICS``."""
+    rows = []
+    for name in METRICS:
+        if name not in candidate:
+            continue
+        new = candidate[name]
+        old = champion.get(name) if champion else None
+        delta = new - old if old is not None else None
+        pct = (delta / abs(old) * 100) if delta is not None and old not in (None, 0) else None
+        rows.append(Row(name, old, new, delta, pct, outcome(name, old, new), METRICS[name].greater_is_better))
+    return rows
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def regression_of(metric: str, candidate: float, champion: float) -> float:
+    """How much worse the candidate is (positive) or better (negative), in the metric's units."""
+    return champion - candidate if METRICS[metric].greater_is_better else candidate - champion
+
+
+def check_gate(gate: Gate, candidate: dict[str, float], champion: dict[str, float] | None,
+               task: str) -> list[GateResult]:
+    """Evaluate one rule; each limit it sets gives one result."""
+    metric = gate.metric
+    check_metric_name(metric, "gates", task)
+    out: list[GateResult] = []
+    value = candidate.get(metric)
+    up = METRICS[metric].greater_is_better
+    if value is None:
+        return [GateResult(f"{metric}", metric, False, f"{metric} could not be computed for the candidate")]
+    if gate.min is not None:
+        ok = value >= gate.min - EPS * max(1.0, abs(gate.min))
+        out.append(GateResult(f"{metric} ≥ {_fmt(gate.min)}", metric, ok,
+                              f"{metric} = {_fmt(value)} {'≥' if ok else '<'} {_fmt(gate.min)}"))
+    if gate.max is not None:
+        ok = value <= gate.max + EPS * max(1.0, abs(gate.max))
+        out.append(GateResult(f"{metric} ≤ {_fmt(gate.max)}", metric, ok,
+                              f"{metric} = {_fmt(value)} {'≤' if ok else '>'} {_fmt(gate.max)}"))
+    relative = [("max-regression", gate.max_regression), ("max-regression-pct", gate.max_regression_pct),
+                ("min-improvement", gate.min_improvement)]
+    for kind, limit in relative:
+        if limit is None:
+            continue
+        old = champion.get(metric) if champion else None
+        rule = f"{metric} {kind} {_fmt(limit)}{'%' if kind.endswith('pct') else ''}"
+        if old is None:
+            why = "no champion yet" if not champion else f"the champion has no {metric}"
+            out.append(GateResult(rule, metric, True, f"not applied: {why}", note="skipped"))
+            continue
+        worse = regression_of(metric, value, old)
+        if kind == "max-regression":
+            ok = worse <= limit + EPS * max(1.0, abs(old))
+            reason = f"{'worse' if worse > 0 else 'better'} by {_fmt(abs(worse))} (allowed {_fmt(limit)})"
+        elif kind == "max-regression-pct":
+            pct = worse / abs(old) * 100 if old != 0 else (0.0 if worse <= 0 else float("inf"))
+            ok = pct <= limit + EPS * 100
+            reason = f"{'worse' if worse > 0 else 'better'} by {abs(pct):.3g} % (allowed {_fmt(limit)} %)"
+        else:
+            gain = -worse
+            ok = gain >= limit - EPS * max(1.0, abs(old))
+            reason = f"improved by {_fmt(gain)} (needed {_fmt(limit)})"
+        direction = "higher is better" if up else "lower is better"
+        out.append(GateResult(rule, metric, ok, f"{metric}: {_fmt(old)} → {_fmt(value)}, {reason}; {direction}"))
+    return out
+
+
+def verdict(gates: tuple[Gate, ...], candidate: dict[str, float], champion: dict[str, float] | None,
+            task: str, extra: list[GateResult] | None = None) -> Verdict:
+    """All rules evaluated; the verdict passes when every one passes. ``extra`` adds checks made elsewhere."""
+    results: list[GateResult] = []
+    for gate in gates:
+        if gate.metric:
+            results.extend(check_gate(gate, candidate, champion, task))
+    results.extend(extra or [])
+    return Verdict(all(r.passed for r in results), results)
+
+
+def validate_gates(gates: tuple[Gate, ...], task: str) -> None:
+    """Unknown metrics in gates are the user's mistake, found before any training."""
+    for gate in gates:
+        if gate.metric:
+            check_metric_name(gate.metric, "gates", task)

@@ -1,0 +1,228 @@
+"""Datasets: load CSV / Parquet / JSON Lines from the workspace, check them, split them, fingerprint them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ml_action.config import Config, confine
+from ml_action.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl",
+           ".json": "jsonl", ".csv.gz": "csv"}
+
+
+@dataclass
+class Dataset:
+    """The frames of one run and what we know about where they came from."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    target: str
+    features: list[str]
+    task: str
+    fingerprints: dict[str, dict[str, Any]]
+    classes: list[Any] | None = None
+
+    @property
+    def X_train(self) -> pd.DataFrame:
+        return self.train[self.features]
+
+    @property
+    def X_test(self) -> pd.DataFrame:
+        return self.test[self.features]
+
+    @property
+    def y_train(self) -> pd.Series:
+        return self.train[self.target]
+
+    @property
+    def y_test(self) -> pd.Series:
+        return self.test[self.target]
+
+
+def _format_of(path: Path) -> str | None:
+    name = path.name.lower()
+    for suffix, fmt in sorted(FORMATS.items(), key=lambda kv: -len(kv[0])):
+        if name.endswith(suffix):
+            return fmt
+    return None
+
+
+def sha256_bytes_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def resolve_data_path(config: Config, value: str, input_name: str) -> Path:
+    if not value:
+        raise UserError(input_name, "is required and was not given",
+                        f"Set `{input_name}` to a CSV, Parquet or JSON Lines file in the repository.")
+    path = confine(config.workspace, value, input_name)
+    if not path.is_file():
+        raise UserError(input_name, f"file '{value}' does not exist in the workspace {config.workspace}",
+                        "Check the path (it is relative to the repository root) and that the checkout has it.")
+    return path
+
+
+def read_table(path: Path, input_name: str) -> pd.DataFrame:
+    """Read one file by its extension; a parse error is the user's, named with the input."""
+    import pandas as pd
+
+    fmt = _format_of(path)
+    if fmt is None:
+        raise UserError(input_name, f"'{path.name}' has an unknown extension",
+                        "Use .csv, .parquet or .jsonl (JSON Lines).")
+    try:
+        if fmt == "csv":
+            try:
+                frame = pd.read_csv(path, engine="pyarrow")
+            except Exception:
+                # the pyarrow parser is fast but strict; the C parser gives the clearer error
+                frame = pd.read_csv(path)
+        elif fmt == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_json(path, lines=True)
+    except UnicodeDecodeError:
+        raise UserError(input_name, f"'{path.name}' is not UTF-8 text", "Save the file as UTF-8.") from None
+    except pd.errors.EmptyDataError:
+        raise UserError(input_name, f"'{path.name}' is empty", "Give a file with a header and rows.") from None
+    except (ValueError, pd.errors.ParserError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise UserError(input_name, f"'{path.name}' could not be read as {fmt} ({first})",
+                        f"Check that the file is valid {fmt}.") from None
+    except Exception as exc:  # pyarrow raises its own types for malformed files
+        if type(exc).__module__.startswith("pyarrow"):
+            raise UserError(input_name, f"'{path.name}' could not be read as {fmt} ({exc})",
+                            f"Check that the file is valid {fmt}.") from None
+        raise
+    if len(frame) == 0:
+        raise UserError(input_name, f"'{path.name}' has no rows", "Give a dataset with at least a few rows.")
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def fingerprint(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
+    """sha256 of the file's bytes, its size, rows and schema."""
+    return {"file": path.name, "sha256": sha256_bytes_of(path), "bytes": path.stat().st_size,
+            "rows": int(len(frame)), "columns": len(frame.columns),
+            "schema": {c: str(t) for c, t in frame.dtypes.items()}}
+
+
+def infer_task(y: pd.Series) -> str:
+    """Classification for text, booleans and few integer values; regression for other numbers."""
+    import pandas as pd
+
+    if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+        return "classification"
+    values = y.dropna()
+    integral = bool(((values % 1) == 0).all()) if len(values) else True
+    if integral and values.nunique() <= 20:
+        return "classification"
+    return "regression"
+
+
+def select_features(config: Config, frame: pd.DataFrame) -> list[str]:
+    columns = list(frame.columns)
+    if config.target not in columns:
+        raise UserError("target", f"column '{config.target}' is not in the data",
+                        f"Use one of: {', '.join(columns[:30])}.")
+    for name, wanted in (("features", config.features), ("drop", config.drop)):
+        missing = [c for c in wanted if c not in columns]
+        if missing:
+            raise UserError(name, f"column(s) {', '.join(missing)} not in the data",
+                            f"Use only existing columns: {', '.join(columns[:30])}.")
+    features = list(config.features) if config.features else [c for c in columns if c != config.target]
+    if config.target in features:
+        raise UserError("features", f"the target '{config.target}' is listed as a feature", "Remove it.")
+    features = [c for c in features if c not in config.drop]
+    if not features:
+        raise UserError("features", "no feature columns are left", "Check `features` and `drop`.")
+    return features
+
+
+def _check_target(config: Config, y: pd.Series, task: str, input_name: str) -> None:
+    import pandas as pd
+
+    if y.isna().all():
+        raise UserError("target", f"column '{config.target}' in `{input_name}` is empty", "Fill in the labels.")
+    if task == "regression" and not pd.api.types.is_numeric_dtype(y):
+        raise UserError("task", f"regression needs a numeric target, but '{config.target}' holds text "
+                        f"such as '{y.dropna().iloc[0]}'", "Use `task: classification` or a numeric target.")
+    if task == "classification" and y.nunique(dropna=True) < 2:
+        raise UserError("target", f"column '{config.target}' has only one class "
+                        f"('{y.dropna().iloc[0]}')", "Classification needs at least two classes in the data.")
+
+
+def load_dataset(config: Config) -> Dataset:
+    """Load, check and split the data the config names."""
+    from sklearn.model_selection import train_test_split
+
+    data_path = resolve_data_path(config, config.data, "data")
+    frame = read_table(data_path, "data")
+    features = select_features(config, frame)
+    frame = frame[[*features, config.target]]
+    labelled = frame[frame[config.target].notna()]
+    if len(labelled) < len(frame):
+        frame = labelled.reset_index(drop=True)
+    task = config.task if config.task != "auto" else infer_task(frame[config.target])
+    _check_target(config, frame[config.target], task, "data")
+    fingerprints = {"train": fingerprint(data_path, frame)}
+    if config.test_data:
+        test_path = resolve_data_path(config, config.test_data, "test-data")
+        test = read_table(test_path, "test-data")
+        missing = [c for c in [*features, config.target] if c not in test.columns]
+        if missing:
+            raise UserError("test-data", f"column(s) {', '.join(missing)} missing from '{config.test_data}'",
+                            "The holdout needs the same columns as the training data.")
+        test = test[[*features, config.target]]
+        test = test[test[config.target].notna()].reset_index(drop=True)
+        if len(test) == 0:
+            raise UserError("test-data", "has no labelled rows", "Give a holdout with target values.")
+        train = frame
+        fingerprints["test"] = fingerprint(test_path, test)
+    else:
+        if len(frame) < 4:
+            raise UserError("data", f"has only {len(frame)} labelled rows", "Give at least a few dozen rows.")
+        stratify = None
+        if task == "classification":
+            counts = frame[config.target].value_counts()
+            n_test = max(1, round(len(frame) * config.test_size))
+            if counts.min() >= 2 and n_test >= len(counts) and len(frame) - n_test >= len(counts):
+                stratify = frame[config.target]
+        try:
+            train, test = train_test_split(frame, test_size=config.test_size, random_state=config.seed,
+                                           stratify=stratify)
+        except ValueError as exc:
+            raise UserError("test-size", f"cannot split {len(frame)} rows with test-size {config.test_size} "
+                            f"({exc})", "Use a test-size that leaves rows on both sides.") from None
+        train, test = train.reset_index(drop=True), test.reset_index(drop=True)
+        fingerprints["test"] = {"split_of": "data", "test_size": config.test_size, "seed": config.seed,
+                                "rows": int(len(test))}
+        fingerprints["train"] = {**fingerprints["train"], "split_rows": int(len(train))}
+    classes = None
+    if task == "classification":
+        _check_target(config, train[config.target], task, "data")
+        classes = sorted(train[config.target].dropna().unique().tolist(), key=str)
+    return Dataset(train=train, test=test, target=config.target, features=features, task=task,
+                   fingerprints=fingerprints, classes=classes)
+
+
+def load_scoring_frame(config: Config) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The whole ``data`` file as one labelled frame (monitor mode scores on all of it)."""
+    path = resolve_data_path(config, config.data, "data")
+    frame = read_table(path, "data")
+    if config.target not in frame.columns:
+        raise UserError("target", f"column '{config.target}' is not in the data",
+                        f"Use one of: {', '.join(list(frame.columns)[:30])}.")
+    frame = frame[frame[config.target].notna()].reset_index(drop=True)
+    return frame, fingerprint(path, frame)

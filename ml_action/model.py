@@ -1,0 +1,190 @@
+"""Estimators: from a short name, an import path or a ``module:function`` factory; params checked against
+``get_params()``; automatic preprocessing unless the user hands a full pipeline."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ml_action.config import Config
+from ml_action.errors import UserError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# short name -> (classifier, regressor) import paths; None where the task has no such model
+SHORT_NAMES: dict[str, tuple[str | None, str | None]] = {
+    "random_forest": ("sklearn.ensemble.RandomForestClassifier", "sklearn.ensemble.RandomForestRegressor"),
+    "extra_trees": ("sklearn.ensemble.ExtraTreesClassifier", "sklearn.ensemble.ExtraTreesRegressor"),
+    "gradient_boosting": ("sklearn.ensemble.GradientBoostingClassifier",
+                          "sklearn.ensemble.GradientBoostingRegressor"),
+    "hist_gradient_boosting": ("sklearn.ensemble.HistGradientBoostingClassifier",
+                               "sklearn.ensemble.HistGradientBoostingRegressor"),
+    "decision_tree": ("sklearn.tree.DecisionTreeClassifier", "sklearn.tree.DecisionTreeRegressor"),
+    "logistic_regression": ("sklearn.linear_model.LogisticRegression", None),
+    "ridge": ("sklearn.linear_model.RidgeClassifier", "sklearn.linear_model.Ridge"),
+    "linear_regression": (None, "sklearn.linear_model.LinearRegression"),
+    "lasso": (None, "sklearn.linear_model.Lasso"),
+    "elastic_net": (None, "sklearn.linear_model.ElasticNet"),
+    "svm": ("sklearn.svm.SVC", "sklearn.svm.SVR"),
+    "knn": ("sklearn.neighbors.KNeighborsClassifier", "sklearn.neighbors.KNeighborsRegressor"),
+    "naive_bayes": ("sklearn.naive_bayes.GaussianNB", None),
+    "mlp": ("sklearn.neural_network.MLPClassifier", "sklearn.neural_network.MLPRegressor"),
+    "adaboost": ("sklearn.ensemble.AdaBoostClassifier", "sklearn.ensemble.AdaBoostRegressor"),
+}
+
+# estimators whose results depend on feature scale get a StandardScaler in the automatic pipeline
+_SCALE_SENSITIVE = ("linear_model", "svm", "neighbors", "neural_network")
+
+
+def _import_path(path: str) -> Any:
+    module_name, _, attr = path.rpartition(".")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr)
+
+
+def _load_class(spec: str) -> Any:
+    if "." not in spec:
+        raise ImportError(spec)
+    try:
+        return _import_path(spec)
+    except (ImportError, AttributeError, ValueError):
+        raise ImportError(spec) from None
+
+
+def _factory(config: Config, spec: str) -> Any:
+    module_name, _, func_name = spec.partition(":")
+    root = str(config.workspace.resolve())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserError("model", f"cannot import module '{module_name}' ({exc})",
+                        "The module must be importable from the repository root, e.g. `models/train.py` "
+                        "is `models.train:make_model`.") from None
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise UserError("model", f"'{module_name}' has no function '{func_name}'",
+                        "Name a function that returns an unfitted estimator or pipeline.")
+    estimator = func()
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict") and hasattr(estimator, "get_params")):
+        raise UserError("model", f"'{spec}' returned {type(estimator).__name__}, not a scikit-learn estimator",
+                        "Return an unfitted estimator or Pipeline (with fit, predict and get_params).")
+    return estimator
+
+
+def base_estimator(config: Config, task: str) -> tuple[Any, bool]:
+    """The user's estimator and whether it is a complete pipeline (a factory's result is taken as given)."""
+    spec = config.model or "random_forest"
+    if ":" in spec:
+        return _factory(config, spec), True
+    if spec in SHORT_NAMES:
+        classifier, regressor = SHORT_NAMES[spec]
+        path = classifier if task == "classification" else regressor
+        if path is None:
+            valid = ", ".join(n for n, pair in SHORT_NAMES.items() if pair[0 if task == "classification" else 1])
+            raise UserError("model", f"'{spec}' is not available for {task}", f"Use one of: {valid}.")
+        return _import_path(path)(), False
+    try:
+        cls = _load_class(spec)
+    except ImportError:
+        raise UserError("model", f"unknown model '{spec}'",
+                        f"Use a short name ({', '.join(SHORT_NAMES)}), an import path such as "
+                        "`sklearn.svm.LinearSVC`, or `module:function` in your repository.") from None
+    if not isinstance(cls, type) or not hasattr(cls, "fit") or not hasattr(cls, "get_params"):
+        raise UserError("model", f"'{spec}' is not an estimator class", "Name a class with fit and get_params.")
+    try:
+        estimator = cls()
+    except TypeError as exc:
+        raise UserError("model", f"'{spec}' cannot be built without arguments ({exc})",
+                        "Use a `module:function` factory that builds it.") from None
+    return estimator, _is_pipeline(estimator)
+
+
+def _is_pipeline(estimator: Any) -> bool:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        return any(isinstance(step, ColumnTransformer) for _, step in estimator.steps)
+    return False
+
+
+def apply_params(estimator: Any, params: dict[str, Any], seed: int) -> Any:
+    """Set ``params`` after checking the names against ``get_params()``; seed ``random_state`` if unset."""
+    valid = estimator.get_params(deep=True)
+    unknown = [k for k in params if k not in valid]
+    if unknown:
+        names = ", ".join(sorted(k for k in valid if "__" not in k)) or ", ".join(sorted(valid))
+        raise UserError("params", f"unknown parameter(s) {', '.join(sorted(unknown))} for "
+                        f"{type(estimator).__name__}", f"Valid names: {names}.")
+    try:
+        estimator.set_params(**params)
+    except (ValueError, TypeError) as exc:
+        raise UserError("params", f"cannot set {params} ({exc})", "Check the values.") from None
+    seeds = {k: seed for k, v in estimator.get_params(deep=True).items()
+             if (k == "random_state" or k.endswith("__random_state")) and v is None and k not in params}
+    if seeds:
+        estimator.set_params(**seeds)
+    return estimator
+
+
+def _categorical_columns(frame: pd.DataFrame) -> list[str]:
+    import pandas as pd
+
+    return [c for c in frame.columns
+            if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])]
+
+
+def build_pipeline(estimator: Any, X: pd.DataFrame) -> Any:
+    """Numeric columns imputed (and scaled when the estimator needs it); categoricals imputed + one-hot."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    categorical = _categorical_columns(X)
+    numeric = [c for c in X.columns if c not in categorical]
+    scale = any(part in type(estimator).__module__ for part in _SCALE_SENSITIVE)
+    numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median"))]
+    if scale:
+        numeric_steps.append(("scale", StandardScaler()))
+    transformers: list[tuple[str, Any, list[str]]] = []
+    if numeric:
+        transformers.append(("numeric", Pipeline(numeric_steps), numeric))
+    if categorical:
+        transformers.append(("categorical", Pipeline([
+            ("impute", SimpleImputer(strategy="most_frequent")),
+            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+        ]), categorical))
+    pre = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+    return Pipeline([("preprocess", pre), ("model", estimator)])
+
+
+def make_model(config: Config, task: str, X: pd.DataFrame) -> tuple[Any, dict[str, Any]]:
+    """The estimator to fit and its user-set parameters."""
+    estimator, complete = base_estimator(config, task)
+    params = dict(config.params)
+    estimator = apply_params(estimator, params, config.seed)
+    model = estimator if complete else build_pipeline(estimator, X)
+    return model, params
+
+
+def describe(model: Any) -> str:
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        return " → ".join(type(step).__name__ for _, step in model.steps)
+    return type(model).__name__
+
+
+def fit(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
+    """Fit; an estimator's complaint about the data or params is the user's to fix."""
+    try:
+        return model.fit(X, y)
+    except (ValueError, TypeError) as exc:
+        message = str(exc).strip().splitlines()[0][:400] if str(exc).strip() else type(exc).__name__
+        raise UserError("model", f"fitting {describe(model)} failed: {message}",
+                        "Check `params` and that the data suits this estimator.") from None
