@@ -41,7 +41,7 @@ def churn(rows: int = 1500, seed: int = 7) -> pd.DataFrame:
     tenure = rng.integers(1, 72, rows).astype(float)
     monthly = np.round(rng.normal(50, 15, rows) + np.select([plan == "premium", plan == "standard"], [40, 15], 0), 2)
     tickets = rng.poisson(1.5, rows).astype(float)
-    logit = -1.0 + 0.35 * tickets - 0.04 * tenure + 0.02 * (monthly - 60) + np.where(plan == "basic", 0.6, 0)
+    logit = 0.2 + 0.9 * tickets - 0.07 * tenure + 0.04 * (monthly - 60) + np.where(plan == "basic", 1.2, 0)
     churned = rng.random(rows) < 1 / (1 + np.exp(-logit))
     frame = pd.DataFrame({"plan": plan, "region": region, "tenure_months": tenure, "monthly_charges": monthly,
                           "support_tickets": tickets, "churned": np.where(churned, "yes", "no")})

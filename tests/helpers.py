@@ -1,0 +1,83 @@
+"""Test helpers: run the action the way the GitHub runner does and read back its file commands."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+    workspace: Path
+
+    @property
+    def errors(self) -> list[str]:
+        return [line for line in self.stdout.splitlines() if line.startswith("::error")]
+
+
+def parse_outputs(text: str) -> dict[str, str]:
+    """Read a GITHUB_OUTPUT file written with the ``name<<delimiter`` form."""
+    out: dict[str, str] = {}
+    for match in re.finditer(r"^(.+?)<<(\S+)\n(.*?)\n\2$", text, flags=re.S | re.M):
+        out[match.group(1)] = match.group(3)
+    return out
+
+
+def copy_example(name: str, dest: Path) -> Path:
+    shutil.copytree(EXAMPLES / name, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".ml-action"))
+    return dest
+
+
+def runner_env(workspace: Path, inputs: dict[str, str], extra: dict[str, str] | None = None) -> dict[str, str]:
+    commands = workspace.parent / f"{workspace.name}-commands"
+    commands.mkdir(exist_ok=True)
+    output, summary = commands / "output", commands / "summary"
+    output.write_text("")
+    summary.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+    env.update({"GITHUB_WORKSPACE": str(workspace), "GITHUB_OUTPUT": str(output),
+                "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
+                "PYTHONPATH": str(ROOT)})
+    env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
+    env.update(extra or {})
+    return env
+
+
+def run_action(workspace: Path, inputs: dict[str, str], extra: dict[str, str] | None = None,
+               args: list[str] | None = None) -> Result:
+    """Run ``entrypoint.py`` in a subprocess with ``INPUT_*`` variables, cwd = workspace, like the runner."""
+    env = runner_env(workspace, inputs, extra)
+    proc = subprocess.run([sys.executable, str(ROOT / "entrypoint.py"), *(args or [])], cwd=workspace, env=env,
+                          capture_output=True, text=True, timeout=600)
+    return Result(proc.returncode, proc.stdout, proc.stderr, parse_outputs(Path(env["GITHUB_OUTPUT"]).read_text()),
+                  Path(env["GITHUB_STEP_SUMMARY"]).read_text(), workspace)
+
+
+def run_inprocess(workspace: Path, inputs: dict[str, str], capsys: object, extra: dict[str, str] | None = None,
+                  args: list[str] | None = None) -> Result:
+    """The same, in this process (fast): ``cli.main`` with an explicit environment."""
+    from ml_action.cli import main
+
+    env = runner_env(workspace, inputs, extra)
+    cwd = os.getcwd()
+    os.chdir(workspace)
+    try:
+        code = main(args or [], env)
+    finally:
+        os.chdir(cwd)
+    captured = capsys.readouterr()  # type: ignore[attr-defined]
+    return Result(code, captured.out, captured.err, parse_outputs(Path(env["GITHUB_OUTPUT"]).read_text()),
+                  Path(env["GITHUB_STEP_SUMMARY"]).read_text(), workspace)
