@@ -79,7 +79,7 @@ class GitHubEmulator:
         self._lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # ------------------------------------------------------------------ lifecycle and test helpers
@@ -104,9 +104,10 @@ class GitHubEmulator:
         """The next ``n`` requests answer ``status`` (a server error by default)."""
         self.faults.extend(Fault(status, "Server Error") for _ in range(n))
 
-    def secondary_rate_limit(self, n: int = 1, retry_after: int = 1) -> None:
-        """The next ``n`` requests answer 403 with ``Retry-After`` and the secondary rate limit message."""
-        self.faults.extend(Fault(403, SECONDARY, {"Retry-After": str(retry_after)}) for _ in range(n))
+    def secondary_rate_limit(self, n: int = 1, retry_after: int | None = 1) -> None:
+        """The next ``n`` requests answer 403 with the secondary rate limit message (and ``Retry-After``)."""
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        self.faults.extend(Fault(403, SECONDARY, dict(headers)) for _ in range(n))
 
     def too_many_requests(self, n: int = 1, retry_after: int = 1) -> None:
         self.faults.extend(Fault(429, "Too Many Requests", {"Retry-After": str(retry_after)}) for _ in range(n))

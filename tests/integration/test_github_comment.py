@@ -140,6 +140,11 @@ def test_transient_502_and_rate_limits_are_retried(github_api: GitHubEmulator) -
     assert [status for _, _, status in github_api.log] == [403, 429, 200, 403, 200]
     assert [c["body"].split("\n")[-1] for c in ours(github_api)] == ["b"]
 
+    github_api.reset_counts()  # no Retry-After: the message alone marks it retryable (a bounded wait)
+    github_api.secondary_rate_limit(1, retry_after=None)
+    assert gh_mod.upsert_comment(gh, REPO, PR, "c", "churn", "update").action == "updated"
+    assert [status for _, _, status in github_api.log] == [403, 200, 403, 200]
+
 
 def test_persistent_502_warns_and_never_raises(github_api: GitHubEmulator, tmp_path: Path) -> None:
     github_api.add_pull(REPO, PR)
