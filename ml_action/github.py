@@ -76,14 +76,18 @@ def client(token: str, env: Mapping[str, str]) -> Github:
     import github
     from github.GithubRetry import GithubRetry
 
-    backoff = float(env.get("ML_ACTION_GITHUB_BACKOFF") or os.environ.get("ML_ACTION_GITHUB_BACKOFF")
-                    or BACKOFF_FACTOR)
+    raw = env.get("ML_ACTION_GITHUB_BACKOFF") or os.environ.get("ML_ACTION_GITHUB_BACKOFF") or ""
+    try:
+        backoff = max(0.0, float(raw)) if raw else BACKOFF_FACTOR
+    except ValueError:
+        backoff = BACKOFF_FACTOR
     retry = GithubRetry(
         total=RETRIES,
         backoff_factor=backoff,
         backoff_max=BACKOFF_MAX,
         retry_after_max=RETRY_AFTER_MAX,
-        secondary_rate_wait=min(RETRY_AFTER_MAX, 60 * backoff / BACKOFF_FACTOR),
+        # a secondary rate limit without Retry-After: 60 s by default, scaled down with the backoff in tests
+        secondary_rate_wait=min(RETRY_AFTER_MAX, 120 * backoff),
         max_rate_limit_wait=RETRY_AFTER_MAX,
         status_forcelist=[*range(500, 600), 429],
         allowed_methods=frozenset({"GET", "HEAD", "POST", "PATCH", "PUT", "DELETE"}),
@@ -264,7 +268,8 @@ def upsert_comment(gh: Github, repo_full_name: str, pr_number: int, body: str, k
     ours and creates it anew (at the bottom of the conversation); ``new`` always creates; ``off`` does
     nothing. Ours: the body starts with ``marker(key)`` and we wrote it, so someone quoting the marker is
     never touched. Lists ALL the PR's comments (100 a page, following ``Link``). ``requests`` counts the
-    HTTP requests made, retries not included.
+    HTTP requests made, retries not included (pages counted from the comments seen: GitHub fills every
+    page but the last).
     """
     if mode == "off":
         return CommentResult(None, "skipped", 0)

@@ -259,7 +259,9 @@ def test_monitor_issue_upsert_and_close(github_api: GitHubEmulator) -> None:
     for n in range(120):  # more than one page of open issues
         github_api.state.issues[(REPO, 100 + n)] = github_api._new_issue(REPO, 100 + n, f"i{n}", "", OTHER)
 
+    github_api.reset_counts()
     url = gh_mod.upsert_issue(gh, REPO, "churn", "Model churn degraded", "f1 fell")
+    assert github_api.total_requests() == 4  # 2 pages of open issues, GET /user (decoy has the marker), POST
     again = gh_mod.upsert_issue(gh, REPO, "churn", "Model churn degraded again", "f1 fell more")
     assert url == again
     mine = [i for i in github_api.issues_in(REPO) if i["user"]["login"] == "github-actions[bot]"]
