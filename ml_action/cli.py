@@ -70,6 +70,6 @@ def _run(flags: Mapping[str, str], env: Mapping[str, str], runner: object) -> in
     if handler is None:
         raise UserError("mode", f"mode '{mode}' is not available in this version",
                         f"Use one of: {', '.join(modes.MODES)}.")
-    registry = open_registry(config)
+    registry = open_registry(config) if mode != "comment" else None
     with tempfile.TemporaryDirectory(prefix="ml-action-") as tmp:
         return handler(config, runner, registry, env, Path(tmp))

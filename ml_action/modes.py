@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ml_action import github
 from ml_action.config import Config, Gate, confine, require
 from ml_action.errors import UserError
 from ml_action.registry.base import Registry
@@ -259,6 +260,10 @@ def finish(config: Config, runner: Runner, ev: Evaluation, env: Mapping[str, str
                       if path.is_relative_to(config.workspace.resolve()) else str(path))
     _annotate_gates(runner, ev)
     runner.info(parts.head)
+    with runner.group("Pull request comment"):
+        url = github.post_or_save(config, env, parts.head, parts.details, runner.warning)
+        runner.info(f"comment: {url}" if url else "no comment posted")
+    runner.set_output("comment-url", url or "")
     return 1 if (not ev.verdict.passed and config.fail_on_gate) else 0
 
 
@@ -428,7 +433,17 @@ def list_versions(config: Config, runner: Runner, registry: Registry, env: Mappi
     return 0
 
 
-MODES = {"evaluate": run_evaluate, "publish": publish, "rollback": rollback, "list": list_versions}
+def comment(config: Config, runner: Runner, registry: Registry, env: Mapping[str, str], workdir: Path) -> int:
+    """Post a comment file written by an untrusted (fork) run: the trusted ``workflow_run`` half."""
+    with runner.group("Post the comment file"):
+        url = github.post_comment_file(config, env)
+    runner.info(f"comment: {url}")
+    runner.set_output("comment-url", url)
+    return 0
+
+
+MODES = {"evaluate": run_evaluate, "publish": publish, "rollback": rollback, "list": list_versions,
+         "comment": comment}
 
 
 def decide_mode(config: Config, env: Mapping[str, str]) -> str:
