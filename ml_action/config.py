@@ -78,6 +78,24 @@ INPUTS: tuple[Input, ...] = (
 
 INPUT_NAMES = frozenset(i.name for i in INPUTS)
 
+OUTPUTS: dict[str, str] = {
+    "verdict": "`pass` or `fail`: whether every gate passed.",
+    "primary-metric": "Name of the primary metric.",
+    "primary-metric-value": "The candidate's value of the primary metric on the holdout.",
+    "metrics": "JSON: `{\"candidate\": {...}, \"champion\": {...}}` scored on the same holdout rows.",
+    "champion-version": "The champion's version after this run (empty when there is none).",
+    "model-version": "The version written by `publish` (or the rollback target).",
+    "model-uri": "Where that version lives (`s3://...` or a folder).",
+    "promoted": "`true` when this run made a new champion.",
+    "report-path": "Path of the markdown report.",
+    "comment-url": "URL of the PR comment (empty when none was posted).",
+    "versions": "JSON list of versions (`mode: list`).",
+    "drift-detected": "`true` when the share of drifted columns reached `drift-share`.",
+    "drifted-columns": "JSON list of the drifted columns.",
+    "issue-url": "URL of the monitor issue (`mode: monitor`).",
+    "reproduced": "`true` when `mode: reproduce` rebuilt the version within tolerance.",
+}
+
 
 def _attr(name: str) -> str:
     return name.replace("-", "_")

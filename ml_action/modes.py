@@ -260,9 +260,9 @@ def finish(config: Config, runner: Runner, ev: Evaluation, env: Mapping[str, str
                       if path.is_relative_to(config.workspace.resolve()) else str(path))
     _annotate_gates(runner, ev)
     runner.info(parts.head)
-    with runner.group("Pull request comment"):
-        url = github.post_or_save(config, env, parts.head, parts.details, runner.warning)
-        runner.info(f"comment: {url}" if url else "no comment posted")
+    url = github.post_or_save(config, env, parts.head, parts.details, runner.warning)
+    if url:
+        runner.info(f"PR comment: {url}")
     runner.set_output("comment-url", url or "")
     return 1 if (not ev.verdict.passed and config.fail_on_gate) else 0
 
