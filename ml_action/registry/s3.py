@@ -87,7 +87,8 @@ def make_client(config: Config) -> Any:
     from botocore.config import Config as BotoConfig
 
     options: dict[str, Any] = {
-        "retries": {"mode": "standard", "max_attempts": config.s3_max_attempts},
+        # total_max_attempts counts the first request; botocore's max_attempts would count retries only.
+        "retries": {"mode": "standard", "total_max_attempts": config.s3_max_attempts},
         "request_checksum_calculation": config.s3_checksum,
         "response_checksum_validation": config.s3_checksum,
         "max_pool_connections": 2 * PART_CONCURRENCY + 2,
@@ -371,7 +372,7 @@ class S3Store:
 
 
 class _Progress:
-    """Prints ``upload <key>: 40 % (64.0MB/160.0MB)`` each time another 10 % has gone up."""
+    """Prints ``upload <key>: 45 % (72.0MB/160.0MB)`` whenever a finished part crosses another 10 % mark."""
 
     def __init__(self, key: str, total: int) -> None:
         self.key, self.total, self.sent, self.shown = key, total, 0, 0
@@ -383,7 +384,8 @@ class _Progress:
             tenth = self.sent * 10 // max(self.total, 1)
             if tenth > self.shown:
                 self.shown = tenth
-                print(f"upload {self.key}: {tenth * 10} % ({self.sent / 1e6:.1f}MB/{self.total / 1e6:.1f}MB)",
+                percent = self.sent * 100 // max(self.total, 1)
+                print(f"upload {self.key}: {percent} % ({self.sent / 1e6:.1f}MB/{self.total / 1e6:.1f}MB)",
                       flush=True)
 
 
