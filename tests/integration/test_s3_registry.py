@@ -431,3 +431,26 @@ def test_registry_json_is_plain(s3_config: ConfigFactory, model_file: Path, buck
     body = s3_client.get_object(Bucket=bucket, Key="registry/model/champion.json")["Body"].read()
     pointer = json.loads(body)
     assert pointer["version"] == "v1" and pointer["sha256"] == hashlib.sha256(model_file.read_bytes()).hexdigest()
+
+
+def test_rejected_credentials_are_explained(s3_config: ConfigFactory, fault_proxy: FaultProxy) -> None:
+    store = S3Store.from_config(s3_config(s3_endpoint_url=fault_proxy.url))
+    fault_proxy.fail(10, 403, "InvalidAccessKeyId")
+    with pytest.raises(UserError) as err:
+        store.read("model/champion.json")
+    assert "InvalidAccessKeyId" in err.value.problem and "AWS_SECRET_ACCESS_KEY" in err.value.hint
+
+
+def test_unreachable_endpoint_names_the_input(s3_config: ConfigFactory) -> None:
+    store = S3Store.from_config(s3_config(s3_endpoint_url="http://127.0.0.1:9", s3_max_attempts=1))
+    with pytest.raises(UserError) as err:
+        store.read("model/champion.json")
+    assert err.value.input == "s3-endpoint-url" and "127.0.0.1:9" in err.value.problem
+
+
+def test_importing_the_store_does_not_import_boto3() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, ml_action.registry.s3; sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2]).returncode == 0
