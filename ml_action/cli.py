@@ -14,6 +14,8 @@ from ml_action import __version__
 from ml_action.config import INPUTS
 from ml_action.errors import UserError
 
+AWS_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
@@ -48,7 +50,10 @@ def run(flags: Mapping[str, str], env: Mapping[str, str]) -> int:
 
     runner = Runner(env)
     token = flags.get("github_token") or env.get("INPUT_GITHUB-TOKEN", "")
-    runner.mask(token.strip())
+    # secrets come only from the environment; masked before anything else is printed
+    for secret in (token, *(env.get(name) for name in AWS_SECRETS)):
+        for line in (secret or "").splitlines():
+            runner.mask(line.strip())
     try:
         return _run(flags, env, runner)
     except UserError as exc:

@@ -56,12 +56,14 @@ class Runner:
 
     # ---------------------------------------------------------------- secrets
     def mask(self, secret: str) -> None:
-        """Ask the runner to mask ``secret`` in every log line, and redact it from our own output."""
+        """Redact ``secret`` from our own output and, under GitHub Actions, ask the runner to mask it in
+        every log line (elsewhere the ``::add-mask::`` line would print the secret instead of hiding it)."""
         from actions_toolkit import core
 
         if secret and secret not in self._secrets:
             self._secrets.append(secret)
-            core.set_secret(secret)
+            if self.env.get("GITHUB_ACTIONS") == "true":
+                core.set_secret(secret)
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:

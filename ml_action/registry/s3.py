@@ -58,20 +58,6 @@ class _Retry409(Exception):
     """S3 answered 409 ConditionalRequestConflict: a concurrent conditional write; try again."""
 
 
-def mask_aws_credentials(env: dict[str, str] | None = None) -> None:
-    """Ask the GitHub runner to mask the AWS credentials in the log (``::add-mask::``).
-
-    Only under GitHub Actions: anywhere else the command would print the secret instead of hiding it.
-    """
-    env = dict(os.environ) if env is None else env
-    if env.get("GITHUB_ACTIONS") != "true":
-        return
-    for name in CREDENTIAL_VARIABLES:
-        for line in (env.get(name) or "").splitlines():
-            if line.strip():
-                print(f"::add-mask::{line.strip()}", flush=True)
-
-
 def parse_s3_uri(uri: str, input_name: str = "registry") -> tuple[str, str]:
     """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix")``."""
     rest = uri[len("s3://"):] if uri.startswith("s3://") else ""
@@ -187,7 +173,6 @@ class S3Store:
 
     @classmethod
     def from_config(cls, config: Config) -> S3Store:
-        mask_aws_credentials()
         bucket, prefix = parse_s3_uri(config.registry)
         return cls(make_client(config), bucket, prefix, sse=config.s3_sse, kms_key_id=config.s3_kms_key_id,
                    checksum=config.s3_checksum)
@@ -415,7 +400,6 @@ def read_s3_uri(uri: str, config: Config, dest: Path, input_name: str = "data") 
     bucket, key = parse_s3_uri(uri, input_name)
     if not key:
         raise UserError(input_name, f"'{uri}' names a bucket but no object", "Write it as `s3://bucket/path/file`.")
-    mask_aws_credentials()
     client = make_client(config)
     with s3_errors(bucket, key, str(client.meta.endpoint_url or "")):
         if not download_object(client, bucket, key, dest):

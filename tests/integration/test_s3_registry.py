@@ -22,7 +22,7 @@ from ml_action.config import Config
 from ml_action.errors import UserError
 from ml_action.registry import s3 as s3_module
 from ml_action.registry.base import AlreadyExists, Conflict, Promotion, Registry
-from ml_action.registry.s3 import S3Store, mask_aws_credentials, read_s3_uri
+from ml_action.registry.s3 import S3Store, read_s3_uri
 
 try:  # tests/ as a package, or (the default) rootdir-relative imports with tests/integration on sys.path
     from .s3_faults import FaultProxy
@@ -414,14 +414,6 @@ def test_read_s3_uri(s3_config: ConfigFactory, bucket: str, s3_client: Any, tmp_
     with pytest.raises(UserError) as err:
         read_s3_uri(f"s3://{bucket}/data/nope.csv", s3_config(), tmp_path / "nope.csv")
     assert err.value.input == "data" and "does not exist" in err.value.problem
-
-
-def test_mask_aws_credentials(capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_SESSION_TOKEN": ""}
-    mask_aws_credentials(env)
-    assert capsys.readouterr().out == ""  # outside GitHub Actions the command would print the secret
-    mask_aws_credentials({**env, "GITHUB_ACTIONS": "true"})
-    assert capsys.readouterr().out.splitlines() == ["::add-mask::AKIAEXAMPLE", "::add-mask::s3cr3t"]
 
 
 def test_registry_json_is_plain(s3_config: ConfigFactory, model_file: Path, bucket: str, s3_client: Any) -> None:
