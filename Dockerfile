@@ -1,6 +1,6 @@
 # ml-action: a Docker GitHub Action. Four stages on ONE base image (a venv made by the base's
 # python3 only runs on that same base):
-#   deps  - /opt/venv with the hash-pinned runtime dependencies, trimmed; cached until
+#   deps  - /opt/venv with the hash-pinned runtime dependencies, trimmed and stripped; cached until
 #           requirements.lock changes, so code changes reuse it
 #   venv  - the same venv without pip/setuptools, checked by a smoke test: what the image gets
 #   app   - the ml-action package, installed (non-editable, --no-deps) into /opt/ml-action/lib,
@@ -17,12 +17,17 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm
 FROM ${BASE_IMAGE} AS deps
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore \
     PYTHONDONTWRITEBYTECODE=1
+# binutils (strip) is the one build tool, and only in this stage: the final image starts again from the base.
+RUN apt-get update -q \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends binutils \
+ && rm -rf /var/lib/apt/lists/*
 RUN python3 -m venv /opt/venv
 COPY requirements.lock /tmp/requirements.lock
 # Wheels only: no compilers anywhere. Then drop what is never used at run time (see docs/container.md):
 # the packages' own test suites, C headers and Cython sources, pyarrow's Flight RPC and S3
 # filesystem (self-contained; ml-action reads data from the workspace and talks to S3 with boto3),
-# and pyarrow's duplicate copies of the same shared library (turned into symlinks).
+# pyarrow's duplicate copies of the same shared library (turned into symlinks), and the debug symbols
+# of the compiled modules (strip; not the auditwheel-vendored *.libs, which stripping breaks).
 RUN /opt/venv/bin/pip install --no-cache-dir --no-compile --require-hashes --only-binary=:all: \
         -r /tmp/requirements.lock \
  && rm /tmp/requirements.lock \
@@ -37,6 +42,7 @@ RUN /opt/venv/bin/pip install --no-cache-dir --no-compile --require-hashes --onl
         if cmp -s "$f" "$s"; then ln -sf "$s" "$f"; fi; \
     done \
  && rm -rf "$site/numpy/_core/include" \
+ && find "$site" -path '*.libs' -prune -o -type f -name '*.so*' -print0 | xargs -0 strip --strip-unneeded \
  && echo /opt/ml-action/lib > "$site/ml_action_lib.pth" \
  && ln -s /opt/ml-action/lib/bin/ml-action /opt/venv/bin/ml-action
 
@@ -45,9 +51,10 @@ RUN /opt/venv/bin/pip install --no-cache-dir --no-compile --require-hashes --onl
 FROM deps AS venv
 RUN /opt/venv/bin/python -m pip uninstall --yes pip setuptools \
  && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv/lib \
- && /opt/venv/bin/python -c "import io, pandas as pd, pyarrow.parquet, pyarrow.dataset, scipy.stats, \
+ && /opt/venv/bin/python -c "import ctypes, io, pathlib, sysconfig, pandas as pd, pyarrow.parquet, pyarrow.dataset, scipy.stats, \
 sklearn.ensemble, skops.io as sio, boto3, github, actions_toolkit, yaml, jinja2; \
 from sklearn.linear_model import LogisticRegression; \
+libs = [ctypes.CDLL(str(f)) for f in pathlib.Path(sysconfig.get_path('purelib')).rglob('*.so*') if not f.is_symlink()]; \
 df = pd.read_csv(io.BytesIO(b'a,b,y\n1,2,0\n2,1,1\n3,3,0\n4,1,1\n'), engine='pyarrow'); \
 buf = io.BytesIO(); df.to_parquet(buf); assert pd.read_parquet(buf).equals(df); \
 blob = sio.dumps(LogisticRegression().fit(df[['a', 'b']], df.y)); \
