@@ -1,0 +1,130 @@
+"""Container test fixtures: build the ml-action image once per session and run it as a GitHub runner would.
+
+Uses Docker when `docker info` answers; otherwise rootful podman (chroot isolation, runc) on the
+Debian bookworm base image made by .ci/container-setup.sh. Skips when neither engine can be used.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TAG = "localhost/ml-action:test"
+PODMAN_BASE = "localhost/pybase:bookworm"
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+BUILD_TIMEOUT = 45 * 60
+RUN_TIMEOUT = 10 * 60
+
+
+@dataclass(frozen=True)
+class Image:
+    """A built image and the command prefix that runs a container from it."""
+
+    engine: str
+    tag: str
+    run_prefix: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Runner:
+    """Host folders laid out as the GitHub runner mounts them into a Docker action's container."""
+
+    workspace: Path
+    file_commands: Path
+    workflow: Path
+    home: Path
+
+    def run(
+        self,
+        image: Image,
+        step: str,
+        inputs: Mapping[str, str],
+        event_name: str = "push",
+        event: Mapping[str, object] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the action once: outputs go to file_commands/output-<step>, the summary to summary-<step>."""
+        (self.workflow / "event.json").write_text(json.dumps(event or {}))
+        env = {
+            "GITHUB_ACTIONS": "true", "CI": "true", "HOME": "/github/home",
+            "GITHUB_WORKSPACE": "/github/workspace", "GITHUB_EVENT_PATH": "/github/workflow/event.json",
+            "GITHUB_EVENT_NAME": event_name, "GITHUB_OUTPUT": f"/github/file_commands/output-{step}",
+            "GITHUB_STEP_SUMMARY": f"/github/file_commands/summary-{step}",
+            "GITHUB_REPOSITORY": "octo/iris", "GITHUB_SHA": "0" * 40, "GITHUB_REF": "refs/heads/main",
+            "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_ACTOR": "octo",
+            # the runner upper-cases the input name and keeps its hyphens: test-size -> INPUT_TEST-SIZE
+            **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
+        }
+        mounts = {self.workspace: "/github/workspace", self.file_commands: "/github/file_commands",
+                  self.workflow: "/github/workflow", self.home: "/github/home"}
+        cmd = [*image.run_prefix, "--workdir", "/github/workspace"]
+        for host, target in mounts.items():
+            cmd += ["-v", f"{host}:{target}"]
+        for name, value in env.items():
+            cmd += ["-e", f"{name}={value}"]
+        return subprocess.run([*cmd, image.tag, *args], capture_output=True, text=True, timeout=RUN_TIMEOUT)
+
+    def output(self, step: str) -> str:
+        path = self.file_commands / f"output-{step}"
+        return path.read_text() if path.exists() else ""
+
+    def summary(self, step: str) -> str:
+        path = self.file_commands / f"summary-{step}"
+        return path.read_text() if path.exists() else ""
+
+
+def _ok(cmd: list[str], timeout: float = 60) -> bool:
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=timeout).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _engine() -> tuple[str, list[str], tuple[str, ...]] | str:
+    """(engine, build command, run prefix), or the reason why no engine can be used."""
+    if shutil.which("docker") and _ok(["docker", "info"], timeout=30):
+        return "docker", ["docker", "build", "-t", TAG, str(ROOT)], ("docker", "run", "--rm")
+    if not shutil.which("podman"):
+        return "no Docker engine answers `docker info` and podman is missing (run .ci/container-setup.sh)"
+    if not _ok(["podman", "image", "exists", PODMAN_BASE]):
+        setup_script = str(ROOT / ".ci" / "container-setup.sh")
+        setup = subprocess.run(["bash", setup_script], capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+        if setup.returncode != 0 or not _ok(["podman", "image", "exists", PODMAN_BASE]):
+            log = (setup.stdout + setup.stderr)[-2000:]
+            return f"podman base image {PODMAN_BASE} is missing and .ci/container-setup.sh failed:\n{log}"
+    build = ["podman", "build", "--isolation", "chroot", "-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro",
+             "--build-arg", f"BASE_IMAGE={PODMAN_BASE}", "-t", TAG, str(ROOT)]
+    run = ("podman", "--runtime", "runc", "run", "--rm", "--network", "host",
+           "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
+    return "podman", build, run
+
+
+@pytest.fixture(scope="session")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
+    """The ml-action image, built from the working tree once per test session."""
+    found = _engine()
+    if isinstance(found, str):
+        pytest.skip(found)
+    engine, build, run_prefix = found
+    log = tmp_path_factory.mktemp("image") / "build.log"
+    with log.open("w") as out:
+        done = subprocess.run(build, stdout=out, stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT)
+    if done.returncode != 0:
+        pytest.fail(f"`{' '.join(build)}` failed ({done.returncode}); log {log}:\n{log.read_text()[-4000:]}")
+    return Image(engine, TAG, run_prefix)
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> Runner:
+    """Empty workspace, file_commands, workflow and home folders for one job."""
+    dirs = [tmp_path / name for name in ("workspace", "file_commands", "workflow", "home")]
+    for folder in dirs:
+        folder.mkdir()
+    return Runner(*dirs)
