@@ -33,9 +33,10 @@ class Input:
 
 
 INPUTS: tuple[Input, ...] = (
-    Input("data", "", "Training data (CSV, Parquet or JSON Lines), a path relative to the workspace.", True),
+    Input("data", "", "Training data (CSV, Parquet or JSON Lines), a path relative to the workspace or "
+          "`s3://bucket/key`.", True),
     Input("target", "", "Name of the target column.", True),
-    Input("test-data", "", "A separate holdout file; when empty, `data` is split."),
+    Input("test-data", "", "A separate holdout file (a path or `s3://bucket/key`); when empty, `data` is split."),
     Input("test-size", "0.2", "Holdout share when splitting `data` (stratified for classification)."),
     Input("seed", "42", "Seed for every random choice (split, model, bootstrap)."),
     Input("task", "auto", "`classification`, `regression`, or `auto` to decide from the target."),
@@ -57,6 +58,8 @@ INPUTS: tuple[Input, ...] = (
     Input("config", "", "A YAML config file with the same keys as these inputs (default `ml-action.yml`)."),
     Input("to-version", "", "Target version for `rollback` (`previous` or an id), `reproduce` and `diff`."),
     Input("from-version", "", "Base version for `diff` (default the champion)."),
+    Input("tolerance", "1e-9", "How far `reproduce` may differ from the recorded predictions and metrics "
+          "(relative, and absolute near 0)."),
     Input("allow-unsafe-model-format", "false", "Allow loading a pickle/joblib champion (runs its code!)."),
     Input("aws-region", "", "AWS region of the S3 registry (else from the environment)."),
     Input("s3-endpoint-url", "", "Endpoint of an S3-compatible store (MinIO, R2, ...); path-style addressing."),
@@ -64,7 +67,8 @@ INPUTS: tuple[Input, ...] = (
     Input("s3-sse", "", "Server-side encryption for uploads: `AES256` or `aws:kms`."),
     Input("s3-kms-key-id", "", "KMS key id when `s3-sse` is `aws:kms`."),
     Input("s3-max-attempts", "5", "Attempts per S3 request (standard retry mode)."),
-    Input("snapshot-data", "auto", "Store the exact training data in the registry (`auto`: on for S3)."),
+    Input("snapshot-data", "auto", "Store the exact training and holdout rows in the registry as Parquet, for "
+          "`reproduce` (`auto`: on for S3)."),
     Input("github-token", "", "Token for the PR comment and monitor issues (default `${{ github.token }}`)."),
     Input("pr-number", "", "Pull request to comment on (default from the event)."),
     Input("comment-key", "", "Key of the sticky comment (default the model name)."),
@@ -140,6 +144,7 @@ class Config:
     config: str = ""
     to_version: str = ""
     from_version: str = ""
+    tolerance: float = 1e-9
     allow_unsafe_model_format: bool = False
     aws_region: str = ""
     s3_endpoint_url: str = ""
@@ -333,6 +338,13 @@ def _parse_share(value: Any) -> float:
     return share
 
 
+def _parse_tolerance(value: Any) -> float:
+    tol = parse_float("tolerance", value)
+    if not 0 <= tol < 1:
+        raise UserError("tolerance", f"{tol} is outside [0, 1)", "Set `tolerance` to a small number like 1e-9.")
+    return tol
+
+
 def _parse_pr(value: Any) -> int | None:
     text = _text(value).lstrip("#")
     return parse_int("pr-number", text, minimum=1) if text else None
@@ -384,6 +396,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "config": _text,
     "to-version": _text,
     "from-version": _text,
+    "tolerance": _parse_tolerance,
     "allow-unsafe-model-format": lambda v: parse_bool("allow-unsafe-model-format", v),
     "aws-region": _text,
     "s3-endpoint-url": _text,
