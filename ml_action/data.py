@@ -62,10 +62,19 @@ def sha256_bytes_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_data_path(config: Config, value: str, input_name: str) -> Path:
+def resolve_data_path(config: Config, value: str, input_name: str, workdir: Path | None = None) -> Path:
+    """The local file for ``value``: a path in the workspace, or ``s3://bucket/key`` downloaded into ``workdir``
+    with the registry's S3 settings (credentials, endpoint, region)."""
     if not value:
         raise UserError(input_name, "is required and was not given",
                         f"Set `{input_name}` to a CSV, Parquet or JSON Lines file in the repository.")
+    if value.startswith("s3://"):
+        import tempfile
+
+        from ml_action.registry.s3 import read_s3_uri
+
+        folder = (workdir or Path(tempfile.mkdtemp(prefix="ml-action-data-"))) / "s3-data" / input_name
+        return read_s3_uri(value, config, folder / value.rstrip("/").rsplit("/", 1)[-1], input_name)
     path = confine(config.workspace, value, input_name)
     if not path.is_file():
         raise UserError(input_name, f"file '{value}' does not exist in the workspace {config.workspace}",
@@ -163,11 +172,11 @@ def _check_target(config: Config, y: pd.Series, task: str, input_name: str) -> N
                         f"('{y.dropna().iloc[0]}')", "Classification needs at least two classes in the data.")
 
 
-def load_dataset(config: Config) -> Dataset:
-    """Load, check and split the data the config names."""
+def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
+    """Load, check and split the data the config names (``s3://`` files are downloaded into ``workdir``)."""
     from sklearn.model_selection import train_test_split
 
-    data_path = resolve_data_path(config, config.data, "data")
+    data_path = resolve_data_path(config, config.data, "data", workdir)
     frame = read_table(data_path, "data")
     features = select_features(config, frame)
     frame = frame[[*features, config.target]]
@@ -176,9 +185,9 @@ def load_dataset(config: Config) -> Dataset:
         frame = labelled.reset_index(drop=True)
     task = config.task if config.task != "auto" else infer_task(frame[config.target])
     _check_target(config, frame[config.target], task, "data")
-    fingerprints = {"train": fingerprint(data_path, frame)}
+    fingerprints = {"train": {**fingerprint(data_path, frame), "source": config.data}}
     if config.test_data:
-        test_path = resolve_data_path(config, config.test_data, "test-data")
+        test_path = resolve_data_path(config, config.test_data, "test-data", workdir)
         test = read_table(test_path, "test-data")
         missing = [c for c in [*features, config.target] if c not in test.columns]
         if missing:
@@ -189,7 +198,7 @@ def load_dataset(config: Config) -> Dataset:
         if len(test) == 0:
             raise UserError("test-data", "has no labelled rows", "Give a holdout with target values.")
         train = frame
-        fingerprints["test"] = fingerprint(test_path, test)
+        fingerprints["test"] = {**fingerprint(test_path, test), "source": config.test_data}
     else:
         if len(frame) < 4:
             raise UserError("data", f"has only {len(frame)} labelled rows", "Give at least a few dozen rows.")
@@ -217,9 +226,9 @@ def load_dataset(config: Config) -> Dataset:
                    fingerprints=fingerprints, classes=classes)
 
 
-def load_scoring_frame(config: Config) -> tuple[pd.DataFrame, dict[str, Any]]:
+def load_scoring_frame(config: Config, workdir: Path | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The whole ``data`` file as one labelled frame (monitor mode scores on all of it)."""
-    path = resolve_data_path(config, config.data, "data")
+    path = resolve_data_path(config, config.data, "data", workdir)
     frame = read_table(path, "data")
     if config.target not in frame.columns:
         raise UserError("target", f"column '{config.target}' is not in the data",

@@ -167,7 +167,7 @@ def evaluate(config: Config, runner: Runner, registry: Registry, env: Mapping[st
 
     require(config, "data", "target")
     with runner.group("Load data"):
-        dataset = load_dataset(config)
+        dataset = load_dataset(config, workdir)
         runner.info(f"{dataset.task}: {len(dataset.train)} training rows, {len(dataset.test)} holdout rows, "
                     f"{len(dataset.features)} features")
         n_classes = len(dataset.classes) if dataset.classes else None
@@ -285,9 +285,10 @@ def run_evaluate(config: Config, runner: Runner, registry: Registry, env: Mappin
 # ---------------------------------------------------------------------------------------------- publish
 
 
-def _manifest(ev: Evaluation, env: Mapping[str, str]) -> dict[str, Any]:
+def _manifest(ev: Evaluation, env: Mapping[str, str], snapshots: dict[str, Any] | None = None) -> dict[str, Any]:
     from ml_action.provenance import actor, git_info, library_versions, run_info
     from ml_action.registry.base import utc_now
+    from ml_action.reproduce import prediction_record
 
     config, dataset = ev.config, ev.dataset
     champion = ev.champion
@@ -300,16 +301,19 @@ def _manifest(ev: Evaluation, env: Mapping[str, str]) -> dict[str, Any]:
         "primary_metric": ev.primary, "metrics": ev.metrics, "holdout_rows": len(dataset.test),
         "compared_with": {"version": champion.version, "metrics": champion.metrics} if champion else None,
         "gates": ev.verdict.to_dict(), "cv": ev.context["cv"],
-        "data": {"fingerprints": dataset.fingerprints, "profile": ev.context.get("profile")},
-        "config": config.resolved(), "libraries": library_versions(),
+        "data": {"fingerprints": dataset.fingerprints, "profile": ev.context.get("profile"), "snapshots": snapshots},
+        "config": config.resolved(), "libraries": library_versions(), "predictions": prediction_record(ev.preds),
     }
 
 
 def publish(config: Config, runner: Runner, registry: Registry, env: Mapping[str, str], workdir: Path) -> int:
     """Evaluate; when the gates pass, write an immutable version and promote it by compare-and-swap."""
     from ml_action.artifacts import save_model
+    from ml_action.card import FILE as CARD
+    from ml_action.card import write_card
     from ml_action.compare import verdict
     from ml_action.provenance import actor, git_info
+    from ml_action.snapshot import enabled, store_snapshots
 
     ev = evaluate(config, runner, registry, env, workdir)
     _set_evaluation_outputs(runner, ev)
@@ -320,10 +324,13 @@ def publish(config: Config, runner: Runner, registry: Registry, env: Mapping[str
     gates, _ = _gates_with_default(config, ev.primary)
     with runner.group("Publish"):
         model_path = workdir / "model.skops"
-        save_model(ev.model, model_path)
+        model_sha = save_model(ev.model, model_path)
+        snapshots = store_snapshots(registry, ev.dataset, workdir, runner.info) if enabled(config) else None
         git = git_info(env, config.workspace)
         version = registry.allocate_version({"git_sha": git["sha"], "run_id": env.get("GITHUB_RUN_ID")})
-        manifest = registry.write_version(version, model_path, _manifest(ev, env))
+        fields = _manifest(ev, env, snapshots)
+        card = write_card(ev.model, {**fields, "version": version}, model_path, model_sha, workdir / CARD)
+        manifest = registry.write_version(version, model_path, fields, extra_files={CARD: card})
         runner.info(f"wrote version {version} to {registry.uri}")
     evaluated_against = ev.champion.version if ev.champion else None
     conflict_notes: list[str] = []
@@ -363,7 +370,8 @@ def publish(config: Config, runner: Runner, registry: Registry, env: Mapping[str
         runner.set_output("champion-version", now)
         text = f"Published `{version}` ({uri}) but did not promote it: {promotion.reason}."
         runner.warning(text, title="not promoted")
-    ev.context["published"] = "\n".join([*conflict_notes, text])
+    card_url = registry.store.url(registry.key("versions", version, CARD))
+    ev.context["published"] = "\n".join([*conflict_notes, text, "", f"Model card: [{CARD}]({card_url})"])
     return finish(config, runner, ev, env)
 
 
@@ -442,8 +450,20 @@ def comment(config: Config, runner: Runner, registry: Registry, env: Mapping[str
     return 0
 
 
+def reproduce(config: Config, runner: Runner, registry: Registry, env: Mapping[str, str], workdir: Path) -> int:
+    from ml_action.reproduce import reproduce as run
+
+    return run(config, runner, registry, env, workdir)
+
+
+def diff(config: Config, runner: Runner, registry: Registry, env: Mapping[str, str], workdir: Path) -> int:
+    from ml_action.reproduce import diff as run
+
+    return run(config, runner, registry, env, workdir)
+
+
 MODES = {"evaluate": run_evaluate, "publish": publish, "rollback": rollback, "list": list_versions,
-         "comment": comment}
+         "comment": comment, "reproduce": reproduce, "diff": diff}
 
 
 def decide_mode(config: Config, env: Mapping[str, str]) -> str:
