@@ -68,7 +68,7 @@ class Check:
     name: str
     recorded: str
     reproduced: str
-    ok: bool
+    ok: bool | None  # None: informational, decides nothing
 
 
 def _close(a: float, b: float, tol: float) -> bool:
@@ -92,14 +92,14 @@ def compare_predictions(record: Mapping[str, Any], preds: Any, tol: float, who: 
                             True))
         return checks
     checks.append(Check(f"predictions sha256 ({who})", f"`{str(record.get('sha256'))[:16]}…`", f"`{digest[:16]}…` "
-                        "(differs: compared value by value below)", True))
+                        "(differs: compared value by value below)", None))
     n = int(record.get("sample_rows") or 0)
     recorded, now = list(record.get("labels") or [])[:n], labels[:n]
     if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in recorded + now) and \
             any(isinstance(x, float) for x in recorded + now):
         worst = max((abs(a - b) for a, b in zip(recorded, now, strict=False)), default=0.0)
         ok = len(recorded) == len(now) and all(_close(a, b, tol) for a, b in zip(recorded, now, strict=False))
-        checks.append(Check(f"first {n} predictions ({who})", "recorded values", f"max |Δ| {worst:.3g}", ok))
+        checks.append(Check(f"first {n} predictions ({who})", "recorded values", f"max abs Δ {worst:.3g}", ok))
     else:
         wrong = sum(1 for a, b in zip(recorded, now, strict=False) if a != b) + abs(len(recorded) - len(now))
         checks.append(Check(f"first {n} predicted labels ({who})", "recorded labels",
@@ -113,7 +113,7 @@ def compare_predictions(record: Mapping[str, Any], preds: Any, tol: float, who: 
             new = np.round(np.asarray(preds.proba, dtype=float)[:n], DECIMALS)
             ok = old.shape == new.shape and bool(np.allclose(new, old, rtol=tol, atol=tol))
             worst = float(np.max(np.abs(new - old))) if old.shape == new.shape and old.size else float("nan")
-            checks.append(Check(f"first {n} probabilities ({who})", "recorded values", f"max |Δ| {worst:.3g}", ok))
+            checks.append(Check(f"first {n} probabilities ({who})", "recorded values", f"max abs Δ {worst:.3g}", ok))
     return checks
 
 
@@ -218,7 +218,7 @@ def reproduce(config: Config, runner: Runner, registry: Registry, env: Mapping[s
                         "the same code." if factory else
                         "The model spec, params and data come from the registry, so only ml-action's own version "
                         "matters here (listed with the libraries)."))
-    ok = all(c.ok for c in checks) and all(r["ok"] for r in metric_rows)
+    ok = all(c.ok is not False for c in checks) and all(r["ok"] for r in metric_rows)
     context = {"model_name": config.model_name, "version": version, "reproduced": ok, "tolerance": f"{tol:g}",
                "checks": [dataclasses.asdict(c) for c in checks], "metrics": metric_rows, "notes": notes,
                "libraries": libraries, "holdout_rows": len(dataset.test), "train_rows": len(dataset.train),
@@ -230,7 +230,7 @@ def reproduce(config: Config, runner: Runner, registry: Registry, env: Mapping[s
     runner.set_output("reproduced", ok)
     runner.set_output("model-version", version)
     if not ok:
-        what = [c.name for c in checks if not c.ok] + [r["metric"] for r in metric_rows if not r["ok"]]
+        what = [c.name for c in checks if c.ok is False] + [r["metric"] for r in metric_rows if not r["ok"]]
         runner.error(f"{version} was not reproduced within tolerance {tol:g}: {', '.join(what)} differ",
                      title="not reproduced")
         return 1

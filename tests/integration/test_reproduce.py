@@ -1,0 +1,160 @@
+"""Issue 8 through ``entrypoint.py``: data snapshots at publish, ``mode: reproduce`` in a fresh workspace
+(data only from the snapshot), tampering detected, one stored copy of identical data, ``mode: diff``,
+a model card per version, and ``data: s3://...`` — against the S3 test server and the local registry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import EXAMPLES, copy_example, run_action
+
+FAST = {"bootstrap": "0", "cv": "0"}
+
+
+def _aws(endpoint: str, sha: str = "c0ffee" * 6 + "abcd") -> dict[str, str]:
+    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED")
+    return {**{k: os.environ[k] for k in keys}, "AWS_ENDPOINT_URL": endpoint, "GITHUB_SHA": sha,
+            "GITHUB_RUN_ID": "8", "GITHUB_REF": "refs/heads/main"}
+
+
+def _keys(s3_client: Any, bucket: str, prefix: str) -> list[str]:
+    return sorted(o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []))
+
+
+def _manifest(s3_client: Any, bucket: str, key: str) -> dict[str, Any]:
+    return json.loads(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def test_s3_publish_snapshots_then_reproduce_in_a_fresh_workspace(tmp_path: Path, bucket: str, s3_env: str,
+                                                                  s3_client: Any) -> None:
+    workspace = copy_example("iris", tmp_path / "ws")
+    registry = f"s3://{bucket}/models"
+    extra = _aws(s3_env)
+    first = run_action(workspace, {"mode": "publish", "registry": registry, **FAST}, extra)
+    assert first.code == 0 and first.outputs["model-version"] == "v1", first.stdout + first.stderr
+    data_keys = _keys(s3_client, bucket, "models/model/data/")
+    assert len(data_keys) == 2  # train and holdout, each content-addressed
+    manifest = _manifest(s3_client, bucket, "models/model/versions/v1/manifest.json")
+    snaps = manifest["data"]["snapshots"]
+    assert {f"models/model/{snaps[s]['key']}" for s in ("train", "test")} == set(data_keys)
+    assert snaps["train"]["rows"] + snaps["test"]["rows"] == 150
+    assert manifest["predictions"]["rows"] == snaps["test"]["rows"] and manifest["predictions"]["sha256"]
+    for name in ("python", "scikit-learn", "numpy", "scipy", "pandas", "skops"):
+        assert manifest["libraries"][name]
+    # the model card is stored beside the model, hashed in the manifest and linked from the report
+    card = s3_client.get_object(Bucket=bucket, Key="models/model/versions/v1/model-card.md")["Body"].read()
+    assert manifest["artifacts"]["model-card.md"]["sha256"] == hashlib.sha256(card).hexdigest()
+    text = card.decode()
+    assert manifest["artifacts"]["model.skops"]["sha256"] in text and "sio.load" in text
+    assert snaps["train"]["sha256"] in text and "Gates passed" in text and "holdout rows" in text
+    assert f"s3://{bucket}/models/model/versions/v1/model-card.md" in first.summary
+
+    # the same data again: nothing new under data/
+    second = run_action(workspace, {"mode": "publish", "registry": registry, **FAST}, extra)
+    assert second.code == 0 and second.outputs["model-version"] == "v2", second.stdout
+    assert "already stored" in second.stdout
+    assert _keys(s3_client, bucket, "models/model/data/") == data_keys
+
+    # a fresh, empty workspace: no ml-action.yml, no iris.csv; everything comes from the registry
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    result = run_action(fresh, {"mode": "reproduce", "registry": registry, "to-version": "v1"}, extra)
+    assert result.code == 0, result.stdout + result.stderr
+    assert result.outputs["reproduced"] == "true"
+    assert "REPRODUCED" in result.summary and "identical, bit for bit" in result.summary
+    assert (fresh / result.outputs["report-path"]).read_text().count("❌") == 0
+    # the default is the champion (v2)
+    champion = run_action(fresh, {"mode": "reproduce", "registry": registry}, extra)
+    assert champion.code == 0 and champion.outputs["model-version"] == "v2", champion.stdout
+
+    # one byte of the training snapshot altered in the bucket: a hash error naming the version
+    key = f"models/model/{snaps['train']['key']}"
+    body = bytearray(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
+    body[len(body) // 2] ^= 0x01
+    s3_client.put_object(Bucket=bucket, Key=key, Body=bytes(body))
+    broken = run_action(fresh, {"mode": "reproduce", "registry": registry, "to-version": "v1"}, extra)
+    assert broken.code == 1 and len(broken.errors) == 1, broken.stdout
+    assert broken.errors[0].startswith("::error title=to-version::")
+    assert "version v1" in broken.errors[0] and "sha256" in broken.errors[0]
+    assert "Traceback" not in broken.stderr
+
+
+def test_s3_data_uri(tmp_path: Path, bucket: str, s3_env: str, s3_client: Any) -> None:
+    source = EXAMPLES / "iris" / "iris.csv"
+    s3_client.put_object(Bucket=bucket, Key="datasets/iris.csv", Body=source.read_bytes())
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    inputs = {"mode": "publish", "registry": f"s3://{bucket}/models", "data": f"s3://{bucket}/datasets/iris.csv",
+              "target": "species", **FAST}
+    result = run_action(workspace, inputs, _aws(s3_env))
+    assert result.code == 0, result.stdout + result.stderr
+    train = _manifest(s3_client, bucket, "models/model/versions/v1/manifest.json")["data"]["fingerprints"]["train"]
+    assert train["source"] == f"s3://{bucket}/datasets/iris.csv" and train["rows"] == 150
+    assert train["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    missing = run_action(workspace, {**inputs, "data": f"s3://{bucket}/datasets/nope.csv"}, _aws(s3_env))
+    assert missing.code == 1 and missing.errors[0].startswith("::error title=data::"), missing.stdout
+    assert "nope.csv" in missing.errors[0]
+
+
+def test_local_snapshot_reproduce_and_diff(tmp_path: Path) -> None:
+    workspace = copy_example("iris", tmp_path / "ws")
+    local = {"snapshot-data": "true", **FAST}
+    first = run_action(workspace, {"mode": "publish", "params": '{"n_estimators": 50}', **local})
+    assert first.code == 0, first.stdout + first.stderr
+    second = run_action(workspace, {"mode": "publish", "params": '{"n_estimators": 5, "max_depth": 2}',
+                                    "gates": "- metric: f1_macro\n  max-regression: 1", **local})
+    assert second.code == 0 and second.outputs["model-version"] == "v2", second.stdout
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    registry = str(workspace / ".ml-action" / "registry")
+    result = run_action(fresh, {"mode": "reproduce", "registry": registry, "to-version": "v1"})
+    assert result.code == 0 and result.outputs["reproduced"] == "true", result.stdout + result.stderr
+
+    diff = run_action(workspace, {"mode": "diff", "from-version": "v1", "to-version": "v2"})
+    assert diff.code == 0, diff.stdout + diff.stderr
+    report = (workspace / diff.outputs["report-path"]).read_text()
+    assert "diff `model` `v1` → `v2`" in report and "diff `model` `v1` → `v2`" in diff.summary
+    assert "| model__n_estimators | 50 | 5 |" in report and "| model__max_depth | None | 2 |" in report
+    assert "### Metrics" in report and "f1_macro" in report and "↑" in report
+    assert "### Data" in report and "### Libraries" in report and "_Same library versions._" in report
+    assert "diff `model` `v1` → `v2`" in diff.stdout  # the log has it too
+
+
+def test_reproduce_without_snapshot_is_a_clear_error(tmp_path: Path) -> None:
+    workspace = copy_example("iris", tmp_path / "ws")
+    assert run_action(workspace, {"mode": "publish", **FAST}).code == 0  # local registry: auto = off
+    result = run_action(workspace, {"mode": "reproduce"})
+    assert result.code == 1 and len(result.errors) == 1, result.stdout
+    assert result.errors[0].startswith("::error title=to-version::")
+    assert "v1 was published without `snapshot-data`" in result.errors[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_reproduce_reports_what_differs_and_the_tolerance_decides(tmp_path: Path) -> None:
+    workspace = copy_example("iris", tmp_path / "ws")
+    assert run_action(workspace, {"mode": "publish", "snapshot-data": "true", **FAST}).code == 0
+    # an edited record stands in for a rebuild that drifted: metrics, probabilities and a library version
+    path = workspace / ".ml-action" / "registry" / "model" / "versions" / "v1" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["metrics"]["f1_macro"] += 1e-6
+    manifest["predictions"]["sha256"] = "0" * 64
+    manifest["predictions"]["proba"][0][0] += 1e-6
+    manifest["libraries"]["scikit-learn"] = "1.0.0"
+    path.write_text(json.dumps(manifest))
+    strict = run_action(workspace, {"mode": "reproduce"})
+    assert strict.code == 1 and strict.outputs["reproduced"] == "false", strict.stdout
+    assert "NOT REPRODUCED" in strict.summary
+    assert "| f1_macro |" in strict.summary and "❌" in strict.summary
+    assert "probabilities (rebuilt model) | recorded values | max abs Δ 1e-06 | ❌ |" in strict.summary
+    assert "scikit-learn 1.0.0 → " in strict.summary
+    assert any(line.startswith("::warning title=reproduce::library versions differ") for line in
+               strict.stdout.splitlines())
+    assert strict.errors and "f1_macro" in strict.errors[-1]
+    loose = run_action(workspace, {"mode": "reproduce", "tolerance": "1e-4"})
+    assert loose.code == 0 and loose.outputs["reproduced"] == "true", loose.stdout
