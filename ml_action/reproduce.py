@@ -94,7 +94,8 @@ def compare_predictions(record: Mapping[str, Any], preds: Any, tol: float, who: 
     checks.append(Check(f"predictions sha256 ({who})", f"`{str(record.get('sha256'))[:16]}…`", f"`{digest[:16]}…` "
                         "(differs: compared value by value below)", None))
     n = int(record.get("sample_rows") or 0)
-    recorded, now = list(record.get("labels") or [])[:n], labels[:n]
+    recorded = list(record.get("labels") or [])[:n]
+    now = [round(x, DECIMALS) if isinstance(x, float) else x for x in labels[:n]]  # as the record was rounded
     if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in recorded + now) and \
             any(isinstance(x, float) for x in recorded + now):
         worst = max((abs(a - b) for a, b in zip(recorded, now, strict=False)), default=0.0)

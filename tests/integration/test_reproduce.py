@@ -158,3 +158,18 @@ def test_reproduce_reports_what_differs_and_the_tolerance_decides(tmp_path: Path
     assert strict.errors and "f1_macro" in strict.errors[-1]
     loose = run_action(workspace, {"mode": "reproduce", "tolerance": "1e-4"})
     assert loose.code == 0 and loose.outputs["reproduced"] == "true", loose.stdout
+
+
+def test_prediction_record_of_a_regression_and_the_tolerance() -> None:
+    import numpy as np
+
+    from ml_action.metrics import Predictions
+    from ml_action.reproduce import compare_predictions, prediction_record
+
+    preds = Predictions(labels=np.array([1.5, 2.25, 3.0]), proba=None, classes=None)
+    record = json.loads(json.dumps(prediction_record(preds)))  # as stored in the manifest
+    same = compare_predictions(record, preds, 0.0)
+    assert [c.reproduced for c in same][-1] == "identical, bit for bit" and all(c.ok for c in same)
+    moved = Predictions(labels=np.array([1.5, 2.25, 3.0 + 1e-7]), proba=None, classes=None)
+    assert [c.ok for c in compare_predictions(record, moved, 1e-9)] == [True, None, False]
+    assert [c.ok for c in compare_predictions(record, moved, 1e-6)] == [True, None, True]
