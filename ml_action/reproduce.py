@@ -311,18 +311,31 @@ def data_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
                                                              and sa.get("test") == sb.get("test"))}
 
 
-def drift_section(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
-    """Hook: when ``ml_action.drift`` offers ``profile_drift_markdown(reference, current)``, the drift between
-    the stored data profiles of the two versions as markdown; otherwise nothing."""
+def drift_section(a: Mapping[str, Any], b: Mapping[str, Any], drift_share: float = 0.5) -> str | None:
+    """Hook: when ``ml_action.drift`` is present (``compare_profiles``) and both manifests hold a data profile,
+    the drift of ``b``'s training data against ``a``'s as markdown; otherwise ``None``."""
     try:
         from ml_action import drift  # type: ignore[attr-defined]
     except ImportError:
         return None
-    render = getattr(drift, "profile_drift_markdown", None)
+    compare_profiles = getattr(drift, "compare_profiles", None)
     old, new = (a.get("data") or {}).get("profile"), (b.get("data") or {}).get("profile")
-    if render is None or not old or not new:
+    if compare_profiles is None or not old or not new:
         return None
-    return str(render(old, new))
+    found = compare_profiles(old, new, b.get("target"), drift_share).to_dict()
+    lines = [f"Drift of the training data (the stored profiles; `{a.get('version')}` is the reference): "
+             f"{len(found['drifted_columns'])} of {found['n_tested']} columns drifted "
+             f"(share {found['share']:.2f}; dataset drift {'**yes**' if found['dataset_drift'] else 'no'}).", ""]
+    rows = [*found["columns"][:10], *([found["label"]] if found.get("label") else [])]
+    if rows:
+        lines += ["| column | test | score | threshold | drifted |", "| --- | --- | ---: | ---: | :---: |"]
+        for c in rows:
+            score = c["p_value"] if c["p_value"] is not None else c["statistic"]
+            name = f"{c['column']} (label)" if c is found.get("label") else c["column"]
+            shown = f"{score:.3g}" if isinstance(score, float) else "—"
+            lines.append(f"| {name} | {c['test']} | {shown} | {c['threshold']:g} | "
+                         f"{'🔴' if c['drifted'] else ''} |")
+    return "\n".join(lines)
 
 
 def diff(config: Config, runner: Runner, registry: Registry, env: Mapping[str, str], workdir: Path) -> int:
@@ -338,7 +351,7 @@ def diff(config: Config, runner: Runner, registry: Registry, env: Mapping[str, s
     libraries = _changed(a.get("libraries") or {}, b.get("libraries") or {})
     context = {"model_name": config.model_name, "old": old_v, "new": new_v, "params": params,
                "unchanged_params": len(set(_params(a)) | set(_params(b))) - len(params), "metrics": rows,
-               "primary": b.get("primary_metric"), "data": data, "drift": drift_section(a, b),
+               "primary": b.get("primary_metric"), "data": data, "drift": drift_section(a, b, config.drift_share),
                "libraries": libraries, "holdout": (a.get("holdout_rows"), b.get("holdout_rows")),
                "git": ((a.get("git") or {}).get("sha"), (b.get("git") or {}).get("sha"))}
     _report(config, runner, env, "diff.md.j2", context)
