@@ -27,6 +27,7 @@ N_QUANTILES = 101
 TOP_CATEGORIES = 100
 DISCRETE_MAX = 100  # numeric columns with at most this many distinct values also keep exact value counts
 SAMPLE_BUDGET = 60_000  # numeric sample values shared by all columns of one profile (bounds the JSON size)
+QUANTILE_SAMPLE = 100_000  # values sorted per numeric column for quantiles and the distinct count
 MIN_COLUMN_SAMPLE = 1000  # ... but never fewer than this per column, so small references stay exact
 SMALL_REFERENCE = 1000  # Evidently: <= 1000 reference values -> p-value tests, above -> distances
 P_THRESHOLD = 0.05
@@ -98,26 +99,33 @@ def _plain(value: float) -> int | float:
     return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
 
 
-def _numeric_profile(series: pd.Series, sample_rows: np.ndarray | None, exact: bool) -> dict[str, Any]:
+def _numeric_profile(series: pd.Series, sample_rows: np.ndarray | None, exact: bool,
+                     rng: np.random.Generator) -> dict[str, Any]:
     finite = _finite(series)
     out: dict[str, Any] = {"kind": "numeric", "nulls": 1.0 - finite.size / max(len(series), 1)}
     if finite.size == 0:
         out.update(count=0, n_unique=0)
         return out
-    x = np.sort(finite)
-    changes = np.flatnonzero(np.diff(x) != 0)
+    # quantiles and the distinct count come from a sorted seeded sample: sorting every value of every
+    # column dominated the cost of a profile at a million rows
+    if finite.size <= QUANTILE_SAMPLE:
+        x = np.sort(finite)
+    else:
+        x = np.sort(finite[rng.integers(0, finite.size, QUANTILE_SAMPLE)])
     positions = np.linspace(0, x.size - 1, N_QUANTILES)
     lo = np.floor(positions).astype(np.int64)
     hi = np.minimum(lo + 1, x.size - 1)
     quantiles = x[lo] + (positions - lo) * (x[hi] - x[lo])
-    out.update(
-        count=int(x.size), n_unique=int(changes.size + 1), mean=float(x.mean()), std=float(x.std()),
-        min=float(x[0]), max=float(x[-1]), quantiles=[float(q) for q in quantiles],
-    )
-    if changes.size + 1 <= DISCRETE_MAX:
-        starts = np.concatenate(([0], changes + 1))
-        counts = np.diff(np.concatenate((starts, [x.size])))
-        out["value_counts"] = [[_plain(v), int(c)] for v, c in zip(x[starts].tolist(), counts.tolist(), strict=True)]
+    distinct = int(np.count_nonzero(np.diff(x)) + 1)
+    out.update(count=int(finite.size), n_unique=distinct, n_unique_at_least=finite.size > x.size,
+               mean=float(finite.mean()), std=float(finite.std()), min=float(finite.min()), max=float(finite.max()),
+               quantiles=[float(q) for q in quantiles])
+    out["quantiles"][0], out["quantiles"][-1] = out["min"], out["max"]
+    if distinct <= DISCRETE_MAX:  # few values in the sample: count them all exactly (hashing is cheap here)
+        vc = pd.Series(finite).value_counts(sort=False).sort_index()
+        out["n_unique"], out["n_unique_at_least"] = int(vc.size), False
+        if vc.size <= DISCRETE_MAX:
+            out["value_counts"] = [[_plain(v), int(c)] for v, c in zip(vc.index.tolist(), vc.tolist(), strict=True)]
     all_values = series.to_numpy(dtype="float64", na_value=np.nan)
     sample = all_values if sample_rows is None else all_values[sample_rows]
     sample = sample[np.isfinite(sample)]
@@ -177,26 +185,28 @@ def profile_frame(df: pd.DataFrame, target: str | None, seed: int, sample_cap: i
     Returns
     -------
     dict with ``version``, ``rows``, ``seed``, ``target``, ``columns`` (name -> column profile) and
-    ``label``. Numeric columns keep rate of nulls (NaN and infinities), ``n_unique``, ``mean``, population
-    ``std``, ``min``, ``max``, 101 ``quantiles``, exact ``value_counts`` when they have at most 100 values
-    and a seeded ``sample`` of the finite values: all of them, unrounded, when the frame has at most
-    ``cap`` rows (``sample_exact``), else rounded to 4 significant digits. Categorical and boolean
-    columns keep the ``counts`` of the top 100 categories and an ``other`` count.
+    ``label``. Numeric columns keep the rate of nulls (NaN and infinities), ``count``, ``mean``, population
+    ``std``, ``min``, ``max`` (all exact), 101 ``quantiles`` and ``n_unique`` (exact up to 100,000 values;
+    above, from a seeded sample of 100,000, and ``n_unique_at_least`` is true unless the column has at most
+    100 distinct values, which are then counted exactly in ``value_counts``), and a seeded ``sample`` of the
+    finite values: all of them, unrounded, when the frame has at most ``sample_cap`` rows (``sample_exact``),
+    else rounded to 4 significant digits. Categorical and boolean columns keep the ``counts`` of the top 100
+    categories, an ``other`` count and ``n_unique``. Datetime columns keep ``min`` and ``max``.
     """
     rows = len(df)
     numeric = [c for c in df.columns if column_kind(df[c]) == "numeric"]
     cap = min(sample_cap, max(MIN_COLUMN_SAMPLE, SAMPLE_BUDGET // max(len(numeric), 1)))
     exact = rows <= cap
     sample_rows = None
+    rng = np.random.default_rng(seed)
     if not exact:
-        rng = np.random.default_rng(seed)
         sample_rows = np.sort(rng.choice(rows, size=cap, replace=False))
     columns: dict[str, dict[str, Any]] = {}
     for name in df.columns:
         series = df[name]
         kind = column_kind(series)
         if kind == "numeric":
-            columns[str(name)] = _numeric_profile(series, sample_rows, exact)
+            columns[str(name)] = _numeric_profile(series, sample_rows, exact, rng)
         elif kind == "datetime":
             columns[str(name)] = _datetime_profile(series)
         else:
