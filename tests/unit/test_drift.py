@@ -278,3 +278,36 @@ def test_identifier_column_is_not_a_leak_and_imbalanced_label_is_not_trivial() -
     df["y"] = (np.arange(len(df)) % 200 == 0).astype(int)  # 0.5 % positives
     df["const"] = 1.0
     assert leakage_warnings(df.iloc[:2000], df.iloc[2000:], "y", "classification", 0) == []
+
+
+# ------------------------------------------------------------------------------------------ template
+
+
+def render_data_section(**context) -> str:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("ml_action", "templates"), autoescape=False,
+                             keep_trailing_newline=True, undefined=jinja2.ChainableUndefined)
+    return env.get_template("data.md.j2").render(**context)
+
+
+def test_data_template_shows_every_finding() -> None:
+    ref = profile_frame(frame(5000, seed=1).assign(w=1.5), "y", seed=0)
+    cur = frame(3000, seed=2, shift=0.5).assign(extra=1)
+    cur.loc[:99, "city"] = "brest"
+    cur.loc[:400, "z"] = np.nan
+    text = render_data_section(drift=compare_profiles(ref, cur, "y").to_dict(), leakage=["12 rows duplicated"])
+    assert text.startswith("<details open><summary>⚠️ Data: 2 of 4 columns drifted (50 %), <b>dataset drift</b>")
+    for expected in ["- removed: `w`", "- added: `extra`", "| `z` | 0.0 % | 13.4 % | +13.4 pts |",
+                     "- `city`: 1 new (100 rows): `brest`", "**Label `y`**: no significant shift",
+                     "| `x` | numeric | Wasserstein distance (normed) |", "xychart-beta", "- ⚠️ 12 rows duplicated"]:
+        assert expected in text
+    assert "\n\n\n" not in text
+
+
+def test_data_template_quiet_when_nothing_changed() -> None:
+    ref = profile_frame(frame(800, seed=1), None, seed=0)
+    text = render_data_section(drift=compare_profiles(ref, frame(800, seed=2), None).to_dict())
+    assert text.startswith("<details><summary>✅ Data: 0 of 5 columns drifted (0 %) · schema unchanged · "
+                           "label not compared</summary>")
+    assert "Kolmogorov-Smirnov p-value" in text and "Schema" not in text and "\n\n\n" not in text
