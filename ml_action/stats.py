@@ -7,10 +7,11 @@ interval says whether the candidate is significantly better, worse, or indisting
 Speed: metrics that are sums over rows (accuracy, the macro/binary precision-recall-F1 family and
 balanced accuracy through per-class counts; MAE, MSE, RMSE, R², MAPE, log loss through per-row terms)
 are computed for a whole block of resamples at once as ``counts @ features``. For classification
-labels the rows collapse into "cells" (true label, candidate label, champion label); above ``max_rows``
+labels the rows collapse into "cells" (true label, candidate label, champion label); above 5,000 rows
 the per-cell counts of a resample are drawn directly from a multinomial, which is exactly the bootstrap
-distribution over all rows. Any other metric is called once per resample on at most ``max_rows``
-seeded rows. Pure: no network, no environment.
+distribution over all rows (below, row indices are drawn: the same ones the loop would score).
+Any other metric is called once per resample on at most ``max_rows`` seeded rows.
+Pure: no network, no environment.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ LABEL_METRICS = ("accuracy", "balanced_accuracy", "precision_macro", "recall_mac
                  "precision", "recall", "f1")
 ROW_METRICS = ("mae", "mse", "rmse", "r2", "mape", "log_loss")
 MAX_CLASSES = 50  # above, per-class counts get large: use the generic loop
+INDEX_ROWS = 5000  # label metrics on more rows draw per-cell counts from the multinomial instead of row indices
 BLOCK_CELLS = 2_000_000  # resamples x units per block (bounds memory: ~16 MB of float64)
 
 
@@ -315,7 +317,7 @@ def paired_bootstrap(y_true: Any, pred_candidate: Any, pred_champion: Any, metri
     plan = _plan(metric_name, per_row, y, a, b, classes)
     shift = 0.0
     rows_used = n
-    if plan is not None and plan.cells is not None and n > max_rows:
+    if plan is not None and plan.cells is not None and n > min(max_rows, INDEX_ROWS):
         method = "cells"
         va, vb = _multinomial(plan, rng, n, n_resamples)
     else:
