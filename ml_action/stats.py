@@ -6,7 +6,8 @@ interval says whether the candidate is significantly better, worse, or indisting
 
 Speed: metrics that are sums over rows (accuracy, the macro/binary precision-recall-F1 family and
 balanced accuracy through per-class counts; MAE, MSE, RMSE, R², MAPE, log loss through per-row terms)
-are computed for a whole block of resamples at once as ``counts @ features``. For classification
+are computed for a whole block of resamples at once as ``counts @ features``; binary ROC AUC from the
+resample counts over rows sorted once by score. For classification
 labels the rows collapse into "cells" (true label, candidate label, champion label); above 5,000 rows
 the per-cell counts of a resample are drawn directly from a multinomial, which is exactly the bootstrap
 distribution over all rows (below, row indices are drawn: the same ones the loop would score).
@@ -26,7 +27,7 @@ import numpy as np
 
 LABEL_METRICS = ("accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro",
                  "precision", "recall", "f1")
-ROW_METRICS = ("mae", "mse", "rmse", "r2", "mape", "log_loss")
+ROW_METRICS = ("mae", "mse", "rmse", "r2", "mape", "log_loss", "roc_auc")
 MAX_CLASSES = 50  # above, per-class counts get large: use the generic loop
 INDEX_ROWS = 5000  # label metrics on more rows draw per-cell counts from the multinomial instead of row indices
 BLOCK_CELLS = 2_000_000  # resamples x units per block (bounds memory: ~16 MB of float64)
@@ -94,6 +95,7 @@ class _Plan:
     features: np.ndarray  # units x m
     stat: Stat
     cells: np.ndarray | None = None  # unit (cell) of each row when rows collapse into cells
+    direct: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None  # metrics from counts, not sums
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -204,6 +206,41 @@ def _row_plan(name: str, y: np.ndarray, a: np.ndarray, b: np.ndarray, classes: S
     return None
 
 
+def _auc(order: np.ndarray, starts: np.ndarray, positive: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Weighted binary ROC AUC per resample: P(score of a positive > score of a negative), ties count half."""
+    w = counts[:, order]
+    pos_w = w * positive[order]
+    per_score_pos = np.add.reduceat(pos_w, starts, axis=1)
+    per_score_neg = np.add.reduceat(w - pos_w, starts, axis=1)
+    below = np.cumsum(per_score_neg, axis=1) - per_score_neg
+    num = (per_score_pos * (below + 0.5 * per_score_neg)).sum(axis=1)
+    den = per_score_pos.sum(axis=1) * per_score_neg.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / den, np.nan)  # one class only: undefined, skipped
+
+
+def _auc_plan(y: np.ndarray, a: np.ndarray, b: np.ndarray, classes: Sequence[Any] | None) -> _Plan | None:
+    """Binary ROC AUC of the positive class ``classes[1]`` from its probability column (or a 1-D score)."""
+    if classes is None or len(classes) != 2:
+        return None
+    prepared = []
+    for p in (a, b):
+        p = np.asarray(p, dtype="float64")
+        score = p[:, 1] if p.ndim == 2 and p.shape[1] == 2 else p if p.ndim == 1 else None
+        if score is None:
+            return None
+        order = np.argsort(score, kind="stable")
+        ranked = score[order]
+        starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+        prepared.append((order, starts))
+    positive = (y == classes[1]).astype("float64")
+
+    def direct(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _auc(*prepared[0], positive, counts), _auc(*prepared[1], positive, counts)
+
+    return _Plan(features=np.empty((y.shape[0], 0)), stat=_mean_stat(), direct=direct)
+
+
 def _plan(metric_name: str | None, per_row: Callable[[Any, Any], Any] | None, y: np.ndarray, a: np.ndarray,
           b: np.ndarray, classes: Sequence[Any] | None) -> _Plan | None:
     if per_row is not None:
@@ -212,6 +249,8 @@ def _plan(metric_name: str | None, per_row: Callable[[Any, Any], Any] | None, y:
         return _Plan(features=features, stat=_mean_stat())
     if metric_name in LABEL_METRICS:
         return _label_plan(metric_name, y, a, b, classes)
+    if metric_name == "roc_auc":
+        return _auc_plan(y, a, b, classes)
     if metric_name in ROW_METRICS:
         return _row_plan(metric_name, y, a, b, classes)
     return None
@@ -242,7 +281,7 @@ def _vectorised(plan: _Plan, rng: np.random.Generator, n: int, n_resamples: int)
     for idx in _index_blocks(rng, n, n_resamples):
         units = idx if plan.cells is None else plan.cells[idx]
         counts = _unit_counts(units, plan.features.shape[0])
-        va, vb = plan.stat(counts @ plan.features, n)
+        va, vb = plan.direct(counts) if plan.direct else plan.stat(counts @ plan.features, n)
         out_a.append(va)
         out_b.append(vb)
     return np.concatenate(out_a), np.concatenate(out_b)
@@ -300,7 +339,8 @@ def paired_bootstrap(y_true: Any, pred_candidate: Any, pred_champion: Any, metri
         must compute the same metric as ``metric`` (sklearn's definitions, ``zero_division=0``).
     per_row : instead, ``f(y_true, pred) -> per-row losses`` whose mean is the metric.
     classes : column order of probability arrays (log_loss), and ``classes[1]`` is the positive label of
-        the binary ``precision``/``recall``/``f1``; by default the sorted labels of ``y_true``.
+        the binary ``precision``/``recall``/``f1``/``roc_auc`` (for log_loss, by default the sorted labels
+        of ``y_true``; the binary metrics need it). Multiclass ROC AUC takes the loop.
     """
     y = np.asarray(y_true)
     a = np.asarray(pred_candidate)

@@ -148,8 +148,11 @@ def test_loop_caps_rows_and_centres_on_the_all_rows_difference() -> None:
 def test_undefined_resamples_are_skipped_and_counted() -> None:
     y = np.array([0] * 9 + [1])
     a, b = y.copy(), np.zeros(10, dtype=int)
-    result = paired_bootstrap(y, a, b, skm.roc_auc_score, True, n_resamples=200, seed=0)
-    assert 0 < result.skipped < 200 and result.valid_resamples == 200 - result.skipped
+    slow = paired_bootstrap(y, a, b, skm.roc_auc_score, True, n_resamples=200, seed=0)
+    fast = paired_bootstrap(y, a, b, skm.roc_auc_score, True, n_resamples=200, seed=0, metric_name="roc_auc",
+                            classes=[0, 1])
+    assert 0 < slow.skipped < 200 and slow.valid_resamples == 200 - slow.skipped
+    assert (fast.method, fast.skipped, fast.low, fast.high) == ("rows", slow.skipped, slow.low, slow.high)
 
 
 def test_probability_arrays_are_indexed_by_row_on_the_loop_path() -> None:
@@ -173,3 +176,20 @@ def test_to_dict_is_json_ready() -> None:
 def test_mismatched_lengths_are_rejected() -> None:
     with pytest.raises(ValueError, match="rows"):
         paired_bootstrap([0, 1], [0, 1, 1], [0, 1], skm.accuracy_score, True)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_binary_roc_auc_fast_path_equals_loop(ties: bool) -> None:
+    rng = np.random.default_rng(15)
+    y = rng.choice(["no", "yes"], 1500, p=[0.7, 0.3])
+    pos = y == "yes"
+    sa = np.clip(pos + rng.normal(scale=0.7, size=1500), 0, 1)
+    sb = np.clip(pos + rng.normal(scale=0.9, size=1500), 0, 1)
+    if ties:
+        sa, sb = np.round(sa, 1), np.round(sb, 1)
+    pa, pb = np.column_stack((1 - sa, sa)), np.column_stack((1 - sb, sb))
+    metric = lambda t, p: skm.roc_auc_score(np.asarray(t) == "yes", p[:, 1])  # noqa: E731
+    fast = paired_bootstrap(y, pa, pb, metric, True, n_resamples=60, metric_name="roc_auc", classes=["no", "yes"])
+    slow = paired_bootstrap(y, pa, pb, metric, True, n_resamples=60)
+    assert fast.method == "rows" and slow.method == "loop"
+    assert (fast.low, fast.high) == pytest.approx((slow.low, slow.high), abs=1e-12)
