@@ -211,6 +211,7 @@ def profile_frame(df: pd.DataFrame, target: str | None, seed: int, sample_cap: i
             columns[str(name)] = _datetime_profile(series)
         else:
             columns[str(name)] = _categorical_profile(series, kind)
+    target = None if target is None else str(target)
     label = _label_profile(columns[target]) if target is not None and target in columns else None
     return {"version": PROFILE_VERSION, "rows": rows, "seed": seed, "sample_cap": cap, "target": target,
             "columns": columns, "label": label}
@@ -528,10 +529,12 @@ def compare_profiles(reference: dict[str, Any], current: dict[str, Any] | pd.Dat
     label shift instead.
     """
     seed = int(reference.get("seed", 0))
+    target = None if target is None else str(target)
     ref_columns: dict[str, dict[str, Any]] = reference["columns"]
     ref_rows = int(reference["rows"])
     if isinstance(current, pd.DataFrame):
-        cur_names = [str(c) for c in current.columns]
+        by_name = {str(c): c for c in current.columns}  # profiles name columns as strings
+        cur_names = list(by_name)
         cur_rows = len(current)
         cur_profile = None
     else:
@@ -548,7 +551,7 @@ def compare_profiles(reference: dict[str, Any], current: dict[str, Any] | pd.Dat
         if cur_profile is not None:
             cur = _view_from_profile(cur_profile[name], cur_rows)
         else:
-            cur = _view_from_series(current[name], ref, seed)
+            cur = _view_from_series(current[by_name[name]], ref, seed)
         if abs(cur.nulls - ref.nulls) > NULL_POINTS:
             result.null_changes.append({"column": name, "reference": ref.nulls, "current": cur.nulls,
                                         "change": cur.nulls - ref.nulls})

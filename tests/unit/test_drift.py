@@ -311,3 +311,9 @@ def test_data_template_quiet_when_nothing_changed() -> None:
     assert text.startswith("<details><summary>✅ Data: 0 of 5 columns drifted (0 %) · schema unchanged · "
                            "label not compared</summary>")
     assert "Kolmogorov-Smirnov p-value" in text and "Schema" not in text and "\n\n\n" not in text
+
+
+def test_non_string_column_names() -> None:
+    df = pd.DataFrame(np.random.default_rng(0).normal(size=(500, 3)))
+    result = compare_profiles(profile_frame(df, None, seed=0), df, None)
+    assert [c.column for c in result.columns] == ["0", "1", "2"] and result.drifted_columns == []
