@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ml_action import github
+from ml_action import checks, github
 from ml_action.config import Config, Gate, confine, require
 from ml_action.errors import UserError
 from ml_action.registry.base import Registry
@@ -51,6 +51,7 @@ class Evaluation:
     champion: ChampionScore | None
     verdict: Any
     context: dict[str, Any]
+    checks: Any = None
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -196,13 +197,25 @@ def evaluate(config: Config, runner: Runner, registry: Registry, env: Mapping[st
         else:
             champion = score_champion(registry, pointer, dataset, config, workdir, names)
             runner.info(f"champion {champion.version}: {primary} = {champion.metrics.get(primary)}")
+    with runner.group("Data checks and confidence"):
+        found = checks.run_checks(config, dataset, champion, runner)
+        checks.confidence(config, dataset, primary, preds, champion, found)
+        if found.interval is not None:
+            iv = found.interval
+            runner.info(f"{primary}: candidate − champion = {iv.observed:+.4g}, 95 % interval "
+                        f"[{iv.low:+.4g}, {iv.high:+.4g}]: {iv.direction}")
     gates, default_note = _gates_with_default(config, primary)
     champ_metrics = champion.metrics if champion and champion.comparable else None
-    result = verdict(gates, metrics, champ_metrics, dataset.task, extra=_champion_checks(champion))
+    result = verdict(gates, metrics, champ_metrics, dataset.task,
+                     extra=[*_champion_checks(champion), *found.gates(config)])
     rows = compare(metrics, champ_metrics)
     context = _context(config, dataset, model, params, primary, rows, result, champion, cv, fit_seconds,
                        notes, default_note)
-    return Evaluation(config, dataset, model, primary, metrics, preds, champion, result, context)
+    context["profile"] = found.profile
+    context["interval"] = checks.interval_context(found, primary)
+    context["interval_note"] = found.interval_note
+    context["sections"] = [checks.data_section(found, dataset)]
+    return Evaluation(config, dataset, model, primary, metrics, preds, champion, result, context, found)
 
 
 def _context(config: Config, dataset: Any, model: Any, params: dict[str, Any], primary: str, rows: list[Any],
@@ -217,6 +230,9 @@ def _context(config: Config, dataset: Any, model: Any, params: dict[str, Any], p
     report_notes = []
     if champion and not champion.comparable and "*" in champion.notes:
         report_notes.append(f"Champion `{champion.version}` was not compared: {champion.notes['*']}.")
+    if champion and champion.missing_features:
+        report_notes.append(f"Champion `{champion.version}` could not be scored: it uses "
+                            f"{', '.join(champion.missing_features)}, missing from this data.")
     if default_note and champion_version:
         report_notes.append(default_note)
     metric_notes = {"candidate": notes}
@@ -243,6 +259,8 @@ def _set_evaluation_outputs(runner: Runner, ev: Evaluation) -> None:
     runner.set_output("primary-metric-value", f"{ev.metrics[ev.primary]:.6g}" if ev.primary in ev.metrics else "")
     runner.set_output("metrics", json.dumps({"candidate": ev.metrics, "champion": champ}, sort_keys=True))
     runner.set_output("champion-version", ev.champion.version if ev.champion else "")
+    for name, value in ev.checks.outputs().items():
+        runner.set_output(name, value)
 
 
 def _annotate_gates(runner: Runner, ev: Evaluation) -> None:
@@ -450,6 +468,12 @@ def comment(config: Config, runner: Runner, registry: Registry, env: Mapping[str
     return 0
 
 
+def monitor(config: Config, runner: Runner, registry: Registry, env: Mapping[str, str], workdir: Path) -> int:
+    from ml_action.monitor import monitor as run_monitor
+
+    return run_monitor(config, runner, registry, env, workdir)
+
+
 def reproduce(config: Config, runner: Runner, registry: Registry, env: Mapping[str, str], workdir: Path) -> int:
     from ml_action.reproduce import reproduce as run
 
@@ -463,7 +487,7 @@ def diff(config: Config, runner: Runner, registry: Registry, env: Mapping[str, s
 
 
 MODES = {"evaluate": run_evaluate, "publish": publish, "rollback": rollback, "list": list_versions,
-         "comment": comment, "reproduce": reproduce, "diff": diff}
+         "comment": comment, "monitor": monitor, "reproduce": reproduce, "diff": diff}
 
 
 def decide_mode(config: Config, env: Mapping[str, str]) -> str:

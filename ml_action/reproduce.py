@@ -300,7 +300,7 @@ def data_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
                              "same": old == new})
         old, new = (sa.get(split) or {}).get("sha256"), (sb.get(split) or {}).get("sha256")
         rows.append({"name": f"{label}: snapshot", "old": f"`{old[:12]}…`" if old else "none",
-                     "new": f"`{new[:12]}…`" if new else "none", "same": old == new})
+                     "new": f"`{new[:12]}…`" if new else "none", "same": old == new or not old or not new})
         ta, tb = x.get("schema") or {}, y.get("schema") or {}
         for column in [*ta, *[c for c in tb if c not in ta]]:
             if ta.get(column) != tb.get(column):

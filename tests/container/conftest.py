@@ -7,16 +7,21 @@ Debian bookworm base image made by .ci/container-setup.sh. Skips when neither en
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.integration.github_emulator import GitHubEmulator
+
 ROOT = Path(__file__).resolve().parents[2]
-TAG = "localhost/ml-action:test"
+# ML_ACTION_TEST_IMAGE lets two checkouts on one machine build and test without retagging each other's image.
+TAG = os.environ.get("ML_ACTION_TEST_IMAGE", "localhost/ml-action:test")
 PODMAN_BASE = "localhost/pybase:bookworm"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 BUILD_TIMEOUT = 45 * 60
@@ -49,10 +54,14 @@ class Runner:
         event_name: str = "push",
         event: Mapping[str, object] | None = None,
         args: tuple[str, ...] = (),
+        env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the action once: outputs go to file_commands/output-<step>, the summary to summary-<step>."""
+        """Run the action once: outputs go to file_commands/output-<step>, the summary to summary-<step>.
+
+        ``env`` adds or overrides variables (GITHUB_API_URL, AWS_*, GITHUB_REF, ...).
+        """
         (self.workflow / "event.json").write_text(json.dumps(event or {}))
-        env = {
+        variables = {
             "GITHUB_ACTIONS": "true", "CI": "true", "HOME": "/github/home",
             "GITHUB_WORKSPACE": "/github/workspace", "GITHUB_EVENT_PATH": "/github/workflow/event.json",
             "GITHUB_EVENT_NAME": event_name, "GITHUB_OUTPUT": f"/github/file_commands/output-{step}",
@@ -61,15 +70,21 @@ class Runner:
             "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_ACTOR": "octo",
             # the runner upper-cases the input name and keeps its hyphens: test-size -> INPUT_TEST-SIZE
             **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
+            **(env or {}),
         }
         mounts = {self.workspace: "/github/workspace", self.file_commands: "/github/file_commands",
                   self.workflow: "/github/workflow", self.home: "/github/home"}
         cmd = [*image.run_prefix, "--workdir", "/github/workspace"]
         for host, target in mounts.items():
             cmd += ["-v", f"{host}:{target}"]
-        for name, value in env.items():
+        for name, value in variables.items():
             cmd += ["-e", f"{name}={value}"]
         return subprocess.run([*cmd, image.tag, *args], capture_output=True, text=True, timeout=RUN_TIMEOUT)
+
+    def copy_example(self, name: str) -> None:
+        """Copy examples/<name> into the workspace, without what local runs leave there."""
+        shutil.copytree(ROOT / "examples" / name, self.workspace, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(".ml-action", "ml-action-report.md", "ml-action-comment.md"))
 
     def output(self, step: str) -> str:
         path = self.file_commands / f"output-{step}"
@@ -90,7 +105,8 @@ def _ok(cmd: list[str], timeout: float = 60) -> bool:
 def _engine() -> tuple[str, list[str], tuple[str, ...]] | str:
     """(engine, build command, run prefix), or the reason why no engine can be used."""
     if shutil.which("docker") and _ok(["docker", "info"], timeout=30):
-        return "docker", ["docker", "build", "-t", TAG, str(ROOT)], ("docker", "run", "--rm")
+        # --network host: the test S3 server and GitHub emulator listen on the host's 127.0.0.1
+        return "docker", ["docker", "build", "-t", TAG, str(ROOT)], ("docker", "run", "--rm", "--network", "host")
     if not shutil.which("podman"):
         return "no Docker engine answers `docker info` and podman is missing (run .ci/container-setup.sh)"
     if not _ok(["podman", "image", "exists", PODMAN_BASE]):
@@ -128,3 +144,38 @@ def runner(tmp_path: Path) -> Runner:
     for folder in dirs:
         folder.mkdir()
     return Runner(*dirs)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3 server (moto) on the host: the container reaches it through the host network."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server._server.server_port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str) -> str:
+    """A fresh bucket on the test S3 server (created from the host with boto3)."""
+    import boto3
+
+    name = f"ml-action-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing-key-id", aws_secret_access_key="testing-secret")
+    client.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def github_api() -> Iterator[GitHubEmulator]:
+    """The GitHub REST API emulator on the host (token ``ghs_actions`` is ``github-actions[bot]``)."""
+    emulator = GitHubEmulator().start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()

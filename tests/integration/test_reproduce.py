@@ -123,6 +123,8 @@ def test_local_snapshot_reproduce_and_diff(tmp_path: Path) -> None:
     assert "| model__n_estimators | 50 | 5 |" in report and "| model__max_depth | None | 2 |" in report
     assert "### Metrics" in report and "f1_macro" in report and "↑" in report
     assert "### Data" in report and "### Libraries" in report and "_Same library versions._" in report
+    # the drift hook: both versions carry a data profile, and the same rows do not drift
+    assert "Drift of the training data" in report and "0 of 4 columns drifted" in report
     assert "diff `model` `v1` → `v2`" in diff.stdout  # the log has it too
 
 

@@ -56,6 +56,11 @@ def test_readme_tables_match_the_code() -> None:
 def test_one_version_string() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'^version = "(.+)"$', pyproject, flags=re.M).group(1) == __version__
+    # the CHANGELOG's latest released entry (after [Unreleased]) is this version: release.yml takes its notes
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    released = re.findall(r"^## \[(\d+\.\d+\.\d+[^\]]*)\] - \d{4}-\d{2}-\d{2}$", changelog, flags=re.M)
+    assert released, "CHANGELOG.md has no `## [X.Y.Z] - YYYY-MM-DD` entry"
+    assert released[0] == __version__, f"CHANGELOG.md's latest entry is {released[0]}, the package is {__version__}"
 
 
 if __name__ == "__main__":  # print the tables for the README

@@ -1,0 +1,193 @@
+"""The benchmark: the action's evaluate mode (A) against a bare scikit-learn script (B), same run.
+
+For each size (default 10,000, 100,000 and 1,000,000 rows × 20 numeric features, 2 categorical columns
+and 5 % missing values) and each model (hist_gradient_boosting, logistic_regression):
+  1. publish a champion with the action (not timed), so A has a champion to load and re-score;
+  2. time A (``entrypoint.py``, mode evaluate, default settings: every report section on) and B
+     (``bench/bare.py``) alternately, ``--repeats`` times each, in fresh processes;
+  3. record the wall time and the peak RSS of each process (``os.wait4``).
+Then startup (``--version``, ``--help``) and the import time of the run path. Writes ``docs/benchmarks.md``
+and ``docs/benchmarks.png``.
+
+    python bench/run.py [--sizes 10000,100000,1000000] [--repeats 3] [--out docs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ("hist_gradient_boosting", "logistic_regression")
+
+
+def make_csv(rows: int, path: Path, seed: int = 0) -> None:
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(n_samples=rows, n_features=20, n_informative=10, n_redundant=4, flip_y=0.05,
+                               random_state=seed)
+    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(20)]).round(6)
+    rng = np.random.default_rng(seed)
+    region = np.where(rng.random(rows) < 0.3, rng.integers(0, 8, rows), y * 4 + rng.integers(0, 4, rows))
+    frame["region"] = np.char.add("r", region.astype(str))
+    frame["plan"] = rng.choice(["free", "basic", "pro", "team", "enterprise"], size=rows)
+    for column in ("f0", "f5", "region"):
+        frame.loc[rng.random(rows) < 0.05, column] = None
+    frame["label"] = np.where(y == 1, "yes", "no")
+    frame.to_csv(path, index=False)
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise RuntimeError(f"{cmd} failed: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def action_env(workspace: Path, inputs: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+    env.update({"GITHUB_WORKSPACE": str(workspace), "PYTHONPATH": str(ROOT)})
+    env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
+    return env
+
+
+def bench_size(rows: int, repeats: int, work: Path) -> list[dict]:
+    data = work / f"data-{rows}.csv"
+    if not data.exists():
+        make_csv(rows, data)
+    results = []
+    for model in MODELS:
+        workspace = work / f"ws-{rows}-{model}"
+        workspace.mkdir(exist_ok=True)
+        (workspace / "data.csv").unlink(missing_ok=True)
+        os.link(data, workspace / "data.csv")
+        inputs = {"data": "data.csv", "target": "label", "model": model, "model-name": "bench"}
+        publish = subprocess.run([sys.executable, str(ROOT / "entrypoint.py")], cwd=workspace,
+                                 env=action_env(workspace, {**inputs, "mode": "publish", "gates": "[]"}),
+                                 capture_output=True, text=True)
+        if publish.returncode != 0:
+            raise RuntimeError(publish.stdout[-3000:] + publish.stderr[-3000:])
+        champion = workspace / ".ml-action/registry/bench/versions/v1/model.skops"
+        a_cmd = [sys.executable, str(ROOT / "entrypoint.py")]
+        a_env = action_env(workspace, {**inputs, "mode": "evaluate"})
+        b_cmd = [sys.executable, str(ROOT / "bench" / "bare.py"), "data.csv", "label", model, str(champion),
+                 str(workspace / "bare.skops")]
+        a_runs, b_runs = [], []
+        for i in range(repeats):
+            for name, runs, cmd, env in (("A", a_runs, a_cmd, a_env), ("B", b_runs, b_cmd, dict(os.environ))):
+                wall, rss = timed(cmd, workspace, env)
+                runs.append((wall, rss))
+                print(f"{rows:>9,} {model:<24} {name} run {i + 1}: {wall:7.2f} s {rss:8.0f} MiB", flush=True)
+        a_wall = statistics.median(w for w, _ in a_runs)
+        b_wall = statistics.median(w for w, _ in b_runs)
+        results.append({"rows": rows, "model": model, "a": a_wall, "b": b_wall, "ratio": a_wall / b_wall,
+                        "overhead": a_wall - b_wall, "a_rss": max(r for _, r in a_runs),
+                        "b_rss": max(r for _, r in b_runs)})
+    return results
+
+
+def startup(repeats: int = 7) -> dict[str, float]:
+    out = {}
+    for label, args in (("--version", ["--version"]), ("--help", ["--help"])):
+        walls = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "ml_action", *args], cwd=ROOT, capture_output=True, check=True)
+            walls.append(time.perf_counter() - started)
+        out[label] = statistics.median(walls)
+    walls = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], capture_output=True, check=True)
+        walls.append(time.perf_counter() - started)
+    out["python -c pass"] = statistics.median(walls)
+    code = ("import ml_action.modes, ml_action.checks, ml_action.data, ml_action.model, ml_action.metrics, "
+            "ml_action.report, ml_action.drift, ml_action.stats, sklearn.ensemble, pandas, skops.io")
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True, text=True)
+    total = 0
+    for line in proc.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[2].strip() and not parts[2].startswith("  ") and parts[1].strip().isdigit():
+            total += int(parts[1])
+    out["imports of the run path"] = total / 1e6
+    return out
+
+
+def plot(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, model in zip(axes, MODELS, strict=True):
+        rows = [r for r in results if r["model"] == model]
+        sizes = [r["rows"] for r in rows]
+        ax.plot(sizes, [r["a"] for r in rows], "o-", label="A: ml-action evaluate")
+        ax.plot(sizes, [r["b"] for r in rows], "s--", label="B: bare scikit-learn script")
+        for r in rows:
+            ax.annotate(f"×{r['ratio']:.2f}", (r["rows"], r["a"]), textcoords="offset points", xytext=(4, 6))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(model)
+        ax.set_xlabel("rows")
+        ax.set_ylabel("wall time (s), median")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def write(results: list[dict], starts: dict[str, float], out: Path, repeats: int) -> None:
+    lines = ["# Benchmarks", "",
+             f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
+             f"Python {platform.python_version()}, with `python bench/run.py` ({repeats} alternating runs each, "
+             "medians; peak RSS is the maximum). A is `entrypoint.py` in `evaluate` mode with a champion in the "
+             "local registry and every report section on (data checks, drift, leakage, 1000-resample bootstrap); "
+             "B is `bench/bare.py`, the same essential work by hand. Shared machine: compare ratios, not seconds.",
+             "", "| rows | model | A (s) | B (s) | A/B | A − B (s) | A peak RSS (MiB) | B peak RSS (MiB) | RSS A/B |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        lines.append(f"| {r['rows']:,} | {r['model']} | {r['a']:.2f} | {r['b']:.2f} | {r['ratio']:.2f} | "
+                     f"{r['overhead']:+.2f} | {r['a_rss']:.0f} | {r['b_rss']:.0f} | {r['a_rss'] / r['b_rss']:.2f} |")
+    lines += ["", "![A vs B](benchmarks.png)", "", "| startup | seconds |", "| --- | ---: |"]
+    lines += [f"| `{k}` | {v:.3f} |" for k, v in starts.items()]
+    (out / "benchmarks.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=str(ROOT / "docs"))
+    parser.add_argument("--work", default="", help="folder for data and workspaces (default: a temporary one)")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="ml-action-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results = []
+    for rows in (int(s) for s in args.sizes.split(",")):
+        results.extend(bench_size(rows, args.repeats, work))
+    starts = startup()
+    plot(results, out / "benchmarks.png")
+    write(results, starts, out, args.repeats)
+
+
+if __name__ == "__main__":
+    main()

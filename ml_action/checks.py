@@ -1,0 +1,120 @@
+"""Trust in the numbers for one run: the data profile, drift against the champion's training data,
+leakage warnings and the paired bootstrap interval of the primary metric, turned into report sections,
+gate results and outputs. Glue between ``drift``/``stats`` (pure) and the modes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ml_action.compare import GateResult
+from ml_action.config import Config
+
+
+@dataclass
+class Checks:
+    """What the data and confidence checks found."""
+
+    profile: dict[str, Any]
+    leakage: list[str] = field(default_factory=list)
+    drift: Any = None  # DriftResult, when a reference profile exists
+    interval: Any = None  # BootstrapResult, when a champion was scored
+    interval_note: str = ""
+
+    def gates(self, config: Config) -> list[GateResult]:
+        """Gate results from the checks: dataset drift (``fail-on-drift``) and ``significant-regression``."""
+        out: list[GateResult] = []
+        if self.drift is not None and config.fail_on_drift:
+            cols = ", ".join(self.drift.drifted_columns[:10]) or "none"
+            out.append(GateResult("no dataset drift (fail-on-drift)", "*", not self.drift.dataset_drift,
+                                  f"{len(self.drift.drifted_columns)} of {len(self.drift.columns)} columns drifted "
+                                  f"({self.drift.share:.0%}, threshold {config.drift_share:.0%}): {cols}"))
+        for gate in config.gates:
+            if gate.significant_regression != "fail":
+                continue
+            if self.interval is None:
+                out.append(GateResult("significant-regression: fail", "*", True,
+                                      f"not applied: {self.interval_note or 'no interval'}", note="skipped"))
+                continue
+            iv = self.interval
+            bad = iv.whole_interval_regression
+            out.append(GateResult("significant-regression: fail", "*", not bad,
+                                  f"95 % interval of the change [{iv.low:+.4g}, {iv.high:+.4g}] is "
+                                  f"{'entirely a regression' if bad else 'not entirely a regression'}"))
+        return out
+
+    def outputs(self) -> dict[str, str]:
+        import json
+
+        if self.drift is None:
+            return {"drift-detected": "false", "drifted-columns": "[]"}
+        return {"drift-detected": "true" if self.drift.dataset_drift else "false",
+                "drifted-columns": json.dumps(self.drift.drifted_columns)}
+
+
+def run_checks(config: Config, dataset: Any, champion: Any, runner: Any) -> Checks:
+    """Profile the training rows, look for leakage, and compare with the champion's stored profile."""
+    from ml_action.drift import compare_profiles, leakage_warnings, profile_frame
+
+    columns = [*dataset.features, dataset.target]
+    profile = profile_frame(dataset.train[columns], dataset.target, config.seed)
+    checks = Checks(profile=profile)
+    checks.leakage = leakage_warnings(dataset.train[columns], dataset.test[columns], dataset.target, dataset.task,
+                                      config.seed)
+    for warning in checks.leakage:
+        runner.warning(warning, title="possible leakage")
+    reference = ((champion.manifest.get("data") or {}).get("profile")) if champion else None
+    if reference:
+        checks.drift = compare_profiles(reference, dataset.train[columns], dataset.target, config.drift_share)
+        if checks.drift.dataset_drift:
+            runner.warning(f"{len(checks.drift.drifted_columns)} of {len(checks.drift.columns)} columns drifted "
+                           f"from the champion's training data: {', '.join(checks.drift.drifted_columns[:10])}",
+                           title="dataset drift")
+    return checks
+
+
+def confidence(config: Config, dataset: Any, primary: str, preds: Any, champion: Any, checks: Checks) -> None:
+    """The paired bootstrap interval of candidate − champion on the primary metric, on the same rows."""
+    from ml_action.metrics import METRICS, metric_function
+    from ml_action.stats import paired_bootstrap
+
+    if config.bootstrap == 0:
+        checks.interval_note = "bootstrap is off (`bootstrap: 0`)"
+        return
+    if champion is None or not champion.comparable or champion.preds is None:
+        checks.interval_note = "no champion scored on these rows"
+        return
+    metric = METRICS[primary]
+    if metric.needs_proba:
+        if preds.proba is None or champion.preds.proba is None or list(preds.classes or []) != list(
+                champion.preds.classes or []):
+            checks.interval_note = "the two models' class probabilities are not comparable"
+            return
+        a, b = preds.proba, champion.preds.proba
+    else:
+        a, b = preds.labels, champion.preds.labels
+    classes = preds.classes
+    checks.interval = paired_bootstrap(dataset.y_test.to_numpy(), a, b, metric_function(primary, classes),
+                                       metric.greater_is_better, n_resamples=config.bootstrap, seed=config.seed,
+                                       metric_name=primary, classes=classes)
+
+
+def data_section(checks: Checks, dataset: Any) -> str:
+    """The report's data section (rendered from ``templates/data.md.j2`` when there is a reference)."""
+    from ml_action.report import render
+
+    if checks.drift is not None:
+        return render("data.md.j2", drift=checks.drift.to_dict(), leakage=checks.leakage)
+    lines = ["<details><summary>Data: no reference to compare with</summary>", "",
+             f"The champion has no stored data profile (or there is no champion yet), so drift is not measured. "
+             f"This run trained on {len(dataset.train):,} rows × {len(dataset.features)} features; its profile "
+             "is stored with the version when it is published."]
+    if checks.leakage:
+        lines += ["", "**Leakage**", "", *[f"- ⚠️ {w}" for w in checks.leakage]]
+    return "\n".join([*lines, "", "</details>"])
+
+
+def interval_context(checks: Checks, primary: str) -> dict[str, Any] | None:
+    if checks.interval is None:
+        return None
+    return {**checks.interval.to_dict(), "metric": primary}
