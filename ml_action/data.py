@@ -120,9 +120,19 @@ def read_table(path: Path, input_name: str) -> pd.DataFrame:
     return frame
 
 
-def fingerprint(path: Path, frame: pd.DataFrame) -> dict[str, Any]:
+def read_hashed(path: Path, input_name: str) -> tuple[pd.DataFrame, str]:
+    """``read_table`` with the file's sha256 computed on a second thread meanwhile (both release the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        digest = pool.submit(sha256_bytes_of, path)
+        frame = read_table(path, input_name)
+        return frame, digest.result()
+
+
+def fingerprint(path: Path, frame: pd.DataFrame, sha256: str | None = None) -> dict[str, Any]:
     """sha256 of the file's bytes, its size, rows and schema."""
-    return {"file": path.name, "sha256": sha256_bytes_of(path), "bytes": path.stat().st_size,
+    return {"file": path.name, "sha256": sha256 or sha256_bytes_of(path), "bytes": path.stat().st_size,
             "rows": int(len(frame)), "columns": len(frame.columns),
             "schema": {c: str(t) for c, t in frame.dtypes.items()}}
 
@@ -177,7 +187,7 @@ def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
     from sklearn.model_selection import train_test_split
 
     data_path = resolve_data_path(config, config.data, "data", workdir)
-    frame = read_table(data_path, "data")
+    frame, data_sha = read_hashed(data_path, "data")
     features = select_features(config, frame)
     frame = frame[[*features, config.target]]
     labelled = frame[frame[config.target].notna()]
@@ -185,10 +195,10 @@ def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
         frame = labelled.reset_index(drop=True)
     task = config.task if config.task != "auto" else infer_task(frame[config.target])
     _check_target(config, frame[config.target], task, "data")
-    fingerprints = {"train": {**fingerprint(data_path, frame), "source": config.data}}
+    fingerprints = {"train": {**fingerprint(data_path, frame, data_sha), "source": config.data}}
     if config.test_data:
         test_path = resolve_data_path(config, config.test_data, "test-data", workdir)
-        test = read_table(test_path, "test-data")
+        test, test_sha = read_hashed(test_path, "test-data")
         missing = [c for c in [*features, config.target] if c not in test.columns]
         if missing:
             raise UserError("test-data", f"column(s) {', '.join(missing)} missing from '{config.test_data}'",
@@ -198,7 +208,7 @@ def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
         if len(test) == 0:
             raise UserError("test-data", "has no labelled rows", "Give a holdout with target values.")
         train = frame
-        fingerprints["test"] = {**fingerprint(test_path, test), "source": config.test_data}
+        fingerprints["test"] = {**fingerprint(test_path, test, test_sha), "source": config.test_data}
     else:
         if len(frame) < 4:
             raise UserError("data", f"has only {len(frame)} labelled rows", "Give at least a few dozen rows.")
@@ -229,9 +239,9 @@ def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
 def load_scoring_frame(config: Config, workdir: Path | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The whole ``data`` file as one labelled frame (monitor mode scores on all of it)."""
     path = resolve_data_path(config, config.data, "data", workdir)
-    frame = read_table(path, "data")
+    frame, sha = read_hashed(path, "data")
     if config.target not in frame.columns:
         raise UserError("target", f"column '{config.target}' is not in the data",
                         f"Use one of: {', '.join(list(frame.columns)[:30])}.")
     frame = frame[frame[config.target].notna()].reset_index(drop=True)
-    return frame, fingerprint(path, frame)
+    return frame, fingerprint(path, frame, sha)

@@ -331,12 +331,12 @@ def post_or_save(config: Config, env: Mapping[str, str], head: str, details: lis
     Other failures after retries → a warning with the reason. GitHub trouble never raises: the job's
     result depends on the gates only. A ``comment-file`` outside the workspace is a ``UserError``.
     """
-    from github import GithubException
-    from requests import RequestException
-
     pr = config.pr_number or pr_number_from_event(env)
     if config.comment_mode == "off" or pr is None:
         return None
+    from github import GithubException  # only now: no PR, no PyGithub import
+    from requests import RequestException
+
     from ml_action.config import confine
 
     confine(config.workspace, config.comment_file, "comment-file")  # a bad path fails the same way every run

@@ -125,12 +125,70 @@ def predict(model: Any, X: Any, task: str) -> Predictions:
     return Predictions(labels=labels, proba=proba, classes=classes)
 
 
+LABEL_METRICS = ("accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro", "precision",
+                 "recall", "f1")
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den, 0 where den is 0 (scikit-learn's ``zero_division=0``)."""
+    out = np.zeros_like(num, dtype="float64")
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def confusion_scores(t: np.ndarray, p: np.ndarray, k: int, pos: int | None) -> dict[str, float]:
+    """The label metrics from one confusion matrix of integer codes, as scikit-learn defines them.
+
+    Macro averages run over the labels present in ``t`` or ``p`` (scikit-learn's ``unique_labels``);
+    balanced accuracy over the labels present in ``t``; ``pos`` is the positive class's code.
+    """
+    cm = np.bincount(t * k + p, minlength=k * k).reshape(k, k).astype("float64")
+    tp, true_n, pred_n = np.diag(cm), cm.sum(axis=1), cm.sum(axis=0)
+    present = (true_n + pred_n) > 0
+    precision, recall = _ratio(tp, pred_n), _ratio(tp, true_n)
+    f1 = _ratio(2 * tp, pred_n + true_n)
+    out = {"accuracy": float(tp.sum() / cm.sum()),
+           "balanced_accuracy": float(recall[true_n > 0].mean()),
+           "precision_macro": float(precision[present].mean()), "recall_macro": float(recall[present].mean()),
+           "f1_macro": float(f1[present].mean())}
+    if pos is not None:
+        out.update(precision=float(precision[pos]), recall=float(recall[pos]), f1=float(f1[pos]))
+    return out
+
+
+def _encode(y_true: Any, preds: Predictions) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """Integer codes for the truth and the predicted labels; the model's classes come first, in order."""
+    import pandas as pd
+
+    y = pd.Series(np.asarray(y_true, dtype=object))
+    labels = pd.Series(np.asarray(preds.labels, dtype=object))
+    cats = list(preds.classes or [])
+    known = set(cats)
+    extra = [v for v in pd.unique(pd.concat([y, labels], ignore_index=True)) if v not in known]
+    cats += sorted(extra, key=str)
+    t = pd.Categorical(y, categories=cats).codes.astype("int64")
+    p = pd.Categorical(labels, categories=cats).codes.astype("int64")
+    return t, p, cats
+
+
 def score(y_true: Any, preds: Predictions, task: str, names: list[str]) -> tuple[dict[str, float], dict[str, str]]:
-    """Compute ``names``; a metric that cannot be computed is left out with the reason in the second dict."""
+    """Compute ``names``; a metric that cannot be computed is left out with the reason in the second dict.
+
+    Classification label metrics come from one confusion matrix of integer codes (the same numbers as
+    scikit-learn's functions, without re-validating string labels for every metric)."""
     values: dict[str, float] = {}
     notes: dict[str, str] = {}
+    fast: dict[str, float] = {}
+    if task == "classification" and preds.classes:
+        t, p, cats = _encode(y_true, preds)
+        if (t >= 0).all() and (p >= 0).all():
+            binary = len(preds.classes) == 2 and len(cats) == 2
+            fast = confusion_scores(t, p, len(cats), 1 if binary else None)
     for name in names:
         metric = METRICS[name]
+        if name in fast:
+            values[name] = fast[name]
+            continue
         if metric.needs_proba and preds.proba is None:
             notes[name] = "the model has no predict_proba"
             continue

@@ -3,6 +3,7 @@ gates) that is never shortened, and the detail sections that may be."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,9 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:+.2f} %"
 
 
+@functools.cache
 def environment() -> Any:
+    """One Jinja environment per process (building it and loading templates is the slow part)."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("ml_action", "templates"), autoescape=False,

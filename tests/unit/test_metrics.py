@@ -58,3 +58,25 @@ def test_metric_without_probabilities_is_noted_not_crashing() -> None:
     values, notes = score(np.array([0, 1]), Predictions(np.array([0, 1]), None, [0, 1]), "classification",
                           ["accuracy", "roc_auc"])
     assert values == {"accuracy": 1.0} and "predict_proba" in notes["roc_auc"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_confusion_matrix_path_equals_scikit_learn(seed: int) -> None:
+    """The fast label metrics give scikit-learn's numbers, including absent and never-predicted classes."""
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(seed)
+    classes = ["a", "b", "c", "d"][: 2 + seed % 3]
+    y = rng.choice(classes[:-1] if seed % 4 == 0 else classes, 60)  # sometimes a class never occurs
+    labels = np.where(rng.random(60) < 0.6, y, rng.choice(classes[:2], 60))  # sometimes never predicted
+    values, _ = score(y, Predictions(labels, None, classes), "classification", metrics_for("classification",
+                                                                                          len(classes)))
+    kw = {"zero_division": 0}
+    assert values["accuracy"] == pytest.approx(skm.accuracy_score(y, labels))
+    assert values["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, labels))
+    assert values["precision_macro"] == pytest.approx(skm.precision_score(y, labels, average="macro", **kw))
+    assert values["recall_macro"] == pytest.approx(skm.recall_score(y, labels, average="macro", **kw))
+    assert values["f1_macro"] == pytest.approx(skm.f1_score(y, labels, average="macro", **kw))
+    if len(classes) == 2 and len(set(y) | set(labels)) == 2:
+        assert values["f1"] == pytest.approx(skm.f1_score(y, labels, pos_label=classes[1], **kw))
+        assert values["precision"] == pytest.approx(skm.precision_score(y, labels, pos_label=classes[1], **kw))
