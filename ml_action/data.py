@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ml_action.artifacts import sha256_file
 from ml_action.config import Config, confine
 from ml_action.errors import UserError
 
@@ -52,14 +52,6 @@ def _format_of(path: Path) -> str | None:
         if name.endswith(suffix):
             return fmt
     return None
-
-
-def sha256_bytes_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def resolve_data_path(config: Config, value: str, input_name: str, workdir: Path | None = None) -> Path:
@@ -125,14 +117,14 @@ def read_hashed(path: Path, input_name: str) -> tuple[pd.DataFrame, str]:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        digest = pool.submit(sha256_bytes_of, path)
+        digest = pool.submit(sha256_file, path)
         frame = read_table(path, input_name)
         return frame, digest.result()
 
 
 def fingerprint(path: Path, frame: pd.DataFrame, sha256: str | None = None) -> dict[str, Any]:
     """sha256 of the file's bytes, its size, rows and schema."""
-    return {"file": path.name, "sha256": sha256 or sha256_bytes_of(path), "bytes": path.stat().st_size,
+    return {"file": path.name, "sha256": sha256 or sha256_file(path), "bytes": path.stat().st_size,
             "rows": int(len(frame)), "columns": len(frame.columns),
             "schema": {c: str(t) for c, t in frame.dtypes.items()}}
 
