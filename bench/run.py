@@ -9,7 +9,7 @@ and 5 % missing values) and each model (hist_gradient_boosting, logistic_regress
 Then startup (``--version``, ``--help``) and the import time of the run path. Writes ``docs/benchmarks.md``
 and ``docs/benchmarks.png``.
 
-    python bench/run.py [--sizes 10000,100000,1000000] [--repeats 3] [--out docs]
+    python bench/run.py [--sizes 10000,100000,1000000] [--repeats 3] [--out docs] [--baseline OTHER_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -58,14 +58,14 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]
     return wall, usage.ru_maxrss / 1024
 
 
-def action_env(workspace: Path, inputs: dict[str, str]) -> dict[str, str]:
+def action_env(workspace: Path, inputs: dict[str, str], root: Path = ROOT) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
-    env.update({"GITHUB_WORKSPACE": str(workspace), "PYTHONPATH": str(ROOT)})
+    env.update({"GITHUB_WORKSPACE": str(workspace), "PYTHONPATH": str(root)})
     env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
     return env
 
 
-def bench_size(rows: int, repeats: int, work: Path) -> list[dict]:
+def bench_size(rows: int, repeats: int, work: Path, baseline: Path | None = None) -> list[dict]:
     data = work / f"data-{rows}.csv"
     if not data.exists():
         make_csv(rows, data)
@@ -86,17 +86,27 @@ def bench_size(rows: int, repeats: int, work: Path) -> list[dict]:
         a_env = action_env(workspace, {**inputs, "mode": "evaluate"})
         b_cmd = [sys.executable, str(ROOT / "bench" / "bare.py"), "data.csv", "label", model, str(champion),
                  str(workspace / "bare.skops")]
-        a_runs, b_runs = [], []
+        a_runs: list[tuple[float, float]] = []
+        b_runs: list[tuple[float, float]] = []
+        old_runs: list[tuple[float, float]] = []
+        variants = [("A", a_runs, a_cmd, a_env), ("B", b_runs, b_cmd, dict(os.environ))]
+        if baseline is not None:  # the action from another checkout (e.g. before an optimisation), same run
+            variants.append(("A0", old_runs, [sys.executable, str(baseline / "entrypoint.py")],
+                             action_env(workspace, {**inputs, "mode": "evaluate"}, baseline)))
         for i in range(repeats):
-            for name, runs, cmd, env in (("A", a_runs, a_cmd, a_env), ("B", b_runs, b_cmd, dict(os.environ))):
+            for name, runs, cmd, env in variants:
                 wall, rss = timed(cmd, workspace, env)
                 runs.append((wall, rss))
-                print(f"{rows:>9,} {model:<24} {name} run {i + 1}: {wall:7.2f} s {rss:8.0f} MiB", flush=True)
+                print(f"{rows:>9,} {model:<24} {name:<2} run {i + 1}: {wall:7.2f} s {rss:8.0f} MiB", flush=True)
         a_wall = statistics.median(w for w, _ in a_runs)
         b_wall = statistics.median(w for w, _ in b_runs)
-        results.append({"rows": rows, "model": model, "a": a_wall, "b": b_wall, "ratio": a_wall / b_wall,
-                        "overhead": a_wall - b_wall, "a_rss": max(r for _, r in a_runs),
-                        "b_rss": max(r for _, r in b_runs)})
+        result = {"rows": rows, "model": model, "a": a_wall, "b": b_wall, "ratio": a_wall / b_wall,
+                  "overhead": a_wall - b_wall, "a_rss": max(r for _, r in a_runs),
+                  "b_rss": max(r for _, r in b_runs)}
+        if old_runs:
+            old = statistics.median(w for w, _ in old_runs)
+            result.update(a0=old, a0_ratio=old / b_wall, a0_rss=max(r for _, r in old_runs))
+        results.append(result)
     return results
 
 
@@ -164,6 +174,13 @@ def write(results: list[dict], starts: dict[str, float], out: Path, repeats: int
     for r in results:
         lines.append(f"| {r['rows']:,} | {r['model']} | {r['a']:.2f} | {r['b']:.2f} | {r['ratio']:.2f} | "
                      f"{r['overhead']:+.2f} | {r['a_rss']:.0f} | {r['b_rss']:.0f} | {r['a_rss'] / r['b_rss']:.2f} |")
+    if any("a0" in r for r in results):
+        lines += ["", "Before the optimisations (A0: the action at the baseline commit, timed in the same run):", "",
+                  "| rows | model | A0 (s) | A0/B | A/B | A0 peak RSS (MiB) | RSS A0/B |",
+                  "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+        for r in results:
+            lines.append(f"| {r['rows']:,} | {r['model']} | {r['a0']:.2f} | {r['a0_ratio']:.2f} | {r['ratio']:.2f} | "
+                         f"{r['a0_rss']:.0f} | {r['a0_rss'] / r['b_rss']:.2f} |")
     lines += ["", "![A vs B](benchmarks.png)", "", "| startup | seconds |", "| --- | ---: |"]
     lines += [f"| `{k}` | {v:.3f} |" for k, v in starts.items()]
     (out / "benchmarks.md").write_text("\n".join(lines) + "\n")
@@ -176,6 +193,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "docs"))
     parser.add_argument("--work", default="", help="folder for data and workspaces (default: a temporary one)")
+    parser.add_argument("--baseline", default="", help="another checkout of ml-action to time as A0 (before/after)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -183,7 +201,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     results = []
     for rows in (int(s) for s in args.sizes.split(",")):
-        results.extend(bench_size(rows, args.repeats, work))
+        results.extend(bench_size(rows, args.repeats, work, Path(args.baseline) if args.baseline else None))
     starts = startup()
     plot(results, out / "benchmarks.png")
     write(results, starts, out, args.repeats)
