@@ -30,17 +30,22 @@ class Checks:
                                   f"{len(self.drift.drifted_columns)} of {len(self.drift.columns)} columns drifted "
                                   f"({self.drift.share:.0%}, threshold {config.drift_share:.0%}): {cols}"))
         for gate in config.gates:
-            if gate.significant_regression != "fail":
+            kind = gate.significant_regression
+            if kind is None:
                 continue
+            rule = f"significant-regression: {kind}"
             if self.interval is None:
-                out.append(GateResult("significant-regression: fail", "*", True,
-                                      f"not applied: {self.interval_note or 'no interval'}", note="skipped"))
+                out.append(GateResult(rule, "*", True, f"not applied: {self.interval_note or 'no interval'}",
+                                      note="skipped"))
                 continue
             iv = self.interval
             bad = iv.whole_interval_regression
-            out.append(GateResult("significant-regression: fail", "*", not bad,
-                                  f"95 % interval of the change [{iv.low:+.4g}, {iv.high:+.4g}] is "
-                                  f"{'entirely a regression' if bad else 'not entirely a regression'}"))
+            reason = (f"95 % interval of the change [{iv.low:+.4g}, {iv.high:+.4g}] is "
+                      f"{'entirely a regression' if bad else 'not entirely a regression'}")
+            if kind == "fail":
+                out.append(GateResult(rule, "*", not bad, reason))
+            else:  # warn: reported, never failing
+                out.append(GateResult(rule, "*", True, reason, note="warning" if bad else ""))
         return out
 
     def outputs(self) -> dict[str, str]:
@@ -94,9 +99,12 @@ def confidence(config: Config, dataset: Any, primary: str, preds: Any, champion:
     else:
         a, b = preds.labels, champion.preds.labels
     classes = preds.classes
-    checks.interval = paired_bootstrap(dataset.y_test.to_numpy(), a, b, metric_function(primary, classes),
-                                       metric.greater_is_better, n_resamples=config.bootstrap, seed=config.seed,
-                                       metric_name=primary, classes=classes)
+    try:
+        checks.interval = paired_bootstrap(dataset.y_test.to_numpy(), a, b, metric_function(primary, classes),
+                                           metric.greater_is_better, n_resamples=config.bootstrap,
+                                           seed=config.seed, metric_name=primary, classes=classes)
+    except (ValueError, TypeError) as exc:  # e.g. labels of different types: the models are not comparable
+        checks.interval_note = f"the interval could not be computed ({str(exc).splitlines()[0][:200]})"
 
 
 def data_section(checks: Checks, dataset: Any) -> str:

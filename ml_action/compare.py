@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ml_action.config import Gate
+from ml_action.errors import UserError
 from ml_action.metrics import METRICS, check_metric_name
 
 # two floats this close count as equal, so 0.81 - 0.80 passes max-regression: 0.01
@@ -145,8 +146,11 @@ def verdict(gates: tuple[Gate, ...], candidate: dict[str, float], champion: dict
     return Verdict(all(r.passed for r in results), results)
 
 
-def validate_gates(gates: tuple[Gate, ...], task: str) -> None:
-    """Unknown metrics in gates are the user's mistake, found before any training."""
+def validate_gates(gates: tuple[Gate, ...], task: str, n_classes: int | None = None) -> None:
+    """Unknown metrics in gates (or binary-only ones on a multiclass target) are found before any training."""
     for gate in gates:
         if gate.metric:
-            check_metric_name(gate.metric, "gates", task)
+            metric = check_metric_name(gate.metric, "gates", task)
+            if metric.binary_only and n_classes != 2:
+                raise UserError("gates", f"'{gate.metric}' needs a binary target, this one has {n_classes} classes",
+                                f"Use the macro version, e.g. {gate.metric}_macro.")

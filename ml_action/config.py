@@ -324,6 +324,13 @@ def parse_gates(value: Any) -> tuple[Gate, ...]:
     return tuple(gates)
 
 
+def _parse_seed(value: Any) -> int:
+    seed = parse_int("seed", value, minimum=0)
+    if seed > 2**32 - 1:
+        raise UserError("seed", f"{seed} is above 2**32 - 1", "Use a seed between 0 and 4294967295.")
+    return seed
+
+
 def _parse_test_size(value: Any) -> float:
     size = parse_float("test-size", value)
     if not 0 < size < 1:
@@ -379,7 +386,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "target": _text,
     "test-data": _text,
     "test-size": _parse_test_size,
-    "seed": lambda v: parse_int("seed", v, minimum=0),
+    "seed": lambda v: _parse_seed(v),
     "task": lambda v: parse_choice("task", v, TASKS),
     "features": lambda v: parse_columns("features", v),
     "drop": lambda v: parse_columns("drop", v),

@@ -161,6 +161,15 @@ def select_features(config: Config, frame: pd.DataFrame) -> list[str]:
     return features
 
 
+def sorted_classes(y: pd.Series) -> list[Any]:
+    """The labels in scikit-learn's order (``np.unique``): the second of two is the positive class."""
+    values = y.dropna().unique().tolist()
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
 def _check_target(config: Config, y: pd.Series, task: str, input_name: str) -> None:
     import pandas as pd
 
@@ -169,6 +178,11 @@ def _check_target(config: Config, y: pd.Series, task: str, input_name: str) -> N
     if task == "regression" and not pd.api.types.is_numeric_dtype(y):
         raise UserError("task", f"regression needs a numeric target, but '{config.target}' holds text "
                         f"such as '{y.dropna().iloc[0]}'", "Use `task: classification` or a numeric target.")
+    kinds = {type(v).__name__ for v in y.dropna().unique()[:10_000]}
+    if task == "classification" and len(kinds - {"int", "float", "int64", "float64", "bool", "bool_"}) and \
+            len(kinds) > 1:
+        raise UserError("target", f"column '{config.target}' mixes label types ({', '.join(sorted(kinds))})",
+                        "Make every label the same type, e.g. all text or all numbers.")
     if task == "classification" and y.nunique(dropna=True) < 2:
         raise UserError("target", f"column '{config.target}' has only one class "
                         f"('{y.dropna().iloc[0]}')", "Classification needs at least two classes in the data.")
@@ -181,7 +195,7 @@ def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
     data_path = resolve_data_path(config, config.data, "data", workdir)
     frame, data_sha = read_hashed(data_path, "data")
     features = select_features(config, frame)
-    frame = frame[[*features, config.target]]
+    # every column stays: the champion may use one the candidate leaves out (X_* take the features)
     labelled = frame[frame[config.target].notna()]
     if len(labelled) < len(frame):
         frame = labelled.reset_index(drop=True)
@@ -195,7 +209,6 @@ def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
         if missing:
             raise UserError("test-data", f"column(s) {', '.join(missing)} missing from '{config.test_data}'",
                             "The holdout needs the same columns as the training data.")
-        test = test[[*features, config.target]]
         test = test[test[config.target].notna()].reset_index(drop=True)
         if len(test) == 0:
             raise UserError("test-data", "has no labelled rows", "Give a holdout with target values.")
@@ -213,7 +226,7 @@ def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
         try:
             train, test = train_test_split(frame, test_size=config.test_size, random_state=config.seed,
                                            stratify=stratify)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise UserError("test-size", f"cannot split {len(frame)} rows with test-size {config.test_size} "
                             f"({exc})", "Use a test-size that leaves rows on both sides.") from None
         train, test = train.reset_index(drop=True), test.reset_index(drop=True)
@@ -223,7 +236,7 @@ def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
     classes = None
     if task == "classification":
         _check_target(config, train[config.target], task, "data")
-        classes = sorted(train[config.target].dropna().unique().tolist(), key=str)
+        classes = sorted_classes(train[config.target])
     return Dataset(train=train, test=test, target=config.target, features=features, task=task,
                    fingerprints=fingerprints, classes=classes)
 
@@ -236,4 +249,7 @@ def load_scoring_frame(config: Config, workdir: Path | None = None) -> tuple[pd.
         raise UserError("target", f"column '{config.target}' is not in the data",
                         f"Use one of: {', '.join(list(frame.columns)[:30])}.")
     frame = frame[frame[config.target].notna()].reset_index(drop=True)
+    if len(frame) == 0:
+        raise UserError("data", f"'{config.data}' has no labelled rows (column '{config.target}' is empty)",
+                        "Monitoring needs fresh rows with their true labels.")
     return frame, fingerprint(path, frame, sha)

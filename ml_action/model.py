@@ -79,7 +79,8 @@ def base_estimator(config: Config, task: str) -> tuple[Any, bool]:
     """The user's estimator and whether it is a complete pipeline (a factory's result is taken as given)."""
     spec = config.model or "random_forest"
     if ":" in spec:
-        return _factory(config, spec), True
+        estimator = _factory(config, spec)
+        return estimator, _is_pipeline(estimator)
     if spec in SHORT_NAMES:
         classifier, regressor = SHORT_NAMES[spec]
         path = classifier if task == "classification" else regressor
@@ -93,8 +94,9 @@ def base_estimator(config: Config, task: str) -> tuple[Any, bool]:
         raise UserError("model", f"unknown model '{spec}'",
                         f"Use a short name ({', '.join(SHORT_NAMES)}), an import path such as "
                         "`sklearn.svm.LinearSVC`, or `module:function` in your repository.") from None
-    if not isinstance(cls, type) or not hasattr(cls, "fit") or not hasattr(cls, "get_params"):
-        raise UserError("model", f"'{spec}' is not an estimator class", "Name a class with fit and get_params.")
+    if not isinstance(cls, type) or not all(hasattr(cls, a) for a in ("fit", "predict", "get_params")):
+        raise UserError("model", f"'{spec}' is not an estimator class",
+                        "Name a class with fit, predict and get_params (a classifier or a regressor).")
     try:
         estimator = cls()
     except TypeError as exc:
@@ -188,3 +190,16 @@ def fit(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
         message = str(exc).strip().splitlines()[0][:400] if str(exc).strip() else type(exc).__name__
         raise UserError("model", f"fitting {describe(model)} failed: {message}",
                         "Check `params` and that the data suits this estimator.") from None
+
+
+def checked_predict(model: Any, X: pd.DataFrame, task: str, what: str = "the holdout") -> Any:
+    """``metrics.predict`` for the user's own model: a complaint about the data is the user's to fix."""
+    from ml_action.metrics import predict
+
+    try:
+        return predict(model, X, task)
+    except (ValueError, TypeError, KeyError) as exc:
+        message = str(exc).strip().splitlines()[0][:400] if str(exc).strip() else type(exc).__name__
+        raise UserError("model", f"{describe(model)} could not predict on {what}: {message}",
+                        "Check that the pipeline handles every value of the holdout (e.g. "
+                        "OneHotEncoder(handle_unknown='ignore') for categories unseen in training).") from None

@@ -78,6 +78,17 @@ def score_champion(registry: Registry, pointer: dict[str, Any], dataset: Any, co
         result.comparable = False
         result.notes["*"] = f"the champion is a {manifest.get('task')} model; this run is {dataset.task}"
         return result
+    if manifest.get("target") not in (None, dataset.target):
+        result.comparable = False
+        result.notes["*"] = f"the champion predicts '{manifest['target']}', this run '{dataset.target}'"
+        return result
+    recorded = manifest.get("classes")
+    if dataset.task == "classification" and recorded and not set(map(str, recorded)) & set(
+            map(str, dataset.classes or [])):
+        result.comparable = False
+        result.notes["*"] = (f"the champion's labels ({', '.join(map(str, recorded[:5]))}) share none with this "
+                             f"data's ({', '.join(map(str, (dataset.classes or [])[:5]))}): the target was re-encoded")
+        return result
     used = manifest.get("features") or []
     result.missing_features = [c for c in used if c not in dataset.test.columns]
     if result.missing_features:
@@ -98,24 +109,36 @@ def score_champion(registry: Registry, pointer: dict[str, Any], dataset: Any, co
 def _champion_checks(champion: ChampionScore | None) -> list[Any]:
     from ml_action.compare import GateResult
 
-    if champion is None or not champion.missing_features:
+    if champion is None:
         return []
-    cols = ", ".join(champion.missing_features)
-    return [GateResult("champion features present", "*", False,
-                       f"feature(s) {cols} used by champion {champion.version} are missing from the data; "
-                       "dropping a feature the production model needs must be deliberate")]
+    if champion.missing_features:
+        cols = ", ".join(champion.missing_features)
+        return [GateResult("champion features present", "*", False,
+                           f"feature(s) {cols} used by champion {champion.version} are missing from the data; "
+                           "a model that cannot be compared with production is not promoted (publish under a "
+                           "new `model-name` if the change is deliberate)")]
+    if not champion.comparable:
+        return [GateResult("champion comparable", "*", False,
+                           f"champion {champion.version} could not be scored on these rows: "
+                           f"{champion.notes.get('*', 'unknown reason')}; a model that cannot be compared with "
+                           "production is not promoted (publish under a new `model-name` if the change is "
+                           "deliberate)")]
+    return []
 
 
 def cross_validate(model: Any, dataset: Any, folds: int, seed: int, names: list[str],
                    runner: Runner) -> dict[str, Any] | None:
     """k-fold CV on the training part, every metric as mean ± std."""
-    if folds < 2:
+    if folds == 0:
         return None
+    if folds == 1:
+        raise UserError("cv", "1 fold is not cross-validation", "Set `cv` to 0 (off) or to 2 or more folds.")
     import numpy as np
     from sklearn.base import clone
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    from ml_action.metrics import predict, score
+    from ml_action.metrics import score
+    from ml_action.model import checked_predict, fit
 
     X, y = dataset.X_train, dataset.y_train
     if dataset.task == "classification" and y.value_counts().min() >= folds:
@@ -127,8 +150,9 @@ def cross_validate(model: Any, dataset: Any, folds: int, seed: int, names: list[
                         "Lower `cv`.")
     per_metric: dict[str, list[float]] = {n: [] for n in names}
     for i, (tr, va) in enumerate(splitter.split(X, y), 1):
-        fold = clone(model).fit(X.iloc[tr], y.iloc[tr])
-        values, _ = score(y.iloc[va], predict(fold, X.iloc[va], dataset.task), dataset.task, names)
+        fold = fit(clone(model), X.iloc[tr], y.iloc[tr])
+        values, _ = score(y.iloc[va], checked_predict(fold, X.iloc[va], dataset.task, f"cv fold {i}"),
+                          dataset.task, names)
         for name, value in values.items():
             per_metric[name].append(value)
         runner.info(f"cv fold {i}/{folds} done")
@@ -164,7 +188,7 @@ def evaluate(config: Config, runner: Runner, registry: Registry, env: Mapping[st
     from ml_action import metrics as m
     from ml_action.compare import compare, validate_gates, verdict
     from ml_action.data import load_dataset
-    from ml_action.model import describe, fit, make_model
+    from ml_action.model import checked_predict, describe, fit, make_model
 
     require(config, "data", "target")
     with runner.group("Load data"):
@@ -173,7 +197,7 @@ def evaluate(config: Config, runner: Runner, registry: Registry, env: Mapping[st
                     f"{len(dataset.features)} features")
         n_classes = len(dataset.classes) if dataset.classes else None
         primary = m.primary_metric(config.primary_metric, dataset.task, n_classes)
-        validate_gates(config.gates, dataset.task)
+        validate_gates(config.gates, dataset.task, n_classes)
         names = m.metrics_for(dataset.task, n_classes)
     with runner.group("Build model"):
         model, params = make_model(config, dataset.task, dataset.X_train)
@@ -186,7 +210,7 @@ def evaluate(config: Config, runner: Runner, registry: Registry, env: Mapping[st
         started = time.perf_counter()
         model = fit(model, dataset.X_train, dataset.y_train)
         fit_seconds = time.perf_counter() - started
-        preds = m.predict(model, dataset.X_test, dataset.task)
+        preds = checked_predict(model, dataset.X_test, dataset.task)
         metrics, notes = m.score(dataset.y_test, preds, dataset.task, names)
         runner.info(f"fitted in {fit_seconds:.2f} s; {primary} = {metrics.get(primary)}")
     with runner.group("Score the champion"):
@@ -266,6 +290,9 @@ def _set_evaluation_outputs(runner: Runner, ev: Evaluation) -> None:
 def _annotate_gates(runner: Runner, ev: Evaluation) -> None:
     for gate in ev.verdict.failed():
         runner.error(gate.reason, title=f"gate failed: {gate.rule}")
+    for gate in ev.verdict.gates:
+        if gate.passed and gate.note == "warning":
+            runner.warning(gate.reason, title=f"gate warning: {gate.rule}")
 
 
 def finish(config: Config, runner: Runner, ev: Evaluation, env: Mapping[str, str]) -> int:
@@ -340,6 +367,10 @@ def publish(config: Config, runner: Runner, registry: Registry, env: Mapping[str
         ev.context["published"] = "Not published: the gates failed, so the champion is unchanged."
         return finish(config, runner, ev, env)
     gates, _ = _gates_with_default(config, ev.primary)
+    if env.get("GITHUB_ACTIONS") == "true" and not config.is_s3:
+        runner.warning(f"The registry '{config.registry}' is a folder in the runner's workspace, discarded when "
+                       "the job ends: later runs will not see this champion. Use `registry: s3://bucket/prefix`.",
+                       title="registry")
     with runner.group("Publish"):
         model_path = workdir / "model.skops"
         model_sha = save_model(ev.model, model_path)
@@ -358,7 +389,9 @@ def publish(config: Config, runner: Runner, registry: Registry, env: Mapping[str
         if now == evaluated_against:
             return True, ""
         # another run promoted first: compare with the new champion on our rows before replacing it
-        conflict_notes.append(f"Another run promoted `{now}` while this one ran; re-compared against it.")
+        note = f"Another run promoted `{now}` while this one ran; re-compared against it."
+        if note not in conflict_notes:
+            conflict_notes.append(note)
         if current is None:
             return True, ""
         names = list(ev.metrics)

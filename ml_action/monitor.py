@@ -54,9 +54,13 @@ def monitor(config: Config, runner: Runner, registry: Registry, env: Mapping[str
         missing = [c for c in features if c not in frame.columns]
         names = metrics_for(task, len(manifest.get("classes") or []) or None)
         metrics: dict[str, float] = {}
+        unscorable = ""
         if not missing:
             model = registry.fetch_model(version, manifest, workdir, config.allow_unsafe_model_format)
-            metrics, _ = score(frame[config.target], predict(model, frame[features], task), task, names)
+            try:
+                metrics, _ = score(frame[config.target], predict(model, frame[features], task), task, names)
+            except (ValueError, TypeError, KeyError) as exc:
+                unscorable = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         runner.info(f"{len(frame)} labelled rows; {manifest.get('primary_metric')} = "
                     f"{metrics.get(manifest.get('primary_metric', ''))}")
     primary = config.primary_metric or manifest.get("primary_metric") or names[0]
@@ -65,6 +69,9 @@ def monitor(config: Config, runner: Runner, registry: Registry, env: Mapping[str
     if missing:
         extra.append(GateResult("champion features present", "*", False,
                                 f"feature(s) {', '.join(missing)} used by champion {version} are missing"))
+    if unscorable:
+        extra.append(GateResult("champion can score the data", "*", False,
+                                f"champion {version} could not predict on `{config.data}`: {unscorable}"))
     with runner.group("Drift against the champion's training data"):
         reference = (manifest.get("data") or {}).get("profile")
         drift = None

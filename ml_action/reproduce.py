@@ -137,7 +137,7 @@ def _rebuild_config(config: Config, manifest: Mapping[str, Any]) -> Config:
 
 
 def _dataset(manifest: Mapping[str, Any], frames: Mapping[str, Any], version: str) -> Any:
-    from ml_action.data import Dataset
+    from ml_action.data import Dataset, sorted_classes
 
     features, target = list(manifest.get("features") or []), manifest["target"]
     for split, frame in frames.items():
@@ -148,7 +148,7 @@ def _dataset(manifest: Mapping[str, Any], frames: Mapping[str, Any], version: st
     train, test = frames["train"], frames["test"]
     classes = None
     if manifest["task"] == "classification":
-        classes = sorted(train[target].dropna().unique().tolist(), key=str)
+        classes = sorted_classes(train[target])
     return Dataset(train=train, test=test, target=target, features=features, task=manifest["task"],
                    fingerprints={}, classes=classes)
 

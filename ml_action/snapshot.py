@@ -59,7 +59,8 @@ def store_snapshots(registry: Registry, dataset: Dataset, workdir: Path,
                     log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
     """Write the train and holdout frames to the registry create-only; return the manifest's references."""
     out: dict[str, dict[str, Any]] = {}
-    for split, frame in (("train", dataset.train), ("test", dataset.test)):
+    columns = [*dataset.features, dataset.target]
+    for split, frame in (("train", dataset.train[columns]), ("test", dataset.test[columns])):
         path = workdir / "snapshot" / f"{split}.parquet"
         digest = write_parquet(frame, path)
         relative = f"data/{digest}.parquet"

@@ -242,6 +242,9 @@ class Registry:
                 raise UserError(input_name, "the champion has no previous version to roll back to",
                                 "Name a version with `to-version: v<N>` (see `mode: list`).")
             return champion["previous"]
+        if not VERSION_RE.match(wanted):
+            raise UserError(input_name, f"'{wanted}' is not a version id",
+                            "Use `previous`, `champion`, `latest` or an id like `v3` (see `mode: list`).")
         self.manifest(wanted, input_name)
         return wanted
 

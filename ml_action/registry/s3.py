@@ -114,7 +114,7 @@ def _is_conflict(exc: Exception) -> bool:
 
 
 @contextlib.contextmanager
-def s3_errors(bucket: str, key: str, endpoint: str = "") -> Iterator[None]:
+def s3_errors(bucket: str, key: str, endpoint: str = "", input_name: str = "registry") -> Iterator[None]:
     """Turn the S3 failures a user can fix (permissions, bucket, credentials, endpoint) into ``UserError``."""
     from botocore.exceptions import (
         ClientError,
@@ -129,27 +129,27 @@ def s3_errors(bucket: str, key: str, endpoint: str = "") -> Iterator[None]:
     except ClientError as exc:
         code, operation = _error_code(exc), getattr(exc, "operation_name", "")
         if code == "NoSuchBucket":
-            raise UserError("registry", f"the bucket '{bucket}' does not exist{' at ' + endpoint if endpoint else ''}",
-                            "Create the bucket, or fix the bucket name in `registry` (and `aws-region`/"
+            raise UserError(input_name, f"the bucket '{bucket}' does not exist{' at ' + endpoint if endpoint else ''}",
+                            f"Create the bucket, or fix the bucket name in `{input_name}` (and `aws-region`/"
                             "`s3-endpoint-url`).") from None
         if code in _BAD_CREDENTIALS:
-            raise UserError("registry", f"S3 rejected the AWS credentials ({code}) while accessing {where}",
+            raise UserError(input_name, f"S3 rejected the AWS credentials ({code}) while accessing {where}",
                             "Check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the role assumed by "
                             "aws-actions/configure-aws-credentials) and that the session has not expired.") from None
         if code in _DENIED or _status(exc) == 403:
             action = IAM_ACTIONS.get(operation, f"s3:{operation}" if operation else "s3:*")
             extra = (" (S3 also answers 'access denied' for a missing key when s3:ListBucket is not allowed)"
                      if action == "s3:GetObject" else "")
-            raise UserError("registry", f"access denied: {action} on {where}",
+            raise UserError(input_name, f"access denied: {action} on {where}",
                             f"Allow {action} on arn:aws:s3:::{bucket}{'/*' if action != 's3:ListBucket' else ''} "
                             f"for the job's AWS identity{extra}; {README_POLICY}.") from None
         if code in _THROTTLED or _status(exc) >= 500:
-            raise UserError("registry", f"S3 kept failing ({code or _status(exc)}) on {operation} {where} "
+            raise UserError(input_name, f"S3 kept failing ({code or _status(exc)}) on {operation} {where} "
                             "after all retry attempts",
                             "Run the job again later, or raise `s3-max-attempts`.") from None
         raise
     except (NoCredentialsError, PartialCredentialsError):
-        raise UserError("registry", f"no AWS credentials were found to access {where}",
+        raise UserError(input_name, f"no AWS credentials were found to access {where}",
                         "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY as environment variables from secrets, "
                         "or add an aws-actions/configure-aws-credentials step (OIDC) before this action.") from None
     except EndpointConnectionError as exc:
@@ -401,7 +401,7 @@ def read_s3_uri(uri: str, config: Config, dest: Path, input_name: str = "data") 
     if not key:
         raise UserError(input_name, f"'{uri}' names a bucket but no object", "Write it as `s3://bucket/path/file`.")
     client = make_client(config)
-    with s3_errors(bucket, key, str(client.meta.endpoint_url or "")):
+    with s3_errors(bucket, key, str(client.meta.endpoint_url or ""), input_name):
         if not download_object(client, bucket, key, dest):
             raise UserError(input_name, f"'{uri}' does not exist", "Check the bucket and key.")
     return dest

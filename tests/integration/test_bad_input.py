@@ -10,6 +10,7 @@ import pytest
 from tests.helpers import copy_example, run_action, run_inprocess
 
 IRIS = {"data": "iris.csv", "target": "species"}
+MIXED = '"one"'  # a text label among numbers
 
 
 def _write(ws: Path, name: str, text: str | bytes) -> None:
@@ -48,6 +49,15 @@ CASES: list[tuple[str, dict[str, str], dict[str, str | bytes], str, str]] = [
     ("test-size too big", {**IRIS, "test-size": "1.2"}, {}, "test-size", "outside (0, 1)"),
     ("test-size zero", {**IRIS, "test-size": "0"}, {}, "test-size", "outside (0, 1)"),
     ("missing required target", {"data": "iris.csv"}, {}, "target", "required"),
+    ("seed too large", {**IRIS, "seed": "99999999999"}, {}, "seed", "2**32"),
+    ("one fold", {**IRIS, "cv": "1"}, {}, "cv", "not cross-validation"),
+    ("binary gate on multiclass", {**IRIS, "gates": "- metric: f1\n  min: 0.5"}, {}, "gates", "binary target"),
+    ("class without predict", {**IRIS, "model": "sklearn.preprocessing.StandardScaler"}, {}, "model",
+     "not an estimator class"),
+    ("mixed label types", {"data": "mixed.jsonl", "target": "y"},
+     {"mixed.jsonl": "".join(f'{{"a": {i}, "y": {1 if i % 2 else MIXED}}}\n' for i in range(40))}, "target",
+     "mixes label types"),
+    ("version id with a path", {"mode": "rollback", "to-version": "../../x"}, {}, "to-version", "not a version id"),
 ]
 
 

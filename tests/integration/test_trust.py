@@ -44,10 +44,27 @@ def test_drift_outputs_and_fail_on_drift(tmp_path: Path) -> None:
 def test_missing_champion_feature_fails_the_gate(tmp_path: Path) -> None:
     workspace = copy_example("churn", tmp_path / "ws")
     assert run_action(workspace, {"mode": "publish"}).code == 0
-    result = run_action(workspace, {"mode": "publish", "drop": "region"})
+    pd.read_csv(workspace / "churn.csv").drop(columns=["region"]).to_csv(workspace / "no-region.csv", index=False)
+    result = run_action(workspace, {"mode": "publish", "data": "no-region.csv"})
     assert result.code == 1 and result.outputs["promoted"] == "false"
     assert any("region" in line and "champion" in line for line in result.errors)
     assert "removed: `region`" in result.summary
+    # leaving a feature out with `drop` is fine: the file still has it, so the champion is scored as usual
+    dropped = run_action(workspace, {"drop": "region", "gates": "- metric: f1_macro\n  max-regression: 1"})
+    assert dropped.code == 0, dropped.stdout
+    assert json.loads(dropped.outputs["metrics"])["champion"]["f1_macro"] > 0.5
+
+
+def test_champion_that_cannot_be_scored_is_not_replaced(tmp_path: Path) -> None:
+    workspace = copy_example("iris", tmp_path / "ws")
+    assert run_action(workspace, {"mode": "publish"}).code == 0
+    frame = pd.read_csv(workspace / "iris.csv")
+    frame["species"] = frame["species"].map({"setosa": 0, "versicolor": 1, "virginica": 2})
+    frame.to_csv(workspace / "coded.csv", index=False)
+    result = run_action(workspace, {"mode": "publish", "data": "coded.csv"})
+    assert result.code == 1 and result.outputs["promoted"] == "false", result.stdout
+    assert any("champion comparable" in line and "re-encoded" in line for line in result.errors)
+    assert "Traceback" not in result.stderr
 
 
 def test_interval_and_significant_regression_gate(tmp_path: Path) -> None:
