@@ -585,13 +585,22 @@ def _cap(df: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
     return df if len(df) <= rows else df.sample(n=rows, random_state=seed)
 
 
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One hash per row; cells pandas cannot hash (lists, dicts) are hashed by their text."""
+    try:
+        return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except TypeError:
+        text = frame.astype({c: str for c in frame.columns if frame[c].dtype == object})
+        return pd.util.hash_pandas_object(text, index=False).to_numpy()
+
+
 def _duplicate_warning(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> str | None:
     columns = [c for c in train.columns if c in set(test.columns)]
     if not columns or test.empty or train.empty:
         return None
     sampled = len(train) > DUPLICATE_ROWS or len(test) > DUPLICATE_ROWS
-    train_h = pd.util.hash_pandas_object(_cap(train[columns], DUPLICATE_ROWS, seed), index=False).to_numpy()
-    test_h = pd.util.hash_pandas_object(_cap(test[columns], DUPLICATE_ROWS, seed), index=False).to_numpy()
+    train_h = _row_hashes(_cap(train[columns], DUPLICATE_ROWS, seed))
+    test_h = _row_hashes(_cap(test[columns], DUPLICATE_ROWS, seed))
     duplicated = int(np.isin(test_h, train_h).sum())
     if not duplicated:
         return None
@@ -711,7 +720,10 @@ def leakage_warnings(train: pd.DataFrame, test: pd.DataFrame, target: str, task:
                                 te[name].to_numpy(dtype="float64", na_value=np.nan), y_te,
                                 "regression" if regression else "classification", seed)
         elif kind in ("categorical", "boolean"):
-            codes, _ = pd.factorize(tr[name], use_na_sentinel=False)
+            try:
+                codes, _ = pd.factorize(tr[name], use_na_sentinel=False)
+            except TypeError:  # cells pandas cannot hash (lists, dicts): compare them by their text
+                codes, _ = pd.factorize(tr[name].astype(str), use_na_sentinel=False)
             how = _categorical_leak(codes, y_tr.astype("float64") if regression else y_tr,
                                     "regression" if regression else "classification")
         if how:

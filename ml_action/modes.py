@@ -170,8 +170,18 @@ def _params_table(model: Any) -> dict[str, str]:
     return out
 
 
-def write_report(config: Config, runner: Runner, parts: Any, footer: str = "") -> Path:
+def report_target(config: Config) -> Path:
+    """Where the report goes, checked before any work: inside the workspace, not a folder, parent creatable."""
     path = confine(config.workspace, config.report_path, "report-path")
+    blocked = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
+    if path.is_dir() or (blocked is not None and blocked != path):
+        raise UserError("report-path", f"'{config.report_path}' is a folder or lies under a file",
+                        "Name a markdown file, e.g. `reports/model.md`.")
+    return path
+
+
+def write_report(config: Config, runner: Runner, parts: Any, footer: str = "") -> Path:
+    path = report_target(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = parts.full(footer)
     path.write_text(runner.redact(text), encoding="utf-8")
@@ -191,6 +201,7 @@ def evaluate(config: Config, runner: Runner, registry: Registry, env: Mapping[st
     from ml_action.model import checked_predict, describe, fit, make_model
 
     require(config, "data", "target")
+    report_target(config)
     with runner.group("Load data"):
         dataset = load_dataset(config, workdir)
         runner.info(f"{dataset.task}: {len(dataset.train)} training rows, {len(dataset.test)} holdout rows, "
@@ -305,7 +316,9 @@ def finish(config: Config, runner: Runner, ev: Evaluation, env: Mapping[str, str
                       if path.is_relative_to(config.workspace.resolve()) else str(path))
     _annotate_gates(runner, ev)
     runner.info(parts.head)
-    url = github.post_or_save(config, env, parts.head, parts.details, runner.warning)
+    # the comment (or the comment file) gets the same redaction as the log, summary and report
+    url = github.post_or_save(config, env, runner.redact(parts.head), [runner.redact(d) for d in parts.details],
+                              runner.warning)
     if url:
         runner.info(f"PR comment: {url}")
     runner.set_output("comment-url", url or "")

@@ -28,4 +28,10 @@ def open_registry(config: Config) -> Registry:
     path = confine(config.workspace, root, "registry") if not root.startswith("/") else None
     from pathlib import Path
 
-    return Registry(LocalStore(path or Path(root)), config.model_name)
+    folder = path or Path(root)
+    if folder.exists() and not folder.is_dir():
+        from ml_action.errors import UserError
+
+        raise UserError("registry", f"'{root}' is a file, not a folder",
+                        "Point `registry` at a folder (it is created if missing) or at `s3://bucket/prefix`.")
+    return Registry(LocalStore(folder), config.model_name)

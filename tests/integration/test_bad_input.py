@@ -58,6 +58,9 @@ CASES: list[tuple[str, dict[str, str], dict[str, str | bytes], str, str]] = [
      {"mixed.jsonl": "".join(f'{{"a": {i}, "y": {1 if i % 2 else MIXED}}}\n' for i in range(40))}, "target",
      "mixes label types"),
     ("version id with a path", {"mode": "rollback", "to-version": "../../x"}, {}, "to-version", "not a version id"),
+    ("report path is a folder", {**IRIS, "report-path": "."}, {}, "report-path", "is a folder"),
+    ("report path under a file", {**IRIS, "report-path": "iris.csv/r.md"}, {}, "report-path", "under a file"),
+    ("registry is a file", {**IRIS, "registry": "iris.csv"}, {}, "registry", "is a file"),
 ]
 
 

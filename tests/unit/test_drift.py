@@ -317,3 +317,9 @@ def test_non_string_column_names() -> None:
     df = pd.DataFrame(np.random.default_rng(0).normal(size=(500, 3)))
     result = compare_profiles(profile_frame(df, None, seed=0), df, None)
     assert [c.column for c in result.columns] == ["0", "1", "2"] and result.drifted_columns == []
+
+
+def test_duplicate_rows_with_unhashable_cells_are_still_found() -> None:
+    frame = pd.DataFrame({"a": range(50), "tags": [[1, 2]] * 50, "y": ["x", "z"] * 25})
+    warnings = leakage_warnings(frame[:40], pd.concat([frame[40:], frame[:3]]), "y", "classification", 0)
+    assert any("3 holdout rows" in w for w in warnings)
