@@ -9,6 +9,7 @@ from typing import Any
 
 from ml_action.compare import GateResult
 from ml_action.config import Config
+from ml_action.errors import first_line
 
 
 @dataclass
@@ -104,7 +105,7 @@ def confidence(config: Config, dataset: Any, primary: str, preds: Any, champion:
                                            metric.greater_is_better, n_resamples=config.bootstrap,
                                            seed=config.seed, metric_name=primary, classes=classes)
     except (ValueError, TypeError) as exc:  # e.g. labels of different types: the models are not comparable
-        checks.interval_note = f"the interval could not be computed ({str(exc).splitlines()[0][:200]})"
+        checks.interval_note = f"the interval could not be computed ({first_line(exc, 200)})"
 
 
 def data_section(checks: Checks, dataset: Any) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ml_action.errors import UserError
+from ml_action.errors import UserError, first_line
 
 MODES = ("auto", "evaluate", "publish", "rollback", "list", "comment", "monitor", "reproduce", "diff")
 TASKS = ("auto", "classification", "regression")
@@ -449,7 +449,7 @@ def read_config_file(workspace: Path, name: str, explicit: bool) -> dict[str, An
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError("config", f"'{name}' is not valid YAML ({str(exc).splitlines()[0]})",
+        raise UserError("config", f"'{name}' is not valid YAML ({first_line(exc)})",
                         "Fix the file's syntax.") from None
     if loaded is None:
         return {}

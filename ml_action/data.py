@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ml_action.artifacts import sha256_file
 from ml_action.config import Config, confine
-from ml_action.errors import UserError
+from ml_action.errors import UserError, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,7 +98,7 @@ def read_table(path: Path, input_name: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise UserError(input_name, f"'{path.name}' is empty", "Give a file with a header and rows.") from None
     except (ValueError, pd.errors.ParserError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise UserError(input_name, f"'{path.name}' could not be read as {fmt} ({first})",
                         f"Check that the file is valid {fmt}.") from None
     except Exception as exc:  # pyarrow raises its own types for malformed files

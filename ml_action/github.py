@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ml_action.errors import UserError
+from ml_action.provenance import run_url  # noqa: F401  (re-exported: the comment footer and monitor use it)
 
 if TYPE_CHECKING:
     from github import Github
@@ -134,15 +135,6 @@ def pr_number_from_event(env: Mapping[str, str]) -> int | None:
         pulls = payload["workflow_run"].get("pull_requests") or []
         number = pulls[0].get("number") if pulls and isinstance(pulls[0], dict) else None
     return number if isinstance(number, int) and not isinstance(number, bool) and number > 0 else None
-
-
-def run_url(env: Mapping[str, str]) -> str | None:
-    """``GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID``, or ``None`` outside Actions."""
-    repo, run_id = env.get("GITHUB_REPOSITORY"), env.get("GITHUB_RUN_ID")
-    if not repo or not run_id:
-        return None
-    server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
-    return f"{server}/{repo}/actions/runs/{run_id}"
 
 
 # --------------------------------------------------------------------------- the body

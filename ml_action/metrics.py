@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ml_action.errors import UserError
+from ml_action.errors import UserError, first_line
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ def score(y_true: Any, preds: Predictions, task: str, names: list[str]) -> tuple
         try:
             value = float(metric_function(name, preds.classes)(y_true, pred))
         except (ValueError, IndexError, TypeError) as exc:
-            notes[name] = str(exc).splitlines()[0][:200]
+            notes[name] = first_line(exc, 200)
             continue
         if np.isfinite(value):
             values[name] = value

@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from ml_action.config import Config
-from ml_action.errors import UserError
+from ml_action.errors import UserError, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -187,7 +187,7 @@ def fit(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
     try:
         return model.fit(X, y)
     except (ValueError, TypeError) as exc:
-        message = str(exc).strip().splitlines()[0][:400] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc, 400)
         raise UserError("model", f"fitting {describe(model)} failed: {message}",
                         "Check `params` and that the data suits this estimator.") from None
 
@@ -199,7 +199,7 @@ def checked_predict(model: Any, X: pd.DataFrame, task: str, what: str = "the hol
     try:
         return predict(model, X, task)
     except (ValueError, TypeError, KeyError) as exc:
-        message = str(exc).strip().splitlines()[0][:400] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc, 400)
         raise UserError("model", f"{describe(model)} could not predict on {what}: {message}",
                         "Check that the pipeline handles every value of the holdout (e.g. "
                         "OneHotEncoder(handle_unknown='ignore') for categories unseen in training).") from None

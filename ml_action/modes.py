@@ -16,7 +16,7 @@ from typing import Any
 
 from ml_action import checks, github
 from ml_action.config import Config, Gate, confine, require
-from ml_action.errors import UserError
+from ml_action.errors import UserError, first_line
 from ml_action.registry.base import Registry
 from ml_action.runner import Runner
 
@@ -100,7 +100,7 @@ def score_champion(registry: Registry, pointer: dict[str, Any], dataset: Any, co
         result.preds = predict(model, X, dataset.task)
     except (ValueError, KeyError, TypeError) as exc:
         result.comparable = False
-        result.notes["*"] = f"the champion could not predict on this holdout ({str(exc).splitlines()[0][:200]})"
+        result.notes["*"] = f"the champion could not predict on this holdout ({first_line(exc, 200)})"
         return result
     result.metrics, result.notes = score(dataset.y_test, result.preds, dataset.task, names)
     return result
@@ -326,9 +326,9 @@ def finish(config: Config, runner: Runner, ev: Evaluation, env: Mapping[str, str
 
 
 def _footer(env: Mapping[str, str]) -> str:
-    from ml_action.provenance import run_info
+    from ml_action.provenance import run_url
 
-    url = run_info(env)["url"]
+    url = run_url(env)
     return f"<sub>ml-action · [workflow run]({url})</sub>" if url else "<sub>ml-action</sub>"
 
 
@@ -370,7 +370,7 @@ def publish(config: Config, runner: Runner, registry: Registry, env: Mapping[str
     from ml_action.card import FILE as CARD
     from ml_action.card import write_card
     from ml_action.compare import verdict
-    from ml_action.provenance import actor, git_info
+    from ml_action.provenance import actor
     from ml_action.snapshot import enabled, store_snapshots
 
     ev = evaluate(config, runner, registry, env, workdir)
@@ -388,9 +388,9 @@ def publish(config: Config, runner: Runner, registry: Registry, env: Mapping[str
         model_path = workdir / "model.skops"
         model_sha = save_model(ev.model, model_path)
         snapshots = store_snapshots(registry, ev.dataset, workdir, runner.info) if enabled(config) else None
-        git = git_info(env, config.workspace)
-        version = registry.allocate_version({"git_sha": git["sha"], "run_id": env.get("GITHUB_RUN_ID")})
         fields = _manifest(ev, env, snapshots)
+        git = fields["git"]
+        version = registry.allocate_version({"git_sha": git["sha"], "run_id": env.get("GITHUB_RUN_ID")})
         card = write_card(ev.model, {**fields, "version": version}, model_path, model_sha, workdir / CARD)
         manifest = registry.write_version(version, model_path, fields, extra_files={CARD: card})
         runner.info(f"wrote version {version} to {registry.uri}")

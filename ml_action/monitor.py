@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_action.config import Config, Gate, parse_gates, require
-from ml_action.errors import UserError
+from ml_action.errors import UserError, first_line
 from ml_action.registry.base import Registry
 from ml_action.runner import Runner
 
@@ -60,7 +60,7 @@ def monitor(config: Config, runner: Runner, registry: Registry, env: Mapping[str
             try:
                 metrics, _ = score(frame[config.target], predict(model, frame[features], task), task, names)
             except (ValueError, TypeError, KeyError) as exc:
-                unscorable = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+                unscorable = first_line(exc)
         runner.info(f"{len(frame)} labelled rows; {manifest.get('primary_metric')} = "
                     f"{metrics.get(manifest.get('primary_metric', ''))}")
     primary = config.primary_metric or manifest.get("primary_metric") or names[0]

@@ -28,13 +28,17 @@ def git_info(env: Mapping[str, str], workspace: Path) -> dict[str, Any]:
     return {"sha": sha or None, "ref": ref or None, "repository": env.get("GITHUB_REPOSITORY") or None}
 
 
+def run_url(env: Mapping[str, str]) -> str | None:
+    """``GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID``, or ``None`` outside Actions."""
+    repo, run_id = env.get("GITHUB_REPOSITORY"), env.get("GITHUB_RUN_ID")
+    if not repo or not run_id:
+        return None
+    server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+    return f"{server}/{repo}/actions/runs/{run_id}"
+
+
 def run_info(env: Mapping[str, str]) -> dict[str, Any]:
-    run_id = env.get("GITHUB_RUN_ID")
-    url = None
-    if run_id and env.get("GITHUB_REPOSITORY"):
-        server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-        url = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{run_id}"
-    return {"id": run_id, "attempt": env.get("GITHUB_RUN_ATTEMPT"), "url": url,
+    return {"id": env.get("GITHUB_RUN_ID"), "attempt": env.get("GITHUB_RUN_ATTEMPT"), "url": run_url(env),
             "workflow": env.get("GITHUB_WORKFLOW"), "event": env.get("GITHUB_EVENT_NAME")}
 
 
