@@ -274,7 +274,7 @@ def _label_view(side: ColumnView, task: str) -> ColumnView:
         return side
     counts = {category_key(k): c for k, c in (side.counts or {}).items()}
     return ColumnView(kind="categorical", rows=side.rows, nulls=side.nulls, count=side.count, n_unique=len(counts),
-                 counts=counts)
+                      counts=counts)
 
 
 def compare_profiles(reference: dict[str, Any], current: dict[str, Any] | pd.DataFrame, target: str | None,

@@ -217,9 +217,10 @@ class ColumnView:
 
 
 def view_from_profile(column: dict[str, Any], rows: int) -> ColumnView:
+    """The view of one column of a stored profile (``profile_frame(...)["columns"][name]``)."""
     view = ColumnView(kind=column["kind"], rows=rows, nulls=float(column.get("nulls", 0.0)),
-                 count=int(column.get("count", 0)), n_unique=int(column.get("n_unique", 0)),
-                 std=float(column.get("std", 0.0)))
+                      count=int(column.get("count", 0)), n_unique=int(column.get("n_unique", 0)),
+                      std=float(column.get("std", 0.0)))
     if view.kind == "numeric":
         if "sample" in column:
             view.values = np.asarray(column["sample"], dtype="float64")
@@ -232,12 +233,14 @@ def view_from_profile(column: dict[str, Any], rows: int) -> ColumnView:
 
 
 def view_from_series(series: pd.Series, ref: ColumnView | None, seed: int) -> ColumnView:
+    """The view of a live column; numeric values are counted exactly when the reference ``ref`` is discrete,
+    and subsampled (seeded) above ``CURRENT_CAP``."""
     kind = column_kind(series)
     rows = len(series)
     if kind == "numeric":
         finite = _finite(series)
         view = ColumnView(kind=kind, rows=rows, nulls=1.0 - finite.size / max(rows, 1), count=int(finite.size),
-                     n_unique=0, std=float(finite.std()) if finite.size else 0.0)
+                          n_unique=0, std=float(finite.std()) if finite.size else 0.0)
         if ref is not None and ref.counts is not None:  # reference is discrete: count values exactly
             uniq, cnt = np.unique(finite, return_counts=True)
             view.n_unique = int(uniq.size)
