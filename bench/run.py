@@ -220,8 +220,11 @@ def main() -> None:
     for rows in sizes:
         results.extend(bench_size(rows, args.repeats, work, Path(args.baseline) if args.baseline else None))
     starts = startup()
-    plot(results, out / "benchmarks.png")
-    write(results, starts, out, args.repeats)
+    write(results, starts, out, args.repeats)  # the table first: a long run is not lost to a missing plotter
+    try:
+        plot(results, out / "benchmarks.png")
+    except ModuleNotFoundError as exc:
+        print(f"no plot: {exc} (pip install -e '.[bench]')", file=sys.stderr)
 
 
 if __name__ == "__main__":
