@@ -9,10 +9,14 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ml_action import __version__
 from ml_action.config import INPUTS
 from ml_action.errors import UserError
+
+if TYPE_CHECKING:
+    from ml_action.runner import Runner
 
 AWS_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
@@ -64,7 +68,7 @@ def run(flags: Mapping[str, str], env: Mapping[str, str]) -> int:
             runner.print_outputs()
 
 
-def _run(flags: Mapping[str, str], env: Mapping[str, str], runner: object) -> int:
+def _run(flags: Mapping[str, str], env: Mapping[str, str], runner: Runner) -> int:
     from ml_action import modes
     from ml_action.config import load_config
     from ml_action.registry import open_registry
@@ -75,6 +79,7 @@ def _run(flags: Mapping[str, str], env: Mapping[str, str], runner: object) -> in
     if handler is None:
         raise UserError("mode", f"mode '{mode}' is not available in this version",
                         f"Use one of: {', '.join(modes.MODES)}.")
-    registry = open_registry(config) if mode != "comment" else None
+    registry = open_registry(config, env, lambda text: runner.warning(text, title="registry")) \
+        if mode != "comment" else None
     with tempfile.TemporaryDirectory(prefix="ml-action-") as tmp:
         return handler(config, runner, registry, env, Path(tmp))

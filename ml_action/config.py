@@ -67,6 +67,9 @@ INPUTS: tuple[Input, ...] = (
     Input("s3-sse", "", "Server-side encryption for uploads: `AES256` or `aws:kms`."),
     Input("s3-kms-key-id", "", "KMS key id when `s3-sse` is `aws:kms`."),
     Input("s3-max-attempts", "5", "Attempts per S3 request (standard retry mode)."),
+    Input("s3-conditional-writes", "verify", "`verify`: check once per run that the store honours "
+          "`If-None-Match`/`If-Match` before writing; `unsupported`: write anyway, with a warning (one writer "
+          "at a time only)."),
     Input("snapshot-data", "auto", "Store the exact training and holdout rows in the registry as Parquet, for "
           "`reproduce` (`auto`: on for S3)."),
     Input("github-token", "", "Token for the PR comment and monitor issues (default `${{ github.token }}`)."),
@@ -152,6 +155,7 @@ class Config:
     s3_sse: str = ""
     s3_kms_key_id: str = ""
     s3_max_attempts: int = 5
+    s3_conditional_writes: str = "verify"
     snapshot_data: str = "auto"
     github_token: str = ""
     pr_number: int | None = None
@@ -185,7 +189,7 @@ class Config:
 
     @property
     def is_s3(self) -> bool:
-        return self.registry.startswith("s3://")
+        return self.registry[:5].lower() == "s3://"  # `S3://bucket` is S3, not a folder
 
 
 # --------------------------------------------------------------------------- parsing of single values
@@ -411,6 +415,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "s3-sse": _parse_s3_sse,
     "s3-kms-key-id": _text,
     "s3-max-attempts": lambda v: parse_int("s3-max-attempts", v, minimum=1),
+    "s3-conditional-writes": lambda v: parse_choice("s3-conditional-writes", v, ("verify", "unsupported")),
     "snapshot-data": _parse_snapshot,
     "github-token": _text,
     "pr-number": _parse_pr,

@@ -203,7 +203,7 @@ def evaluate(config: Config, runner: Runner, registry: Registry, env: Mapping[st
     require(config, "data", "target")
     report_target(config)
     with runner.group("Load data"):
-        dataset = load_dataset(config, workdir)
+        dataset = load_dataset(config, workdir, env)
         runner.info(f"{dataset.task}: {len(dataset.train)} training rows, {len(dataset.test)} holdout rows, "
                     f"{len(dataset.features)} features")
         n_classes = len(dataset.classes) if dataset.classes else None
@@ -483,7 +483,12 @@ def list_versions(config: Config, runner: Runner, registry: Registry, env: Mappi
     current = champion.get("version") if champion else None
     rows = []
     for version in registry.versions():
-        manifest = registry.manifest(version)
+        manifest, damage = registry.try_manifest(version)
+        if manifest is None:  # a damaged manifest is shown as such; the other versions are still listed
+            runner.warning(damage, title="registry")
+            rows.append({"version": version, "champion": version == current, "created_at": None, "git_sha": None,
+                         "primary_metric": "⚠ damaged", "value": None, "damaged": damage})
+            continue
         primary = manifest.get("primary_metric")
         rows.append({"version": version, "champion": version == current, "created_at": manifest.get("created_at"),
                      "git_sha": (manifest.get("git") or {}).get("sha"), "primary_metric": primary,

@@ -50,7 +50,7 @@ def monitor(config: Config, runner: Runner, registry: Registry, env: Mapping[str
         raise UserError("target", f"champion {version} predicts '{manifest['target']}', not '{config.target}'",
                         f"Set `target: {manifest['target']}`.")
     with runner.group(f"Score champion {version} on fresh data"):
-        frame, fingerprint = load_scoring_frame(config, workdir)
+        frame, fingerprint = load_scoring_frame(config, workdir, env)
         missing = [c for c in features if c not in frame.columns]
         names = metrics_for(task, len(manifest.get("classes") or []) or None)
         metrics: dict[str, float] = {}

@@ -102,9 +102,9 @@ class FaultProxy:
                     return rule
         return None
 
-    def count(self, method: str, status: int) -> int:
+    def count(self, method: str, status: int, path_contains: str = "") -> int:
         with self.lock:
-            return sum(1 for m, _, s in self.log if m == method and s == status)
+            return sum(1 for m, p, s in self.log if m == method and s == status and path_contains in p)
 
     # ------------------------------------------------------------------ forwarding
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, list, bytes]:
