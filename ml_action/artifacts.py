@@ -57,7 +57,10 @@ def _sklearn_classes() -> frozenset[str]:
         except ImportError:
             continue
         for attr in getattr(module, "__all__", ()):
-            value = getattr(module, attr, None)
+            try:
+                value = getattr(module, attr, None)
+            except ImportError:  # experimental names that need an explicit enable_* import
+                continue
             if inspect.isclass(value) and value.__module__.startswith("sklearn."):
                 names.add(_qualified(value))
     pending = [DistanceMetric]
