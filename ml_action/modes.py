@@ -481,7 +481,7 @@ def list_versions(config: Config, runner: Runner, registry: Registry, env: Mappi
     """The versions with their primary metric, date and git sha; which one is champion."""
     champion, _ = registry.champion()
     current = champion.get("version") if champion else None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for version in registry.versions():
         manifest, damage = registry.try_manifest(version)
         if manifest is None:  # a damaged manifest is shown as such; the other versions are still listed
