@@ -158,3 +158,44 @@ def test_profile_size_worst_case_is_bounded() -> None:
     frame = pd.DataFrame({f"c{j}": rng.choice(names, n) for j in range(20)})
     size = len(json.dumps(profile_frame(frame, None, seed=0)))
     assert size < 1_200_000, size  # measured 1.05 MB (0.05 MB when only the top 100 were kept)
+
+
+# ------------------------------------------------------------------------------------ 3. cosmetic
+
+
+@pytest.mark.parametrize("gate", [{"max_regression": 0.0}, {"max_regression_pct": 0.0}])
+def test_a_tie_on_rmse_reads_no_change_not_better_by_0(gate: dict) -> None:
+    from ml_action.compare import check_gate
+    from ml_action.config import Gate
+
+    [result] = check_gate(Gate("rmse", **gate), {"rmse": 12.5}, {"rmse": 12.5}, "regression")
+    assert result.passed and "no change" in result.reason and "better by" not in result.reason
+    [worse] = check_gate(Gate("rmse", **gate), {"rmse": 12.6}, {"rmse": 12.5}, "regression")
+    assert "worse by" in worse.reason
+
+
+def test_a_column_the_model_does_not_use_is_not_called_removed() -> None:
+    from tests.unit.test_drift import frame, render_data_section
+
+    ref = profile_frame(frame(1000, seed=1), "y", seed=0)  # the champion used x, z, city, flag
+    cur = frame(1000, seed=2)  # z is still in the file; the candidate leaves it out
+    result = compare_profiles(ref, cur, "y", used=["x", "city", "flag"])
+    assert result.unused == ["z"] and result.removed == [] and not result.schema_changed
+    assert {c.column for c in result.columns} == {"x", "city", "flag"}
+    text = render_data_section(drift=result.to_dict())
+    assert "Not used by the model (still in the data, not tested): `z`" in text and "removed" not in text
+    assert "\n\n\n" not in text
+    # a column gone from the file is still removed
+    gone = compare_profiles(ref, cur.drop(columns=["z"]), "y", used=["x", "city", "flag"])
+    assert gone.removed == ["z"] and gone.unused == []
+
+
+def test_evaluate_says_not_used_for_a_dropped_feature(tmp_path) -> None:
+    from tests.unit.test_modes import Run
+
+    run = Run(tmp_path)
+    assert run("publish")[0] == 0
+    code, _, summary, _ = run("evaluate", drop=("petal_width",))
+    assert code in (0, 1)
+    assert "Not used by the model (still in the data, not tested): `petal_width`" in summary
+    assert "removed: `petal_width`" not in summary
