@@ -26,7 +26,9 @@ from typing import Any
 LIMIT = 300  # characters of one value in a report, a log line or the manifest
 COMMAND_PREFIX = "› "  # shown before a data line that would otherwise start with ``::``
 _BREAKS = re.compile(r"\r\n|\r|\n")
-_MD_SPECIAL = re.compile(r"([\\*_~\[\]|#])")
+_MD_SPECIAL = re.compile(r"([\\*~\[\]|#])")
+# a run of "_" inside a word never starts emphasis in GFM, so ``model__max_depth`` stays as it is
+_LOOSE_UNDERSCORES = re.compile(r"(?<![A-Za-z0-9_])_+|_+(?![A-Za-z0-9_])")
 _MENTION = re.compile(r"@(?=\w)")
 WORD_JOINER = "\u2060"
 _NOT_IN_BACKTICKS = re.compile(r"[`|<>&@]")  # such values are shown as <code> with entities instead
@@ -93,6 +95,7 @@ def md(value: Any, limit: int = LIMIT) -> str:
     text = visible(value, limit)
     text = html.escape(text, quote=False)  # & < > : no HTML element, no </details>
     text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _LOOSE_UNDERSCORES.sub(lambda m: "\\_" * len(m.group(0)), text)
     return _MENTION.sub("@" + WORD_JOINER, text)
 
 
