@@ -7,9 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ml_action import escape
 from ml_action.compare import GateResult
 from ml_action.config import Config
 from ml_action.errors import first_line
+
+MAX_COLUMNS = 1000  # feature columns the data checks look at; a seeded sample above
 
 
 @dataclass
@@ -21,12 +24,13 @@ class Checks:
     drift: Any = None  # DriftResult, when a reference profile exists
     interval: Any = None  # BootstrapResult, when a champion was scored
     interval_note: str = ""
+    sampled_note: str = ""  # set when the checks looked at a sample of the columns
 
     def gates(self, config: Config) -> list[GateResult]:
         """Gate results from the checks: dataset drift (``fail-on-drift``) and ``significant-regression``."""
         out: list[GateResult] = []
         if self.drift is not None and config.fail_on_drift:
-            cols = ", ".join(self.drift.drifted_columns[:10]) or "none"
+            cols = ", ".join(escape.visible(c, 80) for c in self.drift.drifted_columns[:10]) or "none"
             out.append(GateResult("no dataset drift (fail-on-drift)", "*", not self.drift.dataset_drift,
                                   f"{len(self.drift.drifted_columns)} of {len(self.drift.columns)} columns drifted "
                                   f"({self.drift.share:.0%}, threshold {config.drift_share:.0%}): {cols}"))
@@ -58,28 +62,74 @@ class Checks:
                 "drifted-columns": json.dumps(self.drift.drifted_columns)}
 
 
-def run_checks(config: Config, dataset: Any, champion: Any, runner: Any) -> Checks:
-    """Profile the training rows, look for leakage, and compare with the champion's stored profile."""
+def sample_columns(names: list[Any], limit: int, seed: int) -> list[Any]:
+    """At most ``limit`` of ``names``: all of them when few enough, else a seeded sample in their order."""
+    if len(names) <= limit:
+        return list(names)
+    import numpy as np
+
+    picked = np.sort(np.random.default_rng(seed).choice(len(names), size=limit, replace=False))
+    return [names[i] for i in picked]
+
+
+def _drift(config: Config, dataset: Any, reference: dict[str, Any], sampled: bool, columns: list[Any]) -> Any:
+    """Drift against the stored profile; over a wide frame (or a sampled reference) on a sample of the
+    columns both sides have, with the schema changes still taken from all the columns."""
     from ml_action.drift import compare_profiles
+
+    target = dataset.target
+    ref_columns = reference.get("columns") or {}
+    if not sampled and not reference.get("columns_sampled"):
+        # against every column still in the data: one the candidate leaves out is "not used", not "removed"
+        present = [c for c in dataset.train.columns if c in columns or str(c) in ref_columns]
+        return compare_profiles(reference, dataset.train[present], target, config.drift_share, used=columns)
+    by_name = {str(c): c for c in [*dataset.features, target]}
+    present = [c for c in ref_columns if c in by_name and c != str(target)]
+    chosen = [*sample_columns(present, MAX_COLUMNS, config.seed), *([str(target)] if str(target) in ref_columns
+                                                                   else [])]
+    reduced = {**reference, "columns": {c: ref_columns[c] for c in chosen}}
+    drift = compare_profiles(reduced, dataset.train[[by_name[c] for c in chosen]], target, config.drift_share)
+    drift.removed = [c for c in ref_columns if c not in by_name]
+    drift.added = [] if reference.get("columns_sampled") else [c for c in by_name if c not in ref_columns]
+    drift.reference_columns, drift.current_columns = list(ref_columns), list(by_name)
+    return drift
+
+
+def run_checks(config: Config, dataset: Any, champion: Any, runner: Any) -> Checks:
+    """Profile the training rows, look for leakage, and compare with the champion's stored profile.
+
+    Over more than ``MAX_COLUMNS`` features the checks look at a seeded sample of them (and say so), so a
+    very wide frame costs bounded time; every string the profile keeps is clipped (``escape.clip_strings``).
+    """
     from ml_action.leakage import leakage_warnings
     from ml_action.profile import profile_frame
 
-    columns = [*dataset.features, dataset.target]
-    profile = profile_frame(dataset.train[columns], dataset.target, config.seed)
-    checks = Checks(profile=profile)
+    total = len(dataset.features)
+    features = sample_columns(dataset.features, MAX_COLUMNS, config.seed)
+    sampled = len(features) < total
+    note = (f"Data checks looked at a seeded sample of {len(features):,} of the {total:,} feature columns, "
+            "to bound their time." if sampled else "")
+    if sampled:
+        runner.info(note)
+    columns = [*features, dataset.target]
+    runner.info(f"profiling {len(columns):,} columns of {len(dataset.train):,} rows")
+    profile = escape.clip_strings(profile_frame(dataset.train[columns], dataset.target, config.seed))
+    if sampled:
+        profile["columns_sampled"] = {"of": total}
+    checks = Checks(profile=profile, sampled_note=note)
+    runner.info("looking for leakage between the training rows and the holdout")
     checks.leakage = leakage_warnings(dataset.train[columns], dataset.test[columns], dataset.target, dataset.task,
                                       config.seed)
     for warning in checks.leakage:
-        runner.warning(warning, title="possible leakage")
+        runner.warning(escape.clip(warning, 1000), title="possible leakage")
     reference = ((champion.manifest.get("data") or {}).get("profile")) if champion else None
     if reference:
-        # against every column still in the data: one the candidate leaves out is "not used", not "removed"
-        present = [c for c in dataset.train.columns if c in columns or str(c) in reference.get("columns", {})]
-        checks.drift = compare_profiles(reference, dataset.train[present], dataset.target, config.drift_share,
-                                        used=columns)
+        runner.info("comparing with the champion's training data profile")
+        checks.drift = _drift(config, dataset, reference, sampled, columns)
         if checks.drift.dataset_drift:
             runner.warning(f"{len(checks.drift.drifted_columns)} of {len(checks.drift.columns)} columns drifted "
-                           f"from the champion's training data: {', '.join(checks.drift.drifted_columns[:10])}",
+                           f"from the champion's training data: "
+                           f"{', '.join(escape.visible(c, 80) for c in checks.drift.drifted_columns[:10])}",
                            title="dataset drift")
     return checks
 
@@ -118,13 +168,16 @@ def data_section(checks: Checks, dataset: Any) -> str:
     from ml_action.report import render
 
     if checks.drift is not None:
-        return render("data.md.j2", drift=checks.drift.to_dict(), leakage=checks.leakage)
+        return render("data.md.j2", drift=checks.drift.to_dict(), leakage=checks.leakage,
+                      sampled_note=checks.sampled_note)
     lines = ["<details><summary>Data: no reference to compare with</summary>", "",
              f"The champion has no stored data profile (or there is no champion yet), so drift is not measured. "
              f"This run trained on {len(dataset.train):,} rows × {len(dataset.features)} features; its profile "
              "is stored with the version when it is published."]
+    if checks.sampled_note:
+        lines += ["", checks.sampled_note]
     if checks.leakage:
-        lines += ["", "**Leakage**", "", *[f"- ⚠️ {w}" for w in checks.leakage]]
+        lines += ["", "**Leakage**", "", *[f"- ⚠️ {escape.md(w, 1000)}" for w in checks.leakage]]
     return "\n".join([*lines, "", "</details>"])
 
 

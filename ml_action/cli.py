@@ -69,7 +69,8 @@ def run(flags: Mapping[str, str], env: Mapping[str, str], modes: Mapping[str, Mo
         for line in (secret or "").splitlines():
             runner.mask(line.strip())
     try:
-        return _run(flags, env, ctx, runner, modes)
+        with runner.capture_warnings():
+            return _run(flags, env, ctx, runner, modes)
     except UserError as exc:
         runner.error(exc.annotation(), title=exc.input)
         return 1

@@ -28,7 +28,7 @@ def github_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _close_blocks(text: str) -> str:
+def close_blocks(text: str) -> str:
     """Close a code fence or ``<details>`` left open by a cut, so the footer still renders."""
     if text.count("```") % 2:
         text += "\n```"
@@ -44,7 +44,7 @@ def _cut(text: str, budget: int) -> str:
         newline = part.rfind("\n")
         if newline > size // 2:
             part = part[:newline]
-        out = _close_blocks(part.rstrip())
+        out = close_blocks(part.rstrip())
         over = github_length(out) - budget
         if over <= 0:
             return out

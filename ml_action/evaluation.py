@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_action import checks
+from ml_action import checks, escape
 from ml_action.compare import NOT_PROMOTED, ChampionScore, Row, Verdict
 from ml_action.config import Config, Gate, require
 from ml_action.errors import UserError
@@ -121,7 +121,8 @@ def train_and_compare(config: Config, runner: Runner, registry: Registry, workdi
             cv = cross_validate(model, dataset, config.cv, config.seed, names, runner)
     with runner.group("Train candidate"):
         started = time.perf_counter()
-        model = fit(model, dataset.X_train, dataset.y_train)
+        with runner.heartbeat("fitting"):  # a long fit (no cap on sizes) stays visible in the log
+            model = fit(model, dataset.X_train, dataset.y_train)
         fit_seconds = time.perf_counter() - started
         preds = checked_predict(model, dataset.X_test, dataset.task)
         metrics, notes = m.score(dataset.y_test, preds, dataset.task, names)
@@ -167,10 +168,13 @@ def _context(config: Config, dataset: Dataset, model: Any, params: dict[str, Any
     champion_version = champion.version if champion else None
     report_notes = []
     if champion and not champion.comparable and "*" in champion.notes:
-        report_notes.append(f"Champion `{champion.version}` was not compared: {champion.notes['*']}.")
+        report_notes.append(f"Champion {escape.code(champion.version)} was not compared: "
+                            f"{escape.md(champion.notes['*'], 1000)}.")
     if champion and champion.missing_features:
-        report_notes.append(f"Champion `{champion.version}` could not be scored: it uses "
-                            f"{', '.join(champion.missing_features)}, missing from this data.")
+        missing = champion.missing_features
+        more = f" and {len(missing) - 20:,} more" if len(missing) > 20 else ""
+        report_notes.append(f"Champion {escape.code(champion.version)} could not be scored: it uses "
+                            f"{', '.join(escape.code(c, 100) for c in missing[:20])}{more}, missing from this data.")
     if default_note and champion_version:
         report_notes.append(default_note)
     metric_notes = {"candidate": notes}

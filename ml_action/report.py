@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_action import fmt
+from ml_action import escape, fmt
 from ml_action.compare import Row
 from ml_action.config import Config, confine
 from ml_action.context import RunContext
@@ -38,7 +38,8 @@ def environment() -> Any:
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("ml_action", "templates"), autoescape=False,
                              trim_blocks=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(num=fmt.num, signed=fmt.signed, pct=fmt.pct)
+    env.filters.update(num=fmt.num, signed=fmt.signed, pct=fmt.pct, md=escape.md, code=escape.code,
+                       mermaid=escape.mermaid)
     return env
 
 
@@ -54,7 +55,7 @@ def headline(primary: str, rows: list[Row], champion_version: str | None) -> str
         return f"**{primary} = {fmt.num(row.candidate)}** on the holdout."
     word = {"better": "better than", "worse": "worse than", "same": "the same as"}.get(row.outcome, "vs")
     return (f"**{primary}: {fmt.num(row.champion)} → {fmt.num(row.candidate)}** ({fmt.signed(row.delta)}, "
-            f"{fmt.pct(row.delta_pct)}), {word} champion `{champion_version}`.")
+            f"{fmt.pct(row.delta_pct)}), {word} champion {escape.code(champion_version)}.")
 
 
 def mermaid_chart(rows: list[Row], champion_version: str | None) -> str:
@@ -63,7 +64,7 @@ def mermaid_chart(rows: list[Row], champion_version: str | None) -> str:
     if not bounded:
         return ""
     names = ", ".join(f'"{r.metric}"' for r in bounded)
-    lines = ["xychart-beta", f'    title "{champion_version or "no champion"} vs candidate"',
+    lines = ["xychart-beta", f'    title "{escape.mermaid(champion_version or "no champion")} vs candidate"',
              f"    x-axis [{names}]", '    y-axis "score" 0 --> 1']
     if champion_version:
         lines.append("    bar [" + ", ".join(f"{(r.champion or 0):.4f}" for r in bounded) + "]")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ml_action import escape
 from ml_action.artifacts import DECIMALS, prediction_digest, prediction_labels
 from ml_action.config import Config
 from ml_action.errors import UserError
@@ -160,7 +161,7 @@ def changed(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def _short(key: str, value: Any) -> str:
-    return f"`{value[:12]}…`" if key == "sha256" and value else exact(value)
+    return escape.code(f"{value[:12]}…") if key == "sha256" and value else escape.md(exact(value))
 
 
 def data_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
@@ -178,8 +179,8 @@ def data_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
                 rows.append({"name": f"{label}: {name}", "old": _short(key, old), "new": _short(key, new),
                              "same": old == new})
         old, new = (sa.get(split) or {}).get("sha256"), (sb.get(split) or {}).get("sha256")
-        rows.append({"name": f"{label}: snapshot", "old": f"`{old[:12]}…`" if old else "none",
-                     "new": f"`{new[:12]}…`" if new else "none", "same": old == new or not old or not new})
+        rows.append({"name": f"{label}: snapshot", "old": escape.code(f"{old[:12]}…") if old else "none",
+                     "new": escape.code(f"{new[:12]}…") if new else "none", "same": old == new or not old or not new})
         ta, tb = x.get("schema") or {}, y.get("schema") or {}
         for column in [*ta, *[c for c in tb if c not in ta]]:
             if ta.get(column) != tb.get(column):

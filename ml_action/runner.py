@@ -1,51 +1,75 @@
 """The GitHub Actions runtime: log groups, annotations, masking, outputs and the job summary.
 
-Built on actions-toolkit's workflow commands; outside a runner (no ``GITHUB_OUTPUT``) outputs are
-printed as ``name=value`` lines so a person at a shell sees them too. The file paths and whether this is
-GitHub Actions come from the ``RunContext``; nothing here reads the environment.
+The only writer to stdout in ml-action (``_emit``). Our own workflow commands (groups, annotations,
+``add-mask``) are built here with actions-toolkit's escaping; every other line goes through
+``escape.log_lines`` so text from data or the registry can never start a workflow command. Secrets are
+redacted from free text (log, summary, report, comment), never from outputs. Outside a runner (no
+``GITHUB_OUTPUT``) outputs are printed as ``name=value`` lines so a person at a shell sees them too. The file
+paths and whether this is GitHub Actions come from the ``RunContext``; nothing here reads the environment.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
+import threading
+import time
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from ml_action import escape
 from ml_action.context import RunContext
+
+SUMMARY_LIMIT = 1024 * 1024  # GitHub's limit for the job summary of one step, in bytes
+SUMMARY_MARGIN = 4096  # room kept for the truncation note
+SUMMARY_TRUNCATED = ("\n\n> [!WARNING]\n> The job summary was cut at GitHub's limit of 1 MiB per step; "
+                     "the full report is in the file named by the `report-path` output.\n")
+HEARTBEAT_SECONDS = 30.0
 
 
 class Runner:
     """Talks to the runner through stdout workflow commands and the file commands named in ``ctx``."""
 
-    def __init__(self, ctx: RunContext | None = None) -> None:
+    def __init__(self, ctx: RunContext | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
         self.ctx = ctx or RunContext()
         self.outputs: dict[str, str] = {}
+        self.heartbeat_seconds = heartbeat_seconds
         self._secrets: list[str] = []
+        self._lock = threading.Lock()
+        self._summary_bytes = 0
+        self._summary_full = False
+
+    # ---------------------------------------------------------------- the one stdout writer
+    def _emit(self, lines: list[str]) -> None:
+        with self._lock:
+            sys.stdout.flush()
+            sys.stdout.write("".join(line + "\n" for line in lines))
+            sys.stdout.flush()
+
+    def _command(self, name: str, message: str, props: dict[str, Any] | None = None) -> None:
+        """One workflow command of ours; actions-toolkit escapes ``%``, ``\\r``, ``\\n`` (and ``:`` ``,`` in
+        properties), so the message stays on this one line whatever it holds."""
+        from actions_toolkit.command import Command
+
+        self._emit([str(Command(name, props or {}, message))])
 
     # ---------------------------------------------------------------- log
     def info(self, message: str) -> None:
-        print(self.redact(message), flush=True)
+        """Free text, possibly with values from data: redacted, and no line can start a workflow command."""
+        self._emit(escape.log_lines(self.redact(str(message))))
 
     @contextlib.contextmanager
     def group(self, name: str) -> Iterator[None]:
-        from actions_toolkit import core
-
-        core.start_group(name)
-        sys.stdout.flush()
+        self._command("group", escape.visible(self.redact(name)))
         try:
             yield
         finally:
-            core.end_group()
-            sys.stdout.flush()
+            self._command("endgroup", "")
 
     def _annotate(self, kind: str, message: str, title: str | None) -> None:
-        from actions_toolkit.command import issue_command
-
         props: dict[str, Any] = {"title": self.redact(title)} if title else {}
-        sys.stdout.flush()
-        issue_command(kind, props, self.redact(message))
-        sys.stdout.flush()
+        self._command(kind, self.redact(message), props)
 
     def error(self, message: str, title: str | None = None) -> None:
         self._annotate("error", message, title)
@@ -56,16 +80,46 @@ class Runner:
     def notice(self, message: str, title: str | None = None) -> None:
         self._annotate("notice", message, title)
 
+    @contextlib.contextmanager
+    def capture_warnings(self) -> Iterator[None]:
+        """Python warnings (e.g. from scikit-learn, naming columns) go through ``info`` instead of stderr."""
+        def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
+                 line: str | None = None) -> None:
+            self.info(f"{category.__name__}: {escape.visible(message, 1000)}")
+
+        saved = warnings.showwarning
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            warnings.showwarning = saved
+
+    @contextlib.contextmanager
+    def heartbeat(self, what: str) -> Iterator[None]:
+        """While the block runs, print ``still <what> … N s`` every ``heartbeat_seconds`` (a daemon thread)."""
+        stop = threading.Event()
+        started = time.monotonic()
+
+        def beat() -> None:
+            while not stop.wait(self.heartbeat_seconds):
+                self.info(f"still {what} … {time.monotonic() - started:.0f} s")
+
+        thread = threading.Thread(target=beat, name="ml-action-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
     # ---------------------------------------------------------------- secrets
     def mask(self, secret: str) -> None:
         """Redact ``secret`` from our own output and, under GitHub Actions, ask the runner to mask it in
         every log line (elsewhere the ``::add-mask::`` line would print the secret instead of hiding it)."""
-        from actions_toolkit import core
-
         if secret and secret not in self._secrets:
             self._secrets.append(secret)
             if self.ctx.github_actions:
-                core.set_secret(secret)
+                self._command("add-mask", secret)
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -74,11 +128,12 @@ class Runner:
 
     # ---------------------------------------------------------------- outputs and summary
     def set_output(self, name: str, value: Any) -> None:
+        """Set an output as it is: outputs carry no secrets by construction, so nothing is redacted (a short
+        secret such as ``pass`` must not turn ``verdict=pass`` into ``verdict=***``)."""
         from actions_toolkit.file_command import prepare_key_value_message
 
         text = value if isinstance(value, str) else ("true" if value is True else "false" if value is False
                                                      else str(value))
-        text = self.redact(text)
         self.outputs[name] = text
         path = self.ctx.output_path
         if path:
@@ -88,11 +143,24 @@ class Runner:
     def print_outputs(self) -> None:
         with self.group("Outputs"):
             for name, value in self.outputs.items():
-                shown = value if len(value) <= 300 else value[:300] + "…"
-                print(f"{name}={shown}", flush=True)
+                self._emit(escape.log_lines(f"{name}={escape.visible(value)}"))
 
     def summary(self, markdown: str) -> None:
+        """Append to the job summary (redacted), at most 1 MiB per step in all; a cut says so."""
         path = self.ctx.summary_path
-        if path:
-            with open(path, "a", encoding="utf-8") as fh:
-                fh.write(self.redact(markdown).rstrip() + "\n\n")
+        if not path or self._summary_full:
+            return
+        text = self.redact(markdown).rstrip() + "\n\n"
+        data = text.encode("utf-8")
+        room = SUMMARY_LIMIT - SUMMARY_MARGIN - self._summary_bytes
+        if len(data) > room:
+            from ml_action.comment import close_blocks
+
+            cut = data[:max(0, room)].decode("utf-8", errors="ignore")
+            cut = cut[:cut.rfind("\n")] if "\n" in cut else ""
+            text = close_blocks(cut.rstrip()) + SUMMARY_TRUNCATED
+            data = text.encode("utf-8")
+            self._summary_full = True
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+        self._summary_bytes += len(data)

@@ -281,11 +281,10 @@ def test_identifier_column_is_not_a_leak_and_imbalanced_label_is_not_trivial() -
 
 
 def render_data_section(**context) -> str:
-    import jinja2
+    """The data section as the report renders it (the report's Jinja environment, with its escaping filters)."""
+    from ml_action.report import render
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("ml_action", "templates"), autoescape=False,
-                             keep_trailing_newline=True, undefined=jinja2.ChainableUndefined)
-    return env.get_template("data.md.j2").render(**context)
+    return render("data.md.j2", **{"leakage": [], **context})
 
 
 def test_data_template_shows_every_finding() -> None:

@@ -1,0 +1,124 @@
+"""Text that did not come from our code (data, pull request, registry), made safe for where it goes.
+
+One module, one function per destination:
+
+- ``clip``: at most ``limit`` characters, with a marker saying how much was cut (every other function clips).
+- ``visible``: one line, control characters and line breaks written as visible escapes (``\\n``, ``\\x1b``).
+- ``log_line``: a line for stdout that the Actions runner cannot take for a workflow command. The runner
+  (``ActionCommandManager``) runs a line whose start, after .NET ``TrimStart``, is ``::`` (``TryParseV2``)
+  and a line containing ``##[`` anywhere (``TryParse``, the old syntax); it splits its input at ``\\r`` and
+  ``\\n``. Such lines get a visible prefix / a space after ``##``; our own commands never go through here.
+- ``md``: inline Markdown text (names, values, notes): backslash-escapes, ``|`` escaped for table cells,
+  ``<``/``>``/``&`` as entities (no HTML, no ``</details>``), ``@`` mentions broken by a word joiner.
+- ``code``: a value shown as code, safe in a table cell too (a backtick span, or ``<code>`` with entities when
+  the value holds a backtick, ``|``, ``<``, ``>``, ``&`` or ``@``, so no raw ``</details>`` is ever written).
+- ``mermaid``: a label inside a quoted Mermaid string in a fenced block.
+- ``clip_strings``: every string in a JSON-like structure clipped (what the manifest stores).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from typing import Any
+
+LIMIT = 300  # characters of one value in a report, a log line or the manifest
+COMMAND_PREFIX = "› "  # shown before a data line that would otherwise start with ``::``
+_BREAKS = re.compile(r"\r\n|\r|\n")
+_MD_SPECIAL = re.compile(r"([\\*~\[\]|#])")
+# a run of "_" inside a word never starts emphasis in GFM, so ``model__max_depth`` stays as it is
+_LOOSE_UNDERSCORES = re.compile(r"(?<![A-Za-z0-9_])_+|_+(?![A-Za-z0-9_])")
+_MENTION = re.compile(r"@(?=\w)")
+WORD_JOINER = "\u2060"
+_NOT_IN_BACKTICKS = re.compile(r"[`|<>&@]")  # such values are shown as <code> with entities instead
+
+
+def clip(value: Any, limit: int = LIMIT) -> str:
+    """``value`` as text of at most about ``limit`` characters; a cut says how many characters it dropped."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit:,} more characters]"
+
+
+def _escape_char(ch: str) -> str:
+    if ch == "\n":
+        return "\\n"
+    if ch == "\r":
+        return "\\r"
+    if ch == "\t":
+        return "\\t"
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _hidden(ch: str) -> bool:
+    """Control, format and line/paragraph separator characters: never printed as they are."""
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != WORD_JOINER
+
+
+def visible(value: Any, limit: int = LIMIT) -> str:
+    """One line: clipped, then line breaks and other control characters written as visible escapes."""
+    text = clip(value, limit)
+    if text.isprintable():
+        return text
+    return "".join(_escape_char(ch) if _hidden(ch) else ch for ch in text)
+
+
+def _runner_strip(line: str) -> str:
+    """The line as the runner tests it, stripped a little more than .NET ``TrimStart`` does (never less)."""
+    i = 0
+    while i < len(line) and (line[i].isspace() or unicodedata.category(line[i]) in ("Zs", "Cc", "Cf")):
+        i += 1
+    return line[i:]
+
+
+def log_line(line: str) -> str:
+    """One line (no ``\\r``/``\\n`` in it) that cannot start a workflow command."""
+    if not line.isprintable():
+        line = "".join(_escape_char(ch) if _hidden(ch) and ch != "\t" else ch for ch in line)
+    if "##[" in line:
+        line = line.replace("##[", "## [")
+    if _runner_strip(line).startswith("::"):
+        line = COMMAND_PREFIX + line
+    return line
+
+
+def log_lines(text: str) -> list[str]:
+    """``text`` split where the runner splits it, each line made safe with ``log_line``."""
+    return [log_line(part) for part in _BREAKS.split(text)]
+
+
+def md(value: Any, limit: int = LIMIT) -> str:
+    """Inline Markdown that renders as the plain text of ``value`` (one line, clipped)."""
+    text = visible(value, limit)
+    text = html.escape(text, quote=False)  # & < > : no HTML element, no </details>
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = _LOOSE_UNDERSCORES.sub(lambda m: "\\_" * len(m.group(0)), text)
+    return _MENTION.sub("@" + WORD_JOINER, text)
+
+
+def code(value: Any, limit: int = LIMIT) -> str:
+    """``value`` as inline code, safe anywhere, including a table cell."""
+    text = visible(value, limit)
+    if text and not _NOT_IN_BACKTICKS.search(text) and text.strip() == text:
+        return f"`{text}`"
+    return "<code>" + html.escape(text).replace("|", "&#124;").replace("@", "&#64;") + "</code>"
+
+
+def mermaid(value: Any, limit: int = 40) -> str:
+    """A label for a quoted Mermaid string: one line, no quote, backtick, or markup characters."""
+    text = visible(value, limit)
+    return re.sub(r"[\"`<>%#;{}\\]", "'", text)
+
+
+def clip_strings(obj: Any, limit: int = LIMIT) -> Any:
+    """A copy of a JSON-like structure with every string (keys too) clipped to ``limit`` characters."""
+    if isinstance(obj, str):
+        return clip(obj, limit)
+    if isinstance(obj, dict):
+        return {clip_strings(k, limit): clip_strings(v, limit) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clip_strings(v, limit) for v in obj]
+    return obj
