@@ -16,18 +16,18 @@ if TYPE_CHECKING:
     from ml_action.registry.base import Registry
 
 
-def open_registry(config: Config, env: Mapping[str, str],
-                  warn: Callable[[str], None] | None = None) -> Registry:
+def open_registry(config: Config, env: Mapping[str, str], warn: Callable[[str], None] | None = None,
+                  info: Callable[[str], None] | None = None) -> Registry:
     """The registry for ``config.registry`` (``s3://bucket/prefix`` or a folder) and ``config.model_name``.
 
     ``env`` is the run's environment (S3 endpoint and keys); ``warn`` prints a warning the registry has for
-    the user (default: a ``::warning`` line)."""
+    the user (default: a ``::warning`` line); ``info`` prints progress (S3 uploads; default: nothing)."""
     from ml_action.registry.base import Registry
 
     if config.is_s3:
         from ml_action.registry.s3 import S3Store
 
-        return Registry(S3Store.from_config(config, env), config.model_name, warn)
+        return Registry(S3Store.from_config(config, env, info, warn), config.model_name, warn)
     from ml_action.config import confine
     from ml_action.registry.local import LocalStore
 

@@ -22,7 +22,8 @@ from ml_action.config import Config
 from ml_action.errors import UserError
 from ml_action.registry import s3 as s3_module
 from ml_action.registry.base import AlreadyExists, Conflict, Promotion, Registry
-from ml_action.registry.s3 import S3Store, read_s3_uri
+from ml_action.registry.s3 import S3Store
+from ml_action.registry.s3_client import read_s3_uri
 
 try:  # tests/ as a package, or (the default) rootdir-relative imports with tests/integration on sys.path
     from .s3_faults import FaultProxy
@@ -33,7 +34,7 @@ ConfigFactory = Callable[..., Config]
 
 
 def open_registry(config: Config, name: str = "model") -> Registry:
-    return Registry(S3Store.from_config(config, dict(os.environ)), name)
+    return Registry(S3Store.from_config(config, dict(os.environ), info=print), name)
 
 
 def accept(current: dict[str, Any] | None) -> tuple[bool, str]:
