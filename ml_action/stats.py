@@ -515,9 +515,12 @@ def two_sample_bootstrap(y_reference: Any, pred_reference: Any, y_fresh: Any, pr
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     rng = np.random.default_rng(seed)
-    options = {"max_rows": max_rows, "metric_name": metric_name, "per_row": per_row, "classes": classes, "rng": rng}
-    ref, ref_values, ref_method = bootstrap_values(y_reference, pred_reference, metric, n_resamples, **options)
-    new, new_values, new_method = bootstrap_values(y_fresh, pred_fresh, metric, n_resamples, **options)
+    ref, ref_values, ref_method = bootstrap_values(y_reference, pred_reference, metric, n_resamples,
+                                                   max_rows=max_rows, metric_name=metric_name, per_row=per_row,
+                                                   classes=classes, rng=rng)
+    new, new_values, new_method = bootstrap_values(y_fresh, pred_fresh, metric, n_resamples, max_rows=max_rows,
+                                                   metric_name=metric_name, per_row=per_row, classes=classes,
+                                                   rng=rng)
     diffs = new_values - ref_values
     diffs = diffs[np.isfinite(diffs)]
     low, high = _percentile(diffs, confidence)
