@@ -51,7 +51,6 @@ def read_reference(registry: Registry, version: str, manifest: dict[str, Any],
 
     A file that is listed but missing or altered (sha256) is an error in the registry, as for the model.
     """
-    import numpy as np
     import pandas as pd
 
     from ml_action.metrics import Predictions
