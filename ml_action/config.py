@@ -50,6 +50,8 @@ INPUTS: tuple[Input, ...] = (
     Input("primary-metric", "", "The metric the verdict leads with (default f1_macro or rmse by task)."),
     Input("gates", "", "YAML list of gate rules, e.g. `[{metric: f1_macro, min: 0.8, max-regression: 0.01}]`."),
     Input("fail-on-gate", "true", "Exit 1 when a gate fails."),
+    Input("on-inconclusive", "pass", "`pass` or `fail`: how an `inconclusive` verdict (the holdout cannot tell "
+          "within a rule's `confidence`) counts for the exit code and whether `publish` promotes."),
     Input("registry", ".ml-action/registry", "Where versions and the champion live: a folder or `s3://bucket/prefix`."),
     Input("model-name", "model", "Name of the model inside the registry."),
     Input("mode", "auto",
@@ -83,7 +85,10 @@ INPUTS: tuple[Input, ...] = (
 INPUT_NAMES = frozenset(i.name for i in INPUTS)
 
 OUTPUTS: dict[str, str] = {
-    "verdict": "`pass` or `fail`: whether every gate passed.",
+    "verdict": "`pass`, `fail` or `inconclusive` (a rule with `confidence` whose interval straddles its limit; "
+               "no rule failed). In `mode: monitor`, `fail` when degraded or drifted.",
+    "health": "`mode: monitor`: `healthy`, `watch` (a significant drop, not significantly beyond the slack) or "
+              "`degraded`.",
     "primary-metric": "Name of the primary metric.",
     "primary-metric-value": "The candidate's value of the primary metric on the holdout.",
     "metrics": "JSON: `{\"candidate\": {...}, \"champion\": {...}}` scored on the same holdout rows.",
@@ -116,6 +121,7 @@ class Gate:
     max_regression_pct: float | None = None
     min_improvement: float | None = None
     significant_regression: str | None = None
+    confidence: float | None = None  # judge the rule on the bootstrap interval at this level (pass/fail/inconclusive)
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,7 @@ class Config:
     primary_metric: str = ""
     gates: tuple[Gate, ...] = ()
     fail_on_gate: bool = True
+    on_inconclusive: str = "pass"
     registry: str = ".ml-action/registry"
     model_name: str = "model"
     mode: str = "auto"
@@ -267,7 +274,25 @@ def parse_params(value: Any) -> dict[str, Any]:
 
 
 _GATE_KEYS = {"metric", "min", "max", "max-regression", "max-regression-pct", "min-improvement",
-              "significant-regression"}
+              "significant-regression", "confidence"}
+
+
+def _parse_confidence(n: int, rule: Mapping[str, Any]) -> float | None:
+    """A rule's ``confidence``: a level in (0, 1), only on a rule with a metric and a limit."""
+    raw = rule.get("confidence")
+    if raw is None:
+        return None
+    hint = "Write e.g. `confidence: 0.95` (a level between 0 and 1, exclusive)."
+    try:
+        level = float(str(raw)) if not isinstance(raw, (int, float)) or isinstance(raw, bool) else float(raw)
+    except ValueError:
+        raise UserError("gates", f"rule {n}: `confidence` is '{raw}', not a number", hint) from None
+    if isinstance(raw, bool) or not 0 < level < 1:
+        raise UserError("gates", f"rule {n}: `confidence` is {raw}, outside (0, 1)", hint)
+    if rule.get("metric") is None:
+        raise UserError("gates", f"rule {n}: `confidence` needs a `metric` to have an interval",
+                        "Put `confidence` on a rule with a `metric` and a limit.")
+    return level
 
 
 def parse_gates(value: Any) -> tuple[Gate, ...]:
@@ -320,7 +345,8 @@ def parse_gates(value: Any) -> tuple[Gate, ...]:
         gates.append(Gate(metric=str(metric) if metric is not None else "", min=numbers["min"],
                           max=numbers["max"], max_regression=numbers["max-regression"],
                           max_regression_pct=numbers["max-regression-pct"],
-                          min_improvement=numbers["min-improvement"], significant_regression=sig))
+                          min_improvement=numbers["min-improvement"], significant_regression=sig,
+                          confidence=_parse_confidence(n, rule)))
     return tuple(gates)
 
 
@@ -396,6 +422,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "primary-metric": _text,
     "gates": parse_gates,
     "fail-on-gate": lambda v: parse_bool("fail-on-gate", v),
+    "on-inconclusive": lambda v: parse_choice("on-inconclusive", v, ("pass", "fail")),
     "registry": _text,
     "model-name": _parse_model_name,
     "mode": lambda v: parse_choice("mode", v, MODES),
@@ -491,7 +518,17 @@ def load_config(env: Mapping[str, str], flags: Mapping[str, Any] | None = None) 
     merged.update(from_env)
     merged.update(flags)
     values = {_attr(name): PARSERS[name](value) for name, value in merged.items()}
-    return Config(workspace=workspace, **values)
+    config = Config(workspace=workspace, **values)
+    _check_confidence(config)
+    return config
+
+
+def _check_confidence(config: Config) -> None:
+    """A rule's ``confidence`` needs the bootstrap: with ``bootstrap: 0`` no metric has an interval."""
+    asked = [g.metric for g in config.gates if g.confidence is not None]
+    if asked and config.bootstrap == 0:
+        raise UserError("gates", f"a rule on {asked[0]} sets `confidence`, but `bootstrap: 0` turns the intervals "
+                        "off, so no metric has one", "Remove `confidence`, or set `bootstrap` to e.g. 1000.")
 
 
 def require(config: Config, *names: str) -> None:

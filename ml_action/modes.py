@@ -59,11 +59,13 @@ class Evaluation:
 
 def _gates_with_default(config: Config, primary: str) -> tuple[tuple[Gate, ...], str | None]:
     """Unless a rule names the primary metric, guard it: the candidate may not be worse than the champion."""
+    from ml_action.decide import DEFAULT_CONFIDENCE
+
     if any(g.metric == primary for g in config.gates):
         return config.gates, None
     note = (f"No gate names the primary metric {primary}, so the default rule applies: the candidate may not "
-            f"be worse than the champion on it (`max-regression: 0`).")
-    return (*config.gates, Gate(metric=primary, max_regression=0.0)), note
+            f"be worse than the champion on it (`max-regression: 0`, `confidence: {DEFAULT_CONFIDENCE}`).")
+    return (*config.gates, Gate(metric=primary, max_regression=0.0, confidence=DEFAULT_CONFIDENCE)), note
 
 
 def score_champion(registry: Registry, pointer: dict[str, Any], dataset: Any, config: Config,
@@ -232,23 +234,27 @@ def evaluate(config: Config, runner: Runner, registry: Registry, env: Mapping[st
         else:
             champion = score_champion(registry, pointer, dataset, config, workdir, names)
             runner.info(f"champion {champion.version}: {primary} = {champion.metrics.get(primary)}")
+    gates, default_note = _gates_with_default(config, primary)
     with runner.group("Data checks and confidence"):
         found = checks.run_checks(config, dataset, champion, runner)
-        checks.confidence(config, dataset, primary, preds, champion, found)
+        checks.confidence(config, dataset, primary, preds, champion, found, gates)
         if found.interval is not None:
             iv = found.interval
             runner.info(f"{primary}: candidate − champion = {iv.observed:+.4g}, 95 % interval "
                         f"[{iv.low:+.4g}, {iv.high:+.4g}]: {iv.direction}")
-    gates, default_note = _gates_with_default(config, primary)
     champ_metrics = champion.metrics if champion and champion.comparable else None
     result = verdict(gates, metrics, champ_metrics, dataset.task,
-                     extra=[*_champion_checks(champion), *found.gates(config)])
+                     extra=[*_champion_checks(champion), *found.gates(config)], intervals=found.intervals,
+                     interval_notes=found.interval_notes)
     rows = compare(metrics, champ_metrics)
     context = _context(config, dataset, model, params, primary, rows, result, champion, cv, fit_seconds,
                        notes, default_note)
     context["profile"] = found.profile
     context["interval"] = checks.interval_context(found, primary)
     context["interval_note"] = found.interval_note
+    note = checks.inconclusive_note(result, config.on_inconclusive)
+    if note:
+        context["notes"].append(note)
     context["sections"] = [checks.data_section(found, dataset)]
     return Evaluation(config, dataset, model, primary, metrics, preds, champion, result, context, found)
 
@@ -301,6 +307,8 @@ def _set_evaluation_outputs(runner: Runner, ev: Evaluation) -> None:
 def _annotate_gates(runner: Runner, ev: Evaluation) -> None:
     for gate in ev.verdict.failed():
         runner.error(gate.reason, title=f"gate failed: {gate.rule}")
+    for gate in ev.verdict.inconclusive():
+        runner.warning(f"{gate.rule}: {gate.reason}. {checks.INCONCLUSIVE_ADVICE}", title="inconclusive")
     for gate in ev.verdict.gates:
         if gate.passed and gate.note == "warning":
             runner.warning(gate.reason, title=f"gate warning: {gate.rule}")
@@ -322,7 +330,7 @@ def finish(config: Config, runner: Runner, ev: Evaluation, env: Mapping[str, str
     if url:
         runner.info(f"PR comment: {url}")
     runner.set_output("comment-url", url or "")
-    return 1 if (not ev.verdict.passed and config.fail_on_gate) else 0
+    return 1 if (not ev.verdict.ok(config.on_inconclusive) and config.fail_on_gate) else 0
 
 
 def _footer(env: Mapping[str, str]) -> str:
@@ -371,13 +379,16 @@ def publish(config: Config, runner: Runner, registry: Registry, env: Mapping[str
     from ml_action.card import write_card
     from ml_action.compare import verdict
     from ml_action.provenance import actor
+    from ml_action.reference import FILE as REFERENCE
+    from ml_action.reference import write_reference
     from ml_action.snapshot import enabled, store_snapshots
 
     ev = evaluate(config, runner, registry, env, workdir)
     _set_evaluation_outputs(runner, ev)
-    if not ev.verdict.passed:
+    if not ev.verdict.ok(config.on_inconclusive):
         runner.set_output("promoted", False)
-        ev.context["published"] = "Not published: the gates failed, so the champion is unchanged."
+        why = "the gates failed" if ev.verdict.failed() else "the gates were inconclusive (`on-inconclusive: fail`)"
+        ev.context["published"] = f"Not published: {why}, so the champion is unchanged."
         return finish(config, runner, ev, env)
     gates, _ = _gates_with_default(config, ev.primary)
     if env.get("GITHUB_ACTIONS") == "true" and not config.is_s3:
@@ -389,10 +400,12 @@ def publish(config: Config, runner: Runner, registry: Registry, env: Mapping[str
         model_sha = save_model(ev.model, model_path)
         snapshots = store_snapshots(registry, ev.dataset, workdir, runner.info) if enabled(config) else None
         fields = _manifest(ev, env, snapshots)
+        fields["reference"] = write_reference(ev.dataset.y_test, ev.preds, workdir / REFERENCE)
         git = fields["git"]
         version = registry.allocate_version({"git_sha": git["sha"], "run_id": env.get("GITHUB_RUN_ID")})
         card = write_card(ev.model, {**fields, "version": version}, model_path, model_sha, workdir / CARD)
-        manifest = registry.write_version(version, model_path, fields, extra_files={CARD: card})
+        manifest = registry.write_version(version, model_path, fields,
+                                          extra_files={CARD: card, REFERENCE: workdir / REFERENCE})
         runner.info(f"wrote version {version} to {registry.uri}")
     evaluated_against = ev.champion.version if ev.champion else None
     conflict_notes: list[str] = []
@@ -409,11 +422,14 @@ def publish(config: Config, runner: Runner, registry: Registry, env: Mapping[str
             return True, ""
         names = list(ev.metrics)
         rescored = score_champion(registry, current, ev.dataset, config, workdir, names)
+        found = checks.Checks(profile={})
+        checks.confidence(config, ev.dataset, ev.primary, ev.preds, rescored, found, gates)
         again = verdict(gates, ev.metrics, rescored.metrics if rescored.comparable else None, ev.dataset.task,
-                        extra=_champion_checks(rescored))
-        if again.passed:
+                        extra=_champion_checks(rescored), intervals=found.intervals,
+                        interval_notes=found.interval_notes)
+        if again.ok(config.on_inconclusive):
             return True, ""
-        reasons = "; ".join(g.reason for g in again.failed())
+        reasons = "; ".join(g.reason for g in again.failed() or again.inconclusive())
         return False, f"the newer champion `{now}` is at least as good ({reasons})"
 
     with runner.group("Promote"):
