@@ -468,13 +468,16 @@ def _find_issue(gh: Github, repo_full_name: str, key: str) -> Issue | None:
     return ours[0] if ours else None
 
 
-def upsert_issue(gh: Github, repo: str, key: str, title: str, body: str) -> str:
-    """Update our open issue for ``key`` (marker at the start of the body, opened by us) or open one."""
+def upsert_issue(gh: Github, repo: str, key: str, title: str, body: str, create: bool = True) -> str | None:
+    """Update our open issue for ``key`` (marker at the start of the body, opened by us) or open one
+    (unless ``create`` is false: then ``None`` when there is none)."""
     body = _with_marker(body, key)
     issue = _find_issue(gh, repo, key)
     if issue is not None:
         issue.edit(title=title, body=body)
         return issue.html_url
+    if not create:
+        return None
     return gh.get_repo(repo).create_issue(title=title, body=body).html_url
 
 

@@ -58,13 +58,13 @@ class BootstrapResult:
         """The percentile interval of the difference at ``confidence`` (default: the one computed)."""
         if confidence is None or confidence == self.confidence or self.draws is None:
             return self.low, self.high
-        return _percentile(self.draws, confidence)
+        return percentile_interval(self.draws, confidence)
 
     def value_interval(self, confidence: float | None = None) -> tuple[float, float]:
         """The percentile interval of the candidate's own metric value, from the same paired resamples."""
         if self.values is None:
             return math.nan, math.nan
-        return _percentile(self.values, self.confidence if confidence is None else confidence)
+        return percentile_interval(self.values, self.confidence if confidence is None else confidence)
 
     @property
     def skipped(self) -> int:
@@ -410,7 +410,7 @@ def paired_bootstrap(y_true: Any, pred_candidate: Any, pred_champion: Any, metri
 # ------------------------------------------------------------------------------ one sample, two samples
 
 
-def _percentile(draws: np.ndarray, confidence: float) -> tuple[float, float]:
+def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, float]:
     """The two-sided percentile interval of ``draws`` (NaN when there are none)."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
@@ -487,7 +487,7 @@ class TwoSampleResult:
     def interval(self, confidence: float | None = None) -> tuple[float, float]:
         if confidence is None or confidence == self.confidence or self.draws is None:
             return self.low, self.high
-        return _percentile(self.draws, confidence)
+        return percentile_interval(self.draws, confidence)
 
     def to_dict(self) -> dict[str, Any]:
         def num(v: float) -> float | None:
@@ -523,7 +523,7 @@ def two_sample_bootstrap(y_reference: Any, pred_reference: Any, y_fresh: Any, pr
                                                    rng=rng)
     diffs = new_values - ref_values
     diffs = diffs[np.isfinite(diffs)]
-    low, high = _percentile(diffs, confidence)
+    low, high = percentile_interval(diffs, confidence)
     method = ref_method if ref_method == new_method else f"{ref_method}+{new_method}"
     return TwoSampleResult(reference=ref, fresh=new, low=low, high=high, confidence=confidence,
                            greater_is_better=greater_is_better, n_resamples=n_resamples,
