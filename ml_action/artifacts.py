@@ -90,3 +90,42 @@ def load_model(path: Path, expected_sha256: str, version: str, allow_unsafe: boo
                         f"{', '.join(refused)}", "Use scikit-learn components only, or load it yourself "
                         "with skops after reviewing these types.")
     return sio.load(path, trusted=list(untrusted))
+
+
+# ---------------------------------------------------------------------------------------------- predictions
+# ``publish`` records the holdout predictions in the manifest (``predictions``): the sha256 of the full arrays
+# (labels as JSON, probabilities as little-endian float64) and the first ``SAMPLE_ROWS`` rows rounded to
+# ``DECIMALS`` decimals, so a run whose hash differs (``reproduce``) can still be compared value by value.
+
+SAMPLE_ROWS = 1000
+DECIMALS = 12
+
+
+def prediction_labels(preds: Any) -> list[Any]:
+    import numpy as np
+
+    return list(np.asarray(preds.labels).tolist())
+
+
+def prediction_digest(preds: Any) -> str:
+    """sha256 over the labels (JSON) and, when present, the probabilities (little-endian float64)."""
+    import json
+
+    import numpy as np
+
+    digest = hashlib.sha256(json.dumps(prediction_labels(preds), default=str).encode())
+    if preds.proba is not None:
+        digest.update(np.ascontiguousarray(preds.proba, dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
+def prediction_record(preds: Any) -> dict[str, Any]:
+    """What the manifest keeps of the holdout predictions: their hash and a rounded sample."""
+    import numpy as np
+
+    labels = prediction_labels(preds)
+    sample = [round(x, DECIMALS) if isinstance(x, float) else x for x in labels[:SAMPLE_ROWS]]
+    proba = None if preds.proba is None else np.round(np.asarray(preds.proba)[:SAMPLE_ROWS], DECIMALS).tolist()
+    classes = None if preds.classes is None else np.asarray(preds.classes).tolist()
+    return {"rows": len(labels), "sha256": prediction_digest(preds), "sample_rows": len(sample),
+            "decimals": DECIMALS, "labels": sample, "proba": proba, "classes": classes}

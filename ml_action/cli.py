@@ -1,5 +1,7 @@
-"""Command line and action entry: parse argv and the environment into a ``Config``, pick the mode, build
-the adapters, and turn a ``UserError`` into one ``::error::`` line and exit code 1."""
+"""Command line and action entry: parse argv and the environment ONCE into a ``Config`` and a ``RunContext``,
+pick the mode, build the adapters, and turn a ``UserError`` into one ``::error::`` line and exit code 1,
+anything unexpected into one ``::error::`` + the traceback in a collapsed group and exit code 2. The only
+module that reads ``os.environ``."""
 
 from __future__ import annotations
 
@@ -9,10 +11,16 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ml_action import __version__
 from ml_action.config import INPUTS
 from ml_action.errors import UserError
+
+if TYPE_CHECKING:
+    from ml_action.context import RunContext
+    from ml_action.modes import Mode
+    from ml_action.runner import Runner
 
 AWS_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
@@ -45,36 +53,60 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     return run(flags, dict(os.environ if env is None else env))
 
 
-def run(flags: Mapping[str, str], env: Mapping[str, str]) -> int:
+ISSUES_URL = "https://github.com/ml-action/ml-action/issues"
+
+
+def run(flags: Mapping[str, str], env: Mapping[str, str], modes: Mapping[str, Mode] | None = None) -> int:
+    """Run the mode the settings pick; ``modes`` replaces the ``MODES`` table (tests)."""
+    from ml_action.context import RunContext
     from ml_action.runner import Runner
 
-    runner = Runner(env)
     token = flags.get("github_token") or env.get("INPUT_GITHUB-TOKEN", "")
+    ctx = RunContext.from_env(env, has_token=bool(token))
+    runner = Runner(ctx)
     # secrets come only from the environment; masked before anything else is printed
     for secret in (token, *(env.get(name) for name in AWS_SECRETS)):
         for line in (secret or "").splitlines():
             runner.mask(line.strip())
     try:
-        return _run(flags, env, runner)
+        return _run(flags, env, ctx, runner, modes)
     except UserError as exc:
         runner.error(exc.annotation(), title=exc.input)
         return 1
+    except Exception as exc:  # the last resort: a bug, not a user's mistake
+        _report_bug(runner, exc)
+        return 2
     finally:
         if runner.outputs:
             runner.print_outputs()
 
 
-def _run(flags: Mapping[str, str], env: Mapping[str, str], runner: object) -> int:
-    from ml_action import modes
+def _report_bug(runner: Runner, exc: BaseException) -> None:
+    """One ``::error`` saying what failed and where to report it; the traceback in a collapsed group."""
+    import traceback
+
+    from ml_action.errors import first_line
+
+    runner.error(f"ml-action failed unexpectedly: {type(exc).__name__}: {first_line(exc, 300)}. This is a bug in "
+                 f"ml-action, not in your settings: please report it at {ISSUES_URL} with the traceback "
+                 "from the log group 'Traceback'.", title="internal error")
+    with runner.group("Traceback"):
+        runner.info("".join(traceback.format_exception(exc)).rstrip())
+
+
+def _run(flags: Mapping[str, str], env: Mapping[str, str], ctx: RunContext, runner: Runner,
+         modes: Mapping[str, Mode] | None) -> int:
     from ml_action.config import load_config
+    from ml_action.modes import MODES, NO_REGISTRY, decide_mode
     from ml_action.registry import open_registry
 
+    table = MODES if modes is None else modes
     config = load_config(env, flags)
-    mode = modes.decide_mode(config, env)
-    handler = modes.MODES.get(mode)
+    mode = decide_mode(config, ctx)
+    handler = table.get(mode)
     if handler is None:
         raise UserError("mode", f"mode '{mode}' is not available in this version",
-                        f"Use one of: {', '.join(modes.MODES)}.")
-    registry = open_registry(config) if mode != "comment" else None
+                        f"Use one of: {', '.join(table)}.")
+    registry = None if mode in NO_REGISTRY else open_registry(config, env)
     with tempfile.TemporaryDirectory(prefix="ml-action-") as tmp:
-        return handler(config, runner, registry, env, Path(tmp))
+        return handler(config, ctx, runner, registry, Path(tmp))

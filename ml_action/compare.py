@@ -1,4 +1,5 @@
-"""Champion vs candidate on the same rows: the comparison table, the gate rules and the verdict.
+"""Champion vs candidate on the same rows: the champion re-scored, the comparison table, the gate rules
+and the verdict.
 
 Without ``confidence`` gate semantics follow MLflow's ``MetricThreshold``: thresholds are inclusive and
 direction aware; ``max-regression`` (absolute) and ``max-regression-pct`` (relative to the champion) bound
@@ -10,12 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ml_action.config import Gate
 from ml_action.decide import FAIL, INCONCLUSIVE, PASS, combine, exit_passes
-from ml_action.errors import UserError
-from ml_action.metrics import METRICS, check_metric_name
+from ml_action.errors import UserError, first_line
+from ml_action.fmt import sig
+from ml_action.metrics import METRICS, Predictions, check_metric_name
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ml_action.registry.base import Registry
 
 # two floats this close count as equal, so 0.81 - 0.80 passes max-regression: 0.01
 EPS = 1e-9
@@ -102,10 +110,6 @@ def compare(candidate: dict[str, float], champion: dict[str, float] | None) -> l
     return rows
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.6g}"
-
-
 def regression_of(metric: str, candidate: float, champion: float) -> float:
     """How much worse the candidate is (positive) or better (negative), in the metric's units."""
     return champion - candidate if METRICS[metric].greater_is_better else candidate - champion
@@ -131,18 +135,18 @@ def _interval_result(gate: Gate, kind: str, limit: float, value: float, old: flo
         bound = {"minimum": limit} if kind == "min" else {"maximum": limit}
         d = decide.floor(low, high, observed=value, rows=interval.rows, **bound)
         sign = "≥" if kind == "min" else "≤"
-        where = {decide.PASS: f"wholly {sign} {_fmt(limit)}", decide.FAIL: f"wholly on the wrong side of {_fmt(limit)}",
-                 decide.INCONCLUSIVE: f"contains {_fmt(limit)}"}[d.outcome]
-        reason = f"{metric} = {_fmt(value)}, {pct} interval [{_fmt(low)}, {_fmt(high)}] {where}"
+        where = {decide.PASS: f"wholly {sign} {sig(limit)}", decide.FAIL: f"wholly on the wrong side of {sig(limit)}",
+                 decide.INCONCLUSIVE: f"contains {sig(limit)}"}[d.outcome]
+        reason = f"{metric} = {sig(value)}, {pct} interval [{sig(low)}, {sig(high)}] {where}"
     else:
         assert old is not None
         low, high = interval.interval(level)
         allowed = decide.allowance(kind, limit, old)
         d = decide.non_inferiority(low, high, allowed, up, observed=interval.observed, rows=interval.rows)
         word = {decide.PASS: "within", decide.FAIL: "wholly beyond", decide.INCONCLUSIVE: "reaches beyond"}[d.outcome]
-        allowed_txt = f"improvement of at least {_fmt(limit)}" if kind == "min-improvement" else \
-            f"allowed regression {_fmt(allowed)}" + (f" ({_fmt(limit)} %)" if kind.endswith("pct") else "")
-        reason = (f"{metric}: {_fmt(old)} → {_fmt(value)}, Δ {value - old:+.4g}, {pct} interval of Δ "
+        allowed_txt = f"improvement of at least {sig(limit)}" if kind == "min-improvement" else \
+            f"allowed regression {sig(allowed)}" + (f" ({sig(limit)} %)" if kind.endswith("pct") else "")
+        reason = (f"{metric}: {sig(old)} → {sig(value)}, Δ {value - old:+.4g}, {pct} interval of Δ "
                   f"[{low:+.4g}, {high:+.4g}] {word} the {allowed_txt}")
     if d.outcome == decide.INCONCLUSIVE:
         reason += f": inconclusive; {_rows_hint(d.rows_needed, interval.rows)}"
@@ -177,21 +181,21 @@ def check_gate(gate: Gate, candidate: dict[str, float], champion: dict[str, floa
     for kind, limit in (("min", gate.min), ("max", gate.max)):
         if limit is None:
             continue
-        rule = f"{metric} {'≥' if kind == 'min' else '≤'} {_fmt(limit)}{suffix}"
+        rule = f"{metric} {'≥' if kind == 'min' else '≤'} {sig(limit)}{suffix}"
         if judged:
             out.append(_interval_result(gate, kind, limit, value, None, interval, rule))
             continue
         ok = value >= limit - EPS * max(1.0, abs(limit)) if kind == "min" else \
             value <= limit + EPS * max(1.0, abs(limit))
         sign = ("≥" if ok else "<") if kind == "min" else ("≤" if ok else ">")
-        out.append(GateResult(rule, metric, ok, f"{metric} = {_fmt(value)} {sign} {_fmt(limit)}{fallback}"))
+        out.append(GateResult(rule, metric, ok, f"{metric} = {sig(value)} {sign} {sig(limit)}{fallback}"))
     relative = [("max-regression", gate.max_regression), ("max-regression-pct", gate.max_regression_pct),
                 ("min-improvement", gate.min_improvement)]
     for kind, limit in relative:
         if limit is None:
             continue
         old = champion.get(metric) if champion else None
-        rule = f"{metric} {kind} {_fmt(limit)}{'%' if kind.endswith('pct') else ''}{suffix}"
+        rule = f"{metric} {kind} {sig(limit)}{'%' if kind.endswith('pct') else ''}{suffix}"
         if old is None:
             why = "no champion yet" if not champion else f"the champion has no {metric}"
             out.append(GateResult(rule, metric, True, f"not applied: {why}", note="skipped"))
@@ -202,18 +206,18 @@ def check_gate(gate: Gate, candidate: dict[str, float], champion: dict[str, floa
         worse = regression_of(metric, value, old)
         if kind == "max-regression":
             ok = worse <= limit + EPS * max(1.0, abs(old))
-            reason = f"{'worse' if worse > 0 else 'better'} by {_fmt(abs(worse))} (allowed {_fmt(limit)})"
+            reason = f"{'worse' if worse > 0 else 'better'} by {sig(abs(worse))} (allowed {sig(limit)})"
         elif kind == "max-regression-pct":
             pct = worse / abs(old) * 100 if old != 0 else (0.0 if worse <= 0 else float("inf"))
             ok = pct <= limit + EPS * 100
-            reason = f"{'worse' if worse > 0 else 'better'} by {abs(pct):.3g} % (allowed {_fmt(limit)} %)"
+            reason = f"{'worse' if worse > 0 else 'better'} by {abs(pct):.3g} % (allowed {sig(limit)} %)"
         else:
             gain = -worse
             ok = gain >= limit - EPS * max(1.0, abs(old))
-            reason = f"improved by {_fmt(gain)} (needed {_fmt(limit)})"
+            reason = f"improved by {sig(gain)} (needed {sig(limit)})"
         direction = "higher is better" if up else "lower is better"
         out.append(GateResult(rule, metric, ok,
-                              f"{metric}: {_fmt(old)} → {_fmt(value)}, {reason}; {direction}{fallback}"))
+                              f"{metric}: {sig(old)} → {sig(value)}, {reason}; {direction}{fallback}"))
     return out
 
 
@@ -239,3 +243,82 @@ def validate_gates(gates: tuple[Gate, ...], task: str, n_classes: int | None = N
             if metric.binary_only and n_classes != 2:
                 raise UserError("gates", f"'{gate.metric}' needs a binary target, this one has {n_classes} classes",
                                 f"Use the macro version, e.g. {gate.metric}_macro.")
+
+
+# ---------------------------------------------------------------------------------------------- the champion
+
+NOT_PROMOTED = ("a model that cannot be compared with production is not promoted (publish under a new "
+                "`model-name` if the change is deliberate)")
+
+
+@dataclass
+class ChampionScore:
+    """The champion re-scored on labelled rows (the candidate's holdout, or monitor's fresh data)."""
+
+    pointer: dict[str, Any]
+    manifest: dict[str, Any]
+    metrics: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    missing_features: list[str] = field(default_factory=list)
+    preds: Predictions | None = None
+    comparable: bool = True
+
+    @property
+    def version(self) -> str:
+        return str(self.pointer["version"])
+
+
+def score_champion(registry: Registry, pointer: Mapping[str, Any], rows: pd.DataFrame, target: str, task: str,
+                   classes: list[Any] | None, names: list[str], workdir: Path,
+                   allow_unsafe: bool = False) -> ChampionScore:
+    """Load the champion (sha256 checked, restricted loader) and score it on ``rows`` (features + ``target``).
+
+    Not comparable (with the reason in ``notes['*']``) when it is another task, predicts another target, its
+    labels share none with these, it needs a column these rows lack, or it cannot predict on them.
+    """
+    from ml_action.metrics import predict, score
+
+    version = pointer["version"]
+    manifest = registry.manifest(version, "registry")
+    result = ChampionScore(pointer=dict(pointer), manifest=manifest)
+    recorded = manifest.get("classes")
+    if manifest.get("task") not in (None, task):
+        result.notes["*"] = f"the champion is a {manifest.get('task')} model; this run is {task}"
+    elif manifest.get("target") not in (None, target):
+        result.notes["*"] = f"the champion predicts '{manifest['target']}', this run '{target}'"
+    elif task == "classification" and recorded and not set(map(str, recorded)) & set(map(str, classes or [])):
+        result.notes["*"] = (f"the champion's labels ({', '.join(map(str, recorded[:5]))}) share none with this "
+                             f"data's ({', '.join(map(str, (classes or [])[:5]))}): the target was re-encoded")
+    if "*" in result.notes:
+        result.comparable = False
+        return result
+    used = manifest.get("features") or []
+    result.missing_features = [c for c in used if c not in rows.columns]
+    if result.missing_features:
+        result.comparable = False
+        return result
+    model = registry.fetch_model(version, manifest, workdir, allow_unsafe)
+    X = rows[used] if used else rows.drop(columns=[target])
+    try:
+        result.preds = predict(model, X, task)
+        result.metrics, result.notes = score(rows[target], result.preds, task, names)
+    except (ValueError, KeyError, TypeError) as exc:
+        result.comparable = False
+        result.notes["*"] = f"the champion could not predict on these rows ({first_line(exc, 200)})"
+    return result
+
+
+def champion_checks(champion: ChampionScore | None, consequence: str = "") -> list[GateResult]:
+    """A failed check when the champion could not be scored; ``consequence`` says what that means here."""
+    if champion is None:
+        return []
+    tail = f"; {consequence}" if consequence else ""
+    if champion.missing_features:
+        cols = ", ".join(champion.missing_features)
+        return [GateResult("champion features present", "*", False,
+                           f"feature(s) {cols} used by champion {champion.version} are missing from the data{tail}")]
+    if not champion.comparable:
+        return [GateResult("champion comparable", "*", False,
+                           f"champion {champion.version} could not be scored on these rows: "
+                           f"{champion.notes.get('*', 'unknown reason')}{tail}")]
+    return []

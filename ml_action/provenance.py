@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import platform
 import subprocess
-from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from ml_action import __version__
+from ml_action.context import RunContext
 
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "pyarrow", "skops")
 
 
-def git_info(env: Mapping[str, str], workspace: Path) -> dict[str, Any]:
-    sha = env.get("GITHUB_SHA", "")
-    ref = env.get("GITHUB_REF", "")
+def git_info(ctx: RunContext, workspace: Path) -> dict[str, Any]:
+    """The commit and ref of this run (from the runner, else from ``git`` in the workspace)."""
+    sha, ref = ctx.sha, ctx.ref
     if not sha:
         try:
             sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=workspace, capture_output=True, text=True,
@@ -25,28 +25,19 @@ def git_info(env: Mapping[str, str], workspace: Path) -> dict[str, Any]:
                                         capture_output=True, text=True, timeout=10).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             sha = ""
-    return {"sha": sha or None, "ref": ref or None, "repository": env.get("GITHUB_REPOSITORY") or None}
+    return {"sha": sha or None, "ref": ref or None, "repository": ctx.repository or None}
 
 
-def run_url(env: Mapping[str, str]) -> str | None:
-    """``GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID``, or ``None`` outside Actions."""
-    repo, run_id = env.get("GITHUB_REPOSITORY"), env.get("GITHUB_RUN_ID")
-    if not repo or not run_id:
-        return None
-    server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
-    return f"{server}/{repo}/actions/runs/{run_id}"
+def run_info(ctx: RunContext) -> dict[str, Any]:
+    return {"id": ctx.run_id or None, "attempt": ctx.run_attempt or None, "url": ctx.run_url,
+            "workflow": ctx.workflow or None, "event": ctx.event_name or None}
 
 
-def run_info(env: Mapping[str, str]) -> dict[str, Any]:
-    return {"id": env.get("GITHUB_RUN_ID"), "attempt": env.get("GITHUB_RUN_ATTEMPT"), "url": run_url(env),
-            "workflow": env.get("GITHUB_WORKFLOW"), "event": env.get("GITHUB_EVENT_NAME")}
-
-
-def actor(env: Mapping[str, str]) -> str:
+def actor(ctx: RunContext) -> str:
     import getpass
 
-    if env.get("GITHUB_ACTOR"):
-        return env["GITHUB_ACTOR"]
+    if ctx.actor:
+        return ctx.actor
     try:
         return getpass.getuser()
     except (KeyError, OSError):

@@ -1,14 +1,22 @@
-"""Markdown reports rendered from the Jinja templates in ``templates/``: the head (verdict, comparison,
-gates) that is never shortened, and the detail sections that may be."""
+"""The report room: Markdown reports rendered from the Jinja templates in ``templates/`` (the head that is
+never shortened and the detail sections that may be), the footers, where the report file goes
+(``report_target``) and writing it with the job summary and the ``report-path`` output (``write_report``)."""
 
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from ml_action import fmt
 from ml_action.compare import Row
+from ml_action.config import Config, confine
+from ml_action.context import RunContext
+from ml_action.errors import UserError
+
+if TYPE_CHECKING:
+    from ml_action.runner import Runner
 
 
 @dataclass
@@ -23,34 +31,14 @@ class ReportParts:
                           footer]).rstrip() + "\n"
 
 
-def _num(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3g}"
-    return str(value)
-
-
-def _signed(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:+.4f}" if abs(value) >= 1e-3 or value == 0 else f"{value:+.3g}"
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.2f} %"
-
-
 @functools.cache
 def environment() -> Any:
     """One Jinja environment per process (building it and loading templates is the slow part)."""
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("ml_action", "templates"), autoescape=False,
-                             trim_blocks=False, keep_trailing_newline=True, undefined=jinja2.ChainableUndefined)
-    env.filters.update(num=_num, signed=_signed, pct=_pct)
+                             trim_blocks=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(num=fmt.num, signed=fmt.signed, pct=fmt.pct)
     return env
 
 
@@ -63,10 +51,10 @@ def headline(primary: str, rows: list[Row], champion_version: str | None) -> str
     if row is None:
         return f"Primary metric **{primary}** could not be computed."
     if row.champion is None:
-        return f"**{primary} = {_num(row.candidate)}** on the holdout."
+        return f"**{primary} = {fmt.num(row.candidate)}** on the holdout."
     word = {"better": "better than", "worse": "worse than", "same": "the same as"}.get(row.outcome, "vs")
-    return (f"**{primary}: {_num(row.champion)} → {_num(row.candidate)}** ({_signed(row.delta)}, "
-            f"{_pct(row.delta_pct)}), {word} champion `{champion_version}`.")
+    return (f"**{primary}: {fmt.num(row.champion)} → {fmt.num(row.candidate)}** ({fmt.signed(row.delta)}, "
+            f"{fmt.pct(row.delta_pct)}), {word} champion `{champion_version}`.")
 
 
 def mermaid_chart(rows: list[Row], champion_version: str | None) -> str:
@@ -88,3 +76,36 @@ def build(context: dict[str, Any]) -> ReportParts:
     head = render("head.md.j2", **context)
     details = [render("details.md.j2", **context), *context.get("sections", [])]
     return ReportParts(head=head, details=details)
+
+
+def report_footer(ctx: RunContext) -> str:
+    """The last line of the report file and the job summary: a link to the run when there is one."""
+    return f"<sub>ml-action · [workflow run]({ctx.run_url})</sub>" if ctx.run_url else "<sub>ml-action</sub>"
+
+
+def comment_footer(ctx: RunContext) -> str:
+    """The last line of the PR comment (never shortened): where the full report is."""
+    where = f"[workflow run]({ctx.run_url})" if ctx.run_url else "ml-action"
+    return f"<sub>Posted by ml-action · {where} · full report in the job summary</sub>"
+
+
+def report_target(config: Config) -> Path:
+    """Where the report goes, checked before any work: inside the workspace, not a folder, parent creatable."""
+    path = confine(config.workspace, config.report_path, "report-path")
+    blocked = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
+    if path.is_dir() or (blocked is not None and blocked != path):
+        raise UserError("report-path", f"'{config.report_path}' is a folder or lies under a file",
+                        "Name a markdown file, e.g. `reports/model.md`.")
+    return path
+
+
+def write_report(config: Config, ctx: RunContext, runner: Runner, parts: ReportParts) -> Path:
+    """Write the report file (redacted) and the job summary, with the footer; set the ``report-path`` output."""
+    path = report_target(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = parts.full(report_footer(ctx))
+    path.write_text(runner.redact(text), encoding="utf-8")
+    runner.summary(text)
+    root = config.workspace.resolve()
+    runner.set_output("report-path", str(path.relative_to(root)) if path.is_relative_to(root) else str(path))
+    return path

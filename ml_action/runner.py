@@ -1,23 +1,25 @@
 """The GitHub Actions runtime: log groups, annotations, masking, outputs and the job summary.
 
 Built on actions-toolkit's workflow commands; outside a runner (no ``GITHUB_OUTPUT``) outputs are
-printed as ``name=value`` lines so a person at a shell sees them too.
+printed as ``name=value`` lines so a person at a shell sees them too. The file paths and whether this is
+GitHub Actions come from the ``RunContext``; nothing here reads the environment.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
+
+from ml_action.context import RunContext
 
 
 class Runner:
-    """Talks to the runner through stdout workflow commands and the file commands in ``env``."""
+    """Talks to the runner through stdout workflow commands and the file commands named in ``ctx``."""
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self.env = dict(os.environ if env is None else env)
+    def __init__(self, ctx: RunContext | None = None) -> None:
+        self.ctx = ctx or RunContext()
         self.outputs: dict[str, str] = {}
         self._secrets: list[str] = []
 
@@ -62,7 +64,7 @@ class Runner:
 
         if secret and secret not in self._secrets:
             self._secrets.append(secret)
-            if self.env.get("GITHUB_ACTIONS") == "true":
+            if self.ctx.github_actions:
                 core.set_secret(secret)
 
     def redact(self, text: str) -> str:
@@ -78,7 +80,7 @@ class Runner:
                                                      else str(value))
         text = self.redact(text)
         self.outputs[name] = text
-        path = self.env.get("GITHUB_OUTPUT")
+        path = self.ctx.output_path
         if path:
             with open(path, "a", encoding="utf-8") as fh:
                 fh.write(prepare_key_value_message(name, text) + "\n")
@@ -90,7 +92,7 @@ class Runner:
                 print(f"{name}={shown}", flush=True)
 
     def summary(self, markdown: str) -> None:
-        path = self.env.get("GITHUB_STEP_SUMMARY")
+        path = self.ctx.summary_path
         if path:
             with open(path, "a", encoding="utf-8") as fh:
                 fh.write(self.redact(markdown).rstrip() + "\n\n")

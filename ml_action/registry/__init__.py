@@ -6,6 +6,7 @@ holds all the layout and promotion logic, so both stores behave the same.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -13,14 +14,15 @@ if TYPE_CHECKING:
     from ml_action.registry.base import Registry
 
 
-def open_registry(config: Config) -> Registry:
-    """The registry for ``config.registry`` (``s3://bucket/prefix`` or a folder) and ``config.model_name``."""
+def open_registry(config: Config, env: Mapping[str, str] | None = None) -> Registry:
+    """The registry for ``config.registry`` (``s3://bucket/prefix`` or a folder) and ``config.model_name``;
+    ``env`` is the environment cli was given (the S3 client reads ``AWS_ENDPOINT_URL*`` from it)."""
     from ml_action.registry.base import Registry
 
     if config.is_s3:
         from ml_action.registry.s3 import S3Store
 
-        return Registry(S3Store.from_config(config), config.model_name)
+        return Registry(S3Store.from_config(config, env), config.model_name)
     from ml_action.config import confine
     from ml_action.registry.local import LocalStore
 

@@ -17,7 +17,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,7 +67,7 @@ def parse_s3_uri(uri: str, input_name: str = "registry") -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-def make_client(config: Config) -> Any:
+def make_client(config: Config, env: Mapping[str, str] | None = None) -> Any:
     """An S3 client with our retry, checksum and addressing settings; region and endpoint as configured."""
     import boto3
     from botocore.config import Config as BotoConfig
@@ -79,8 +79,8 @@ def make_client(config: Config) -> Any:
         "response_checksum_validation": config.s3_checksum,
         "max_pool_connections": 2 * PART_CONCURRENCY + 2,
     }
-    custom_endpoint = config.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") \
-        or os.environ.get("AWS_ENDPOINT_URL")
+    env = os.environ if env is None else env
+    custom_endpoint = config.s3_endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
     if custom_endpoint:  # MinIO, R2, moto...: bucket names in the path, not the host name
         options["s3"] = {"addressing_style": "path"}
     session = boto3.session.Session(region_name=config.aws_region or None)
@@ -172,9 +172,9 @@ class S3Store:
         self.endpoint = str(getattr(getattr(client, "meta", None), "endpoint_url", "") or "")
 
     @classmethod
-    def from_config(cls, config: Config) -> S3Store:
+    def from_config(cls, config: Config, env: Mapping[str, str] | None = None) -> S3Store:
         bucket, prefix = parse_s3_uri(config.registry)
-        return cls(make_client(config), bucket, prefix, sse=config.s3_sse, kms_key_id=config.s3_kms_key_id,
+        return cls(make_client(config, env), bucket, prefix, sse=config.s3_sse, kms_key_id=config.s3_kms_key_id,
                    checksum=config.s3_checksum)
 
     # ------------------------------------------------------------------ helpers

@@ -7,11 +7,14 @@ import os
 from pathlib import Path
 
 import pytest
-from github import GithubException
 
-from ml_action import github as gh_mod
+from ml_action import comment as body_text
+from ml_action import github_api as gh_mod
 from ml_action.config import Config
+from ml_action.context import RunContext
 from ml_action.errors import UserError
+from ml_action.modes.evaluate import post_or_save
+from ml_action.modes.registry_ops import post_comment_file
 from tests.integration.github_emulator import GitHubEmulator, Identity
 
 REPO = "acme/churn"
@@ -36,17 +39,17 @@ def busy_pr(emulator: GitHubEmulator, comments: int = 250) -> None:
     emulator.add_pull(REPO, PR)
     for n in range(comments - 1):
         emulator.add_comment(REPO, PR, f"review note {n}", PERSON)
-    emulator.add_comment(REPO, PR, gh_mod.marker("churn") + "\nI copied your comment", OTHER)
+    emulator.add_comment(REPO, PR, body_text.marker("churn") + "\nI copied your comment", OTHER)
 
 
 def ours(emulator: GitHubEmulator, key: str = "churn") -> list[dict]:
     return [c for c in emulator.comments_on(REPO, PR)
-            if c["user"]["login"] == "github-actions[bot]" and c["body"].startswith(gh_mod.marker(key))]
+            if c["user"]["login"] == "github-actions[bot]" and c["body"].startswith(body_text.marker(key))]
 
 
 def test_update_on_a_250_comment_pr_edits_ours_in_place(github_api: GitHubEmulator) -> None:
     busy_pr(github_api)
-    gh = gh_mod.client("ghs_actions", os.environ)
+    gh = gh_mod.client("ghs_actions", RunContext.from_env(os.environ))
 
     first = gh_mod.upsert_comment(gh, REPO, PR, "## Verdict: better", "churn", "update")
     assert first.action == "created"
@@ -61,20 +64,20 @@ def test_update_on_a_250_comment_pr_edits_ours_in_place(github_api: GitHubEmulat
     mine = ours(github_api)
     assert len(mine) == 1 and mine[0]["body"].endswith("## Verdict: worse")
     theirs = [c for c in github_api.comments_on(REPO, PR) if c["user"]["login"] == "someone-else"]
-    assert theirs[0]["body"] == gh_mod.marker("churn") + "\nI copied your comment"
+    assert theirs[0]["body"] == body_text.marker("churn") + "\nI copied your comment"
     assert len(github_api.comments_on(REPO, PR)) == 251
 
 
 def test_two_keys_make_two_comments_and_a_personal_token_uses_get_user(github_api: GitHubEmulator) -> None:
     github_api.add_pull(REPO, PR)
-    gh = gh_mod.client("ghs_actions", os.environ)
+    gh = gh_mod.client("ghs_actions", RunContext.from_env(os.environ))
     gh_mod.upsert_comment(gh, REPO, PR, "a", "churn", "update")
     gh_mod.upsert_comment(gh, REPO, PR, "b", "churn-v2", "update")
     gh_mod.upsert_comment(gh, REPO, PR, "a2", "churn", "update")
     assert [c["body"].split("\n")[-1] for c in ours(github_api, "churn")] == ["a2"]
     assert [c["body"].split("\n")[-1] for c in ours(github_api, "churn-v2")] == ["b"]
 
-    person = gh_mod.client("ghp_person", os.environ)
+    person = gh_mod.client("ghp_person", RunContext.from_env(os.environ))
     gh_mod.upsert_comment(person, REPO, PR, "p", "churn", "update")
     gh_mod.upsert_comment(person, REPO, PR, "p2", "churn", "update")
     by_person = [c for c in github_api.comments_on(REPO, PR) if c["user"]["login"] == "octocat"]
@@ -84,7 +87,7 @@ def test_two_keys_make_two_comments_and_a_personal_token_uses_get_user(github_ap
 
 def test_recreate_new_and_off(github_api: GitHubEmulator) -> None:
     github_api.add_pull(REPO, PR)
-    gh = gh_mod.client("ghs_actions", os.environ)
+    gh = gh_mod.client("ghs_actions", RunContext.from_env(os.environ))
     first = gh_mod.upsert_comment(gh, REPO, PR, "one", "churn", "update")
     github_api.reset_counts()
     again = gh_mod.upsert_comment(gh, REPO, PR, "two", "churn", "recreate")
@@ -108,27 +111,27 @@ def test_a_60000_character_details_section_is_shortened_and_the_head_kept(github
     details = ["<details><summary>Per-class</summary>\n\n```\n" + "\n".join("x" * 99 for _ in range(600))
                + "\n```\n</details>", "<details><summary>Drift</summary>\n\n" + "y" * 10_000 + "\n</details>"]
     footer = "<sub>[workflow run](https://github.com/acme/churn/actions/runs/1)</sub>"
-    body = gh_mod.fit_comment(head, details, footer, key="churn")
-    assert gh_mod.github_length(body) <= 65536 - 500
-    assert body.startswith(gh_mod.marker("churn") + "\n\n" + head)
-    assert body.endswith(gh_mod.SHORTENED_NOTE + "\n\n" + footer)
+    body = body_text.fit_comment(head, details, footer, key="churn")
+    assert body_text.github_length(body) <= 65536 - 500
+    assert body.startswith(body_text.marker("churn") + "\n\n" + head)
+    assert body.endswith(body_text.SHORTENED_NOTE + "\n\n" + footer)
     assert body.count("```") % 2 == 0 and body.count("<details") == body.count("</details>")
     assert "Per-class" in body and "Drift" not in body
 
-    small = gh_mod.fit_comment(head, ["short"], footer)
+    small = body_text.fit_comment(head, ["short"], footer)
     assert small == "\n\n".join([head, "short", footer])
 
     github_api.add_pull(REPO, PR)
-    gh = gh_mod.client("ghs_actions", os.environ)
+    gh = gh_mod.client("ghs_actions", RunContext.from_env(os.environ))
     assert gh_mod.upsert_comment(gh, REPO, PR, body, "churn", "update").action == "created"
-    with pytest.raises(GithubException) as raised:  # the emulator enforces GitHub's limit
+    with pytest.raises(gh_mod.GitHubError) as raised:  # the emulator enforces GitHub's limit
         gh_mod.upsert_comment(gh, REPO, PR, head + "".join(details) * 2, "churn", "new")
     assert raised.value.status == 422
 
 
 def test_transient_502_and_rate_limits_are_retried(github_api: GitHubEmulator) -> None:
     github_api.add_pull(REPO, PR)
-    gh = gh_mod.client("ghs_actions", os.environ)
+    gh = gh_mod.client("ghs_actions", RunContext.from_env(os.environ))
     github_api.fail_next(2, 502)
     assert gh_mod.upsert_comment(gh, REPO, PR, "a", "churn", "update").action == "created"
     assert [status for _, _, status in github_api.log] == [502, 502, 200, 201]
@@ -151,7 +154,7 @@ def test_persistent_502_warns_and_never_raises(github_api: GitHubEmulator, tmp_p
     github_api.fail_next(100, 502)
     warnings: list[str] = []
     config = Config(workspace=tmp_path, github_token="ghs_actions", model_name="churn")
-    url = gh_mod.post_or_save(config, env_for(github_api, tmp_path), "head", [], warnings.append)
+    url = post_or_save(config, RunContext.from_env(env_for(github_api, tmp_path)), "head", [], warnings.append)
     assert url is None
     assert len(warnings) == 1 and "502" in warnings[0] and "ml-action-comment.md" in warnings[0]
     assert github_api.total_requests() == gh_mod.RETRIES + 1
@@ -163,9 +166,9 @@ def test_fork_pr_saves_the_comment_and_the_workflow_run_job_posts_it(github_api:
     warnings: list[str] = []
     readonly = Config(workspace=tmp_path, github_token="ghs_readonly", model_name="churn")
     env = env_for(github_api, tmp_path)
-    assert gh_mod.post_or_save(readonly, env, "## head", ["details"], warnings.append) is None
+    assert post_or_save(readonly, RunContext.from_env(env), "## head", ["details"], warnings.append) is None
     saved = (tmp_path / "ml-action-comment.md").read_text()
-    assert saved.startswith(gh_mod.marker("churn") + "\n" + gh_mod.pr_marker(PR))
+    assert saved.startswith(body_text.marker("churn") + "\n" + body_text.pr_marker(PR))
     assert "## head" in saved and "actions/runs/4242" in saved
     assert len(warnings) == 1 and "mode: comment" in warnings[0] and "Resource not accessible" in warnings[0]
     assert github_api.comments_on(REPO, PR) == []
@@ -174,18 +177,18 @@ def test_fork_pr_saves_the_comment_and_the_workflow_run_job_posts_it(github_api:
     run = {"workflow_run": {"head_sha": "c" * 40, "pull_requests": []}}
     run_env = env_for(github_api, tmp_path, run, name="workflow_run")
     trusted = Config(workspace=tmp_path, github_token="ghs_actions", model_name="churn", mode="comment")
-    url = gh_mod.post_comment_file(trusted, run_env, "ml-action-comment.md")
+    url = post_comment_file(trusted, RunContext.from_env(run_env), "ml-action-comment.md")
     posted = ours(github_api)
     assert len(posted) == 1 and url == posted[0]["html_url"]
-    assert "## head" in posted[0]["body"] and gh_mod.pr_marker(PR) not in posted[0]["body"]
-    gh_mod.post_comment_file(trusted, run_env, "ml-action-comment.md")
+    assert "## head" in posted[0]["body"] and body_text.pr_marker(PR) not in posted[0]["body"]
+    post_comment_file(trusted, RunContext.from_env(run_env), "ml-action-comment.md")
     assert len(ours(github_api)) == 1  # sticky
 
     # a crafted artifact pointing at another PR is refused: that PR's head is not the run's head
     github_api.add_pull(REPO, 8, head_sha="d" * 40)
-    (tmp_path / "evil.md").write_text(gh_mod.pr_marker(8) + "\n<!-- ml-action:other -->\nspam")
+    (tmp_path / "evil.md").write_text(body_text.pr_marker(8) + "\n<!-- ml-action:other -->\nspam")
     with pytest.raises(UserError) as refused:
-        gh_mod.post_comment_file(trusted, run_env, "evil.md")
+        post_comment_file(trusted, RunContext.from_env(run_env), "evil.md")
     assert refused.value.input == "pr-number"
 
 
@@ -198,10 +201,10 @@ def test_comment_file_bad_input_names_the_input(github_api: GitHubEmulator, tmp_
         if text is not None:
             (tmp_path / name).write_text(text)
         with pytest.raises(UserError) as raised:
-            gh_mod.post_comment_file(config, env, name)
+            post_comment_file(config, RunContext.from_env(env), name)
         assert raised.value.input == expected[name]
     with pytest.raises(UserError) as outside:
-        gh_mod.post_comment_file(config, env, "../../etc/passwd")
+        post_comment_file(config, RunContext.from_env(env), "../../etc/passwd")
     assert outside.value.input == "comment-file"
     assert github_api.total_requests() == 0
 
@@ -210,20 +213,20 @@ def test_no_pr_or_no_token(github_api: GitHubEmulator, tmp_path: Path) -> None:
     warnings: list[str] = []
     config = Config(workspace=tmp_path, github_token="ghs_actions", model_name="churn")
     push = env_for(github_api, tmp_path, {"ref": "refs/heads/main"}, name="push")
-    assert gh_mod.post_or_save(config, push, "head", [], warnings.append) is None
+    assert post_or_save(config, RunContext.from_env(push), "head", [], warnings.append) is None
     no_token = Config(workspace=tmp_path, model_name="churn", pr_number=PR)
-    assert gh_mod.post_or_save(no_token, push, "head", [], warnings.append) is None
+    assert post_or_save(no_token, RunContext.from_env(push), "head", [], warnings.append) is None
     assert github_api.total_requests() == 0
     assert len(warnings) == 1 and "`github-token` is empty" in warnings[0]
-    assert (tmp_path / "ml-action-comment.md").read_text().startswith(gh_mod.marker("churn"))
+    assert (tmp_path / "ml-action-comment.md").read_text().startswith(body_text.marker("churn"))
 
 
 def test_post_or_save_posts_and_returns_the_url(github_api: GitHubEmulator, tmp_path: Path) -> None:
     busy_pr(github_api, 3)
     config = Config(workspace=tmp_path, github_token="ghs_actions", model_name="churn")
     env = env_for(github_api, tmp_path)
-    url = gh_mod.post_or_save(config, env, "## head", ["d"], pytest.fail)
-    url2 = gh_mod.post_or_save(config, env, "## head 2", ["d"], pytest.fail)
+    url = post_or_save(config, RunContext.from_env(env), "## head", ["d"], pytest.fail)
+    url2 = post_or_save(config, RunContext.from_env(env), "## head 2", ["d"], pytest.fail)
     assert url == url2 == ours(github_api)[0]["html_url"]
     assert "## head 2" in ours(github_api)[0]["body"]
 
@@ -241,21 +244,21 @@ def test_post_or_save_posts_and_returns_the_url(github_api: GitHubEmulator, tmp_
 def test_pr_number_from_event(tmp_path: Path, name: str, event: dict, expected: int | None) -> None:
     path = tmp_path / "event.json"
     path.write_text(json.dumps(event))
-    assert gh_mod.pr_number_from_event({"GITHUB_EVENT_NAME": name, "GITHUB_EVENT_PATH": str(path)}) == expected
-    assert gh_mod.pr_number_from_event({}) is None
+    assert RunContext.from_env({"GITHUB_EVENT_NAME": name, "GITHUB_EVENT_PATH": str(path)}).pr_number == expected
+    assert RunContext.from_env({}).pr_number is None
 
 
 def test_run_url() -> None:
     env = {"GITHUB_SERVER_URL": "https://ghe.example", "GITHUB_REPOSITORY": REPO, "GITHUB_RUN_ID": "9"}
-    assert gh_mod.run_url(env) == "https://ghe.example/acme/churn/actions/runs/9"
-    assert gh_mod.run_url({}) is None
+    assert RunContext.from_env(env).run_url == "https://ghe.example/acme/churn/actions/runs/9"
+    assert RunContext.from_env({}).run_url is None
 
 
 def test_monitor_issue_upsert_and_close(github_api: GitHubEmulator) -> None:
     github_api.add_pull(REPO, 1)  # PRs are in the issues list too
-    gh = gh_mod.client("ghs_actions", os.environ)
-    person = gh_mod.client("ghp_other", os.environ)
-    decoy = person.get_repo(REPO).create_issue(title="copy", body=gh_mod.marker("churn") + "\nquoted")
+    gh = gh_mod.client("ghs_actions", RunContext.from_env(os.environ))
+    person = gh_mod.client("ghp_other", RunContext.from_env(os.environ))
+    decoy = person.get_repo(REPO).create_issue(title="copy", body=body_text.marker("churn") + "\nquoted")
     for n in range(120):  # more than one page of open issues
         github_api.state.issues[(REPO, 100 + n)] = github_api._new_issue(REPO, 100 + n, f"i{n}", "", OTHER)
 

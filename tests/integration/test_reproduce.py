@@ -165,8 +165,9 @@ def test_reproduce_reports_what_differs_and_the_tolerance_decides(tmp_path: Path
 def test_prediction_record_of_a_regression_and_the_tolerance() -> None:
     import numpy as np
 
+    from ml_action.artifacts import prediction_record
     from ml_action.metrics import Predictions
-    from ml_action.reproduce import compare_predictions, prediction_record
+    from ml_action.reproduce import compare_predictions
 
     preds = Predictions(labels=np.array([1.5, 2.25, 3.0]), proba=None, classes=None)
     record = json.loads(json.dumps(prediction_record(preds)))  # as stored in the manifest
