@@ -127,10 +127,10 @@ def test_pct_and_min_improvement_with_confidence() -> None:
 
 def test_floors_with_confidence_use_the_candidates_own_interval() -> None:
     gate = Gate("f1_macro", min=0.8, confidence=0.95)
-    for value, outcome in (((0.81, 0.88), "pass"), ((0.76, 0.84), "inconclusive"), ((0.70, 0.79), "fail")):
+    for value, expected in (((0.81, 0.88), "pass"), ((0.76, 0.84), "inconclusive"), ((0.70, 0.79), "fail")):
         [result] = check_gate(gate, {"f1_macro": sum(value) / 2}, None, "classification",
                               Interval(0, 0, 0, value=value))
-        assert result.outcome == outcome, result.reason
+        assert result.outcome == expected, result.reason
     ceiling = Gate("rmse", max=5.0, confidence=0.9)
     [result] = check_gate(ceiling, {"rmse": 5.2}, None, "regression", Interval(0, 0, 0, value=(5.1, 5.3)))
     assert result.outcome == "fail"
