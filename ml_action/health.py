@@ -58,8 +58,7 @@ def _two_sample_result(gate: Gate, kind: str, limit: float, iv: Any, level: floa
     low, high = iv.interval(level)
     slack = decide.allowance(kind, limit, iv.reference)
     state = decide.health(low, high, slack, up)
-    unit = " %" if kind.endswith("pct") else ""
-    rule = f"{metric} {kind} {limit:g}{unit} @ {level:g}"
+    rule = f"{metric} {kind} {limit:.6g}{'%' if kind.endswith('pct') else ''} @ {level:g}"
     meaning = {decide.HEALTHY: "no significant drop", decide.WATCH: "a significant drop, not significantly beyond "
                "the slack", decide.DEGRADED: "the whole interval is a drop beyond the slack"}[state]
     reason = (f"{metric}: {_fmt(iv.reference)} on {iv.reference_rows:,} reference rows → {_fmt(iv.fresh)} on "
