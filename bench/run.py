@@ -126,7 +126,7 @@ def startup(repeats: int = 7) -> dict[str, float]:
         walls.append(time.perf_counter() - started)
     out["python -c pass"] = statistics.median(walls)
     code = ("import ml_action.modes, ml_action.checks, ml_action.data, ml_action.model, ml_action.metrics, "
-            "ml_action.report, ml_action.drift, ml_action.stats, sklearn.ensemble, pandas, skops.io")
+            "ml_action.report, ml_action.drift, ml_action.leakage, ml_action.stats, sklearn.ensemble, pandas, skops.io")
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True, text=True)
     total = 0
     for line in proc.stderr.splitlines():

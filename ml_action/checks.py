@@ -67,7 +67,9 @@ class Checks:
 
 def run_checks(config: Config, dataset: Any, champion: Any, runner: Any) -> Checks:
     """Profile the training rows, look for leakage, and compare with the champion's stored profile."""
-    from ml_action.drift import compare_profiles, leakage_warnings, profile_frame
+    from ml_action.drift import compare_profiles
+    from ml_action.leakage import leakage_warnings
+    from ml_action.profile import profile_frame
 
     columns = [*dataset.features, dataset.target]
     profile = profile_frame(dataset.train[columns], dataset.target, config.seed)

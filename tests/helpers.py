@@ -48,6 +48,9 @@ def runner_env(workspace: Path, inputs: dict[str, str], extra: dict[str, str] | 
     output.write_text("")
     summary.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+    # Tests run beside each other on shared cores: there, OpenMP's waiting threads made each
+    # HistGradientBoosting fit ~10x slower (churn example: 147 s). One thread gives the same model.
+    env.setdefault("OMP_NUM_THREADS", "1")
     env.update({"GITHUB_WORKSPACE": str(workspace), "GITHUB_OUTPUT": str(output),
                 "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
                 "PYTHONPATH": str(ROOT)})

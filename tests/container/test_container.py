@@ -20,7 +20,6 @@ from tests.integration.github_emulator import GitHubEmulator
 from .conftest import ROOT, Image, Runner
 
 pytestmark = pytest.mark.container
-HAS_MODES = (ROOT / "ml_action" / "modes.py").exists()
 
 REPO = "octo/iris"
 PR = 5
@@ -62,7 +61,6 @@ def _pull_request(image: Image, runner: Runner, step: str, registry: str, env: d
     return done, parse_outputs(runner.output(step))
 
 
-@pytest.mark.skipif(not HAS_MODES, reason="ml_action/modes.py is not written yet")
 def test_pull_request_merge_and_next_pull_request_on_s3(image: Image, runner: Runner, bucket: str,
                                                          s3_endpoint: str, github_api: GitHubEmulator) -> None:
     runner.copy_example("iris")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from ml_action.config import INPUTS, Gate, load_config, parse_gates
+from ml_action.config import INPUTS, Config, Gate, load_config, parse_gates
 from ml_action.errors import UserError
 
 
@@ -71,11 +72,17 @@ def test_gates_parse_all_limits() -> None:
     assert gates[2].significant_regression == "fail"
 
 
-def test_every_input_has_a_parser_and_description() -> None:
-    from ml_action.config import PARSERS
-
-    assert {i.name for i in INPUTS} == set(PARSERS)
+def test_every_input_is_a_config_field_with_a_parser_and_description() -> None:
+    assert [i.name for i in INPUTS] == [f.name.replace("_", "-") for f in fields(Config) if f.name != "workspace"]
+    assert all(callable(i.parse) for i in INPUTS)
     assert all(i.description.endswith(".") for i in INPUTS)
+
+
+def test_each_default_is_its_parsed_text(tmp_path: Path) -> None:
+    config = Config(workspace=tmp_path)
+    for spec in INPUTS:
+        assert getattr(config, spec.name.replace("-", "_")) == spec.parse(spec.name, spec.default), spec.name
+    assert config == load_config({"GITHUB_WORKSPACE": str(tmp_path)})
 
 
 def test_gate_confidence_and_on_inconclusive(tmp_path: Path) -> None:

@@ -10,14 +10,9 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from ml_action.drift import (
-    DriftResult,
-    choose_test,
-    compare_profiles,
-    leakage_warnings,
-    profile_frame,
-    wasserstein_norm,
-)
+from ml_action.drift import DriftResult, choose_test, compare_profiles, wasserstein_norm
+from ml_action.leakage import leakage_warnings
+from ml_action.profile import profile_frame
 
 
 def frame(n: int, seed: int, shift: float = 0.0, p_cat: tuple[float, ...] = (0.5, 0.3, 0.2)) -> pd.DataFrame:
