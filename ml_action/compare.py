@@ -143,11 +143,16 @@ def _interval_result(gate: Gate, kind: str, limit: float, value: float, old: flo
         low, high = interval.interval(level)
         allowed = decide.allowance(kind, limit, old)
         d = decide.non_inferiority(low, high, allowed, up, observed=interval.observed, rows=interval.rows)
-        word = {decide.PASS: "within", decide.FAIL: "wholly beyond", decide.INCONCLUSIVE: "reaches beyond"}[d.outcome]
-        allowed_txt = f"improvement of at least {sig(limit)}" if kind == "min-improvement" else \
-            f"allowed regression {sig(allowed)}" + (f" ({sig(limit)} %)" if kind.endswith("pct") else "")
+        if kind == "min-improvement":
+            word = {decide.PASS: "wholly meets", decide.FAIL: "wholly misses",
+                    decide.INCONCLUSIVE: "straddles"}[d.outcome]
+            target = f"the required improvement {sig(limit)}"
+        else:
+            word = {decide.PASS: "is within", decide.FAIL: "lies wholly beyond",
+                    decide.INCONCLUSIVE: "reaches beyond"}[d.outcome]
+            target = f"the allowed regression {sig(allowed)}" + (f" ({sig(limit)} %)" if kind.endswith("pct") else "")
         reason = (f"{metric}: {sig(old)} → {sig(value)}, Δ {value - old:+.4g}, {pct} interval of Δ "
-                  f"[{low:+.4g}, {high:+.4g}] {word} the {allowed_txt}")
+                  f"[{low:+.4g}, {high:+.4g}] {word} {target}")
     if d.outcome == decide.INCONCLUSIVE:
         reason += f": inconclusive; {_rows_hint(d.rows_needed, interval.rows)}"
     return GateResult(rule, metric, d.passed, reason, outcome=d.outcome, rows_needed=d.rows_needed)
