@@ -26,8 +26,11 @@ COPY requirements.lock /tmp/requirements.lock
 # Wheels only: no compilers anywhere. Then drop what is never used at run time (see docs/container.md):
 # the packages' own test suites, C headers and Cython sources, pyarrow's Flight RPC and S3
 # filesystem (self-contained; ml-action reads data from the workspace and talks to S3 with boto3),
-# pyarrow's duplicate copies of the same shared library (turned into symlinks), and the debug symbols
-# of the compiled modules (strip; not the auditwheel-vendored *.libs, which stripping breaks).
+# pyarrow's duplicate copies of the same shared library (turned into symlinks), the debug symbols
+# of the compiled modules (strip; not the auditwheel-vendored *.libs, which stripping breaks), and the
+# API models of the ~440 AWS services other than S3 and those botocore's credential chain calls (STS for
+# web identity and assumed roles, SSO, SSO-OIDC, Signin): 15 MB of a pull, already gzip-compressed
+# files. The venv stage checks the kept list against the clients botocore's credential code creates.
 RUN /opt/venv/bin/pip install --no-cache-dir --no-compile --require-hashes --only-binary=:all: \
         -r /tmp/requirements.lock \
  && rm /tmp/requirements.lock \
@@ -43,6 +46,9 @@ RUN /opt/venv/bin/pip install --no-cache-dir --no-compile --require-hashes --onl
     done \
  && rm -rf "$site/numpy/_core/include" \
  && find "$site" -path '*.libs' -prune -o -type f -name '*.so*' -print0 | xargs -0 strip --strip-unneeded \
+ && for service in "$site"/botocore/data/*/; do \
+        case "$(basename "$service")" in s3|sts|sso|sso-oidc|signin) ;; *) rm -rf "$service" ;; esac; \
+    done \
  && echo /opt/ml-action/lib > "$site/ml_action_lib.pth" \
  && ln -s /opt/ml-action/lib/bin/ml-action /opt/venv/bin/ml-action
 
@@ -59,7 +65,11 @@ df = pd.read_csv(io.BytesIO(b'a,b,y\n1,2,0\n2,1,1\n3,3,0\n4,1,1\n'), engine='pya
 buf = io.BytesIO(); df.to_parquet(buf); assert pd.read_parquet(buf).equals(df); \
 blob = sio.dumps(LogisticRegression().fit(df[['a', 'b']], df.y)); \
 sio.loads(blob, trusted=sio.get_untrusted_types(data=blob)); \
-boto3.client('s3', region_name='us-east-1'); print('runtime smoke check ok')"
+import re, botocore; data = pathlib.Path(botocore.__file__).parent / 'data'; \
+kept = {p.name for p in data.iterdir() if p.is_dir()}; \
+called = {n for f in ('credentials.py', 'tokens.py') for n in re.findall(r'(?:_client_creator|create_nested_client|create_client)\(\s*(?:\w+\._?session,\s*)?[\x27\x22]([a-z0-9-]+)', (data.parent / f).read_text())}; \
+assert 'sts' in called and called <= kept, ('botocore credential chain needs', called - kept); \
+[boto3.client(name, region_name='us-east-1') for name in sorted(kept)]; print('runtime smoke check ok')"
 
 FROM deps AS app
 COPY pyproject.toml /src/

@@ -9,7 +9,10 @@ and 5 % missing values) and each model (hist_gradient_boosting, logistic_regress
 Then startup (``--version``, ``--help``) and the import time of the run path. Writes ``docs/benchmarks.md``
 and ``docs/benchmarks.png``.
 
-    python bench/run.py [--sizes 10000,100000,1000000] [--repeats 3] [--out docs] [--baseline OTHER_CHECKOUT]
+    python bench/run.py [--sizes 10000,100000,1000000] [--10m] [--repeats 3] [--out docs] [--baseline OTHER_CHECKOUT]
+
+`--10m` adds 10,000,000 rows (opt-in: a ~2.4 GB CSV, several GB of RAM per process and, on 2 cores, more than
+an hour for the default 3 repeats × 2 models; use `--repeats 1` and a runner with 16 GB to check it fits).
 """
 
 from __future__ import annotations
@@ -29,22 +32,31 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("hist_gradient_boosting", "logistic_regression")
 
 
-def make_csv(rows: int, path: Path, seed: int = 0) -> None:
+def make_csv(rows: int, path: Path, seed: int = 0, chunk: int = 1_000_000) -> None:
+    """``rows`` × 20 numeric features, 2 categorical columns, 5 % missing in 3 columns, a binary label.
+
+    Written ``chunk`` rows at a time, so 10,000,000 rows need the 1.6 GB feature matrix and one chunk's
+    frame, not a 10M-row frame of strings; up to ``chunk`` rows the file is the same as a one-shot write.
+    """
     import numpy as np
     import pandas as pd
     from sklearn.datasets import make_classification
 
     x, y = make_classification(n_samples=rows, n_features=20, n_informative=10, n_redundant=4, flip_y=0.05,
                                random_state=seed)
-    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(20)]).round(6)
     rng = np.random.default_rng(seed)
-    region = np.where(rng.random(rows) < 0.3, rng.integers(0, 8, rows), y * 4 + rng.integers(0, 4, rows))
-    frame["region"] = np.char.add("r", region.astype(str))
-    frame["plan"] = rng.choice(["free", "basic", "pro", "team", "enterprise"], size=rows)
-    for column in ("f0", "f5", "region"):
-        frame.loc[rng.random(rows) < 0.05, column] = None
-    frame["label"] = np.where(y == 1, "yes", "no")
-    frame.to_csv(path, index=False)
+    path.unlink(missing_ok=True)
+    for start in range(0, rows, chunk):
+        xs, ys = x[start:start + chunk], y[start:start + chunk]
+        n = len(ys)
+        frame = pd.DataFrame(xs, columns=[f"f{i}" for i in range(20)]).round(6)
+        region = np.where(rng.random(n) < 0.3, rng.integers(0, 8, n), ys * 4 + rng.integers(0, 4, n))
+        frame["region"] = np.char.add("r", region.astype(str))
+        frame["plan"] = rng.choice(["free", "basic", "pro", "team", "enterprise"], size=n)
+        for column in ("f0", "f5", "region"):
+            frame.loc[rng.random(n) < 0.05, column] = None
+        frame["label"] = np.where(ys == 1, "yes", "no")
+        frame.to_csv(path, index=False, mode="a", header=start == 0)
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -190,6 +202,8 @@ def write(results: list[dict], starts: dict[str, float], out: Path, repeats: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--10m", dest="ten_million", action="store_true",
+                        help="also run 10,000,000 rows (slow, several GB of RAM: opt-in)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "docs"))
     parser.add_argument("--work", default="", help="folder for data and workspaces (default: a temporary one)")
@@ -200,11 +214,17 @@ def main() -> None:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="ml-action-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     results = []
-    for rows in (int(s) for s in args.sizes.split(",")):
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.ten_million and 10_000_000 not in sizes:
+        sizes.append(10_000_000)
+    for rows in sizes:
         results.extend(bench_size(rows, args.repeats, work, Path(args.baseline) if args.baseline else None))
     starts = startup()
-    plot(results, out / "benchmarks.png")
-    write(results, starts, out, args.repeats)
+    write(results, starts, out, args.repeats)  # the table first: a long run is not lost to a missing plotter
+    try:
+        plot(results, out / "benchmarks.png")
+    except ModuleNotFoundError as exc:
+        print(f"no plot: {exc} (pip install -e '.[bench]')", file=sys.stderr)
 
 
 if __name__ == "__main__":

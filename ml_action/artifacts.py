@@ -1,13 +1,20 @@
 """Model files: save with skops, hash, and load safely (sha256 first, then skops' restricted loader).
 
-The list of types we trust is fixed here, never read from the artifact: scikit-learn's own classes and
-a small set of numpy/scipy containers. Pickle and joblib files run code when loaded and are refused
-unless the user opts in with ``allow-unsafe-model-format``.
+The list of types we trust is fixed here, never read from the artifact: the estimator and transformer
+classes scikit-learn exports (``sklearn.utils.all_estimators()`` and the classes its public modules
+export), the few internal classes fitted estimators hold (trees, optimizers, distance metrics), and a
+small set of numpy/scipy containers. Any other name under ``sklearn.`` is refused: skops reports
+functions a module merely imports (``sklearn.datasets._base.makedirs`` is ``os.makedirs``) under that
+module's name. Pickle and joblib files run code when loaded and are refused unless the user opts in with
+``allow-unsafe-model-format``, and then loudly.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +22,60 @@ from ml_action.errors import UserError
 
 MODEL_FILE = "model.skops"
 
-_TRUSTED_PREFIXES = ("sklearn.",)
 _TRUSTED_NAMES = frozenset({
     "numpy.dtype", "numpy.ndarray", "numpy.float64", "numpy.float32", "numpy.int64", "numpy.int32",
     "numpy.bool_", "numpy.str_", "numpy.random.mtrand.RandomState", "numpy.random._mt19937.MT19937",
     "scipy.sparse._csr.csr_matrix", "scipy.sparse._csc.csc_matrix", "builtins.slice",
     "collections.OrderedDict", "collections.defaultdict",
+    # internal state of fitted estimators, not exported by scikit-learn but held by the classes it exports
+    "sklearn.tree._tree.Tree", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
 })
-_UNTRUSTED_SKLEARN = ("sklearn.utils._testing",)
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@functools.lru_cache(maxsize=1)
+def _sklearn_classes() -> frozenset[str]:
+    """Every estimator class (``all_estimators``), every class a public ``sklearn.*`` module exports, and
+    the distance metrics fitted neighbours models hold. Imports much of scikit-learn: computed once, lazily."""
+    import importlib
+    import inspect
+
+    import sklearn
+    from sklearn.metrics import DistanceMetric
+    from sklearn.utils import all_estimators
+
+    names = {_qualified(cls) for _, cls in all_estimators()}
+    for module_name in sklearn.__all__:
+        try:
+            module = importlib.import_module(f"sklearn.{module_name}")
+        except ImportError:
+            continue
+        for attr in getattr(module, "__all__", ()):
+            try:
+                value = getattr(module, attr, None)
+            except ImportError:  # experimental names that need an explicit enable_* import
+                continue
+            if inspect.isclass(value) and value.__module__.startswith("sklearn."):
+                names.add(_qualified(value))
+    pending = [DistanceMetric]
+    while pending:
+        cls = pending.pop()
+        names.add(_qualified(cls))
+        pending.extend(cls.__subclasses__())
+    return frozenset(names)
 
 
 def is_trusted_type(name: str) -> bool:
     """Whether ``name`` (``module.Qualname``) is on our fixed list of types safe to construct."""
-    if name.startswith(_UNTRUSTED_SKLEARN):
-        return False
-    return name in _TRUSTED_NAMES or name.startswith(_TRUSTED_PREFIXES)
+    if name in _TRUSTED_NAMES:
+        return True
+    return name.startswith("sklearn.") and name in _sklearn_classes()
 
 
 def sha256_file(path: Path) -> str:
@@ -57,11 +103,13 @@ def _format(path: Path) -> str:
     return "pickle"
 
 
-def load_model(path: Path, expected_sha256: str, version: str, allow_unsafe: bool = False) -> Any:
+def load_model(path: Path, expected_sha256: str, version: str, allow_unsafe: bool = False,
+               warn: Callable[[str], None] | None = None, url: str = "") -> Any:
     """Load a model file only after its sha256 matches ``expected_sha256``.
 
     Raises ``UserError`` naming ``version`` when the hash differs, when the file is a pickle/joblib
-    and ``allow_unsafe`` is false, or when it holds a type outside our trusted list.
+    and ``allow_unsafe`` is false, when it holds a type outside our trusted list, or when the object
+    loaded is not an estimator. ``warn`` receives the warning printed before a pickle is loaded.
     """
     actual = sha256_file(path)
     if actual != expected_sha256:
@@ -76,7 +124,11 @@ def load_model(path: Path, expected_sha256: str, version: str, allow_unsafe: boo
                             "`allow-unsafe-model-format: true` only if you trust whoever wrote it.")
         import joblib
 
-        return joblib.load(path)
+        where = json.dumps(url or path.name, ensure_ascii=True)  # registry text, quoted on one line
+        (warn or _print_warning)(f"loading {where} (version {version}, sha256 {actual}) as a pickle/joblib "
+                                 "file because `allow-unsafe-model-format` is true: it runs any code its "
+                                 "author put in it")
+        return _estimator(joblib.load(path), version)
     import skops.io as sio
 
     try:
@@ -89,7 +141,25 @@ def load_model(path: Path, expected_sha256: str, version: str, allow_unsafe: boo
         raise UserError("registry", f"version {version} contains types outside ml-action's trusted list: "
                         f"{', '.join(refused)}", "Use scikit-learn components only, or load it yourself "
                         "with skops after reviewing these types.")
-    return sio.load(path, trusted=list(untrusted))
+    return _estimator(sio.load(path, trusted=list(untrusted)), version)
+
+
+def _estimator(model: Any, version: str) -> Any:
+    if not callable(getattr(model, "predict", None)):
+        kind = json.dumps(type(model).__qualname__[:80], ensure_ascii=True)
+        raise UserError("registry", f"the model file of version {version} holds a {kind} object, not an estimator "
+                        "(it has no `predict`)", "Publish a fitted scikit-learn estimator or pipeline.")
+    return model
+
+
+def _print_warning(message: str) -> None:
+    import sys
+
+    from actions_toolkit.command import issue_command
+
+    sys.stdout.flush()
+    issue_command("warning", {"title": "allow-unsafe-model-format"}, message)
+    sys.stdout.flush()
 
 
 # ---------------------------------------------------------------------------------------------- predictions

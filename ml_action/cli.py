@@ -107,6 +107,7 @@ def _run(flags: Mapping[str, str], env: Mapping[str, str], ctx: RunContext, runn
     if handler is None:
         raise UserError("mode", f"mode '{mode}' is not available in this version",
                         f"Use one of: {', '.join(table)}.")
-    registry = None if mode in NO_REGISTRY else open_registry(config, env)
+    registry = None if mode in NO_REGISTRY else open_registry(
+        config, ctx.aws_env, lambda text: runner.warning(text, title="registry"))
     with tempfile.TemporaryDirectory(prefix="ml-action-") as tmp:
         return handler(config, ctx, runner, registry, Path(tmp))

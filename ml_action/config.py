@@ -109,6 +109,10 @@ class Config:
     s3_kms_key_id: str = setting("", inputs.text, "KMS key id when `s3-sse` is `aws:kms`.")
     s3_max_attempts: int = setting("5", inputs.integer(minimum=1), "Attempts per S3 request (standard retry "
                                    "mode).")
+    s3_conditional_writes: str = setting(
+        "verify", inputs.choice("verify", "unsupported"),
+        "`verify`: check once per run that the store honours `If-None-Match`/`If-Match` before writing; "
+        "`unsupported`: write anyway, with a warning (one writer at a time only).")
     snapshot_data: str = setting("auto", inputs.auto_or_bool, "Store the exact training and holdout rows in the "
                                  "registry as Parquet, for `reproduce` (`auto`: on for S3).")
     github_token: str = setting("", inputs.text, "Token for the PR comment and monitor issues (default "
@@ -148,7 +152,7 @@ class Config:
 
     @property
     def is_s3(self) -> bool:
-        return self.registry.startswith("s3://")
+        return self.registry[:5].lower() == "s3://"  # `S3://bucket` is S3, not a folder
 
 
 def _attr(name: str) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 DEFAULT_SERVER_URL = "https://github.com"
@@ -42,6 +43,8 @@ class RunContext:
     # test and operator knobs
     github_backoff: float | None = None  # ML_ACTION_GITHUB_BACKOFF: retry backoff factor (tests set ~0)
     github_login: str | None = None  # ML_ACTION_GITHUB_LOGIN: our login when GET /user is forbidden
+    # the AWS_* variables, for the S3 client (endpoint, region, static keys); boto3's chain does the rest
+    aws_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def run_url(self) -> str | None:
@@ -74,6 +77,7 @@ class RunContext:
             workflow_run_head_sha=head_sha if isinstance(head_sha, str) and head_sha else None,
             github_backoff=_float(env.get("ML_ACTION_GITHUB_BACKOFF")),
             github_login=env.get("ML_ACTION_GITHUB_LOGIN") or None,
+            aws_env=MappingProxyType({k: v for k, v in env.items() if k.startswith("AWS_")}),
         )
 
 

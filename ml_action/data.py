@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,19 +55,20 @@ def _format_of(path: Path) -> str | None:
     return None
 
 
-def resolve_data_path(config: Config, value: str, input_name: str, workdir: Path | None = None) -> Path:
+def resolve_data_path(config: Config, value: str, input_name: str, workdir: Path | None = None,
+                      env: Mapping[str, str] | None = None) -> Path:
     """The local file for ``value``: a path in the workspace, or ``s3://bucket/key`` downloaded into ``workdir``
     with the registry's S3 settings (credentials, endpoint, region)."""
     if not value:
         raise UserError(input_name, "is required and was not given",
                         f"Set `{input_name}` to a CSV, Parquet or JSON Lines file in the repository.")
-    if value.startswith("s3://"):
+    if value[:5].lower() == "s3://":
         import tempfile
 
         from ml_action.registry.s3 import read_s3_uri
 
         folder = (workdir or Path(tempfile.mkdtemp(prefix="ml-action-data-"))) / "s3-data" / input_name
-        return read_s3_uri(value, config, folder / value.rstrip("/").rsplit("/", 1)[-1], input_name)
+        return read_s3_uri(value, config, folder / value.rstrip("/").rsplit("/", 1)[-1], env or {}, input_name)
     path = confine(config.workspace, value, input_name)
     if not path.is_file():
         raise UserError(input_name, f"file '{value}' does not exist in the workspace {config.workspace}",
@@ -188,11 +190,11 @@ def _check_target(config: Config, y: pd.Series, task: str, input_name: str) -> N
                         f"('{y.dropna().iloc[0]}')", "Classification needs at least two classes in the data.")
 
 
-def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
+def load_dataset(config: Config, workdir: Path | None = None, env: Mapping[str, str] | None = None) -> Dataset:
     """Load, check and split the data the config names (``s3://`` files are downloaded into ``workdir``)."""
     from sklearn.model_selection import train_test_split
 
-    data_path = resolve_data_path(config, config.data, "data", workdir)
+    data_path = resolve_data_path(config, config.data, "data", workdir, env)
     frame, data_sha = read_hashed(data_path, "data")
     features = select_features(config, frame)
     # every column stays: the champion may use one the candidate leaves out (X_* take the features)
@@ -203,7 +205,7 @@ def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
     _check_target(config, frame[config.target], task, "data")
     fingerprints = {"train": {**fingerprint(data_path, frame, data_sha), "source": config.data}}
     if config.test_data:
-        test_path = resolve_data_path(config, config.test_data, "test-data", workdir)
+        test_path = resolve_data_path(config, config.test_data, "test-data", workdir, env)
         test, test_sha = read_hashed(test_path, "test-data")
         missing = [c for c in [*features, config.target] if c not in test.columns]
         if missing:
@@ -241,9 +243,10 @@ def load_dataset(config: Config, workdir: Path | None = None) -> Dataset:
                    fingerprints=fingerprints, classes=classes)
 
 
-def load_scoring_frame(config: Config, workdir: Path | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def load_scoring_frame(config: Config, workdir: Path | None = None,
+                       env: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The whole ``data`` file as one labelled frame (monitor mode scores on all of it)."""
-    path = resolve_data_path(config, config.data, "data", workdir)
+    path = resolve_data_path(config, config.data, "data", workdir, env)
     frame, sha = read_hashed(path, "data")
     if config.target not in frame.columns:
         raise UserError("target", f"column '{config.target}' is not in the data",

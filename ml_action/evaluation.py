@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,8 +96,10 @@ def params_table(model: Any) -> dict[str, str]:
     return out
 
 
-def train_and_compare(config: Config, runner: Runner, registry: Registry, workdir: Path) -> Evaluation:
-    """Train the candidate, re-score the champion on the same rows, compare and apply the gates."""
+def train_and_compare(config: Config, runner: Runner, registry: Registry, workdir: Path,
+                      aws_env: Mapping[str, str]) -> Evaluation:
+    """Train the candidate, re-score the champion on the same rows, compare and apply the gates;
+    ``aws_env`` (the run context's AWS_* variables) lets ``s3://`` data be read."""
     from ml_action import metrics as m
     from ml_action.compare import champion_checks, compare, score_champion, validate_gates, verdict
     from ml_action.data import load_dataset
@@ -105,7 +108,7 @@ def train_and_compare(config: Config, runner: Runner, registry: Registry, workdi
     require(config, "data", "target")
     report_target(config)  # a bad report-path fails before any work
     with runner.group("Load data"):
-        dataset = load_dataset(config, workdir)
+        dataset = load_dataset(config, workdir, aws_env)
         runner.info(f"{dataset.task}: {len(dataset.train)} training rows, {len(dataset.test)} holdout rows, "
                     f"{len(dataset.features)} features")
         n_classes = len(dataset.classes) if dataset.classes else None

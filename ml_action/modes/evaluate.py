@@ -24,7 +24,7 @@ from ml_action.runner import Runner
 def evaluate(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Evaluate the candidate against the champion and report; publishes nothing."""
     assert registry is not None, "cli opens the registry for this mode"
-    ev = evaluation.train_and_compare(config, runner, registry, workdir)
+    ev = evaluation.train_and_compare(config, runner, registry, workdir, ctx.aws_env)
     evaluation.set_outputs(runner, ev)
     runner.set_output("promoted", False)
     return _finish(config, ctx, runner, ev)
@@ -43,7 +43,7 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     from ml_action.snapshot import enabled, store_snapshots
 
     assert registry is not None, "cli opens the registry for this mode"
-    ev = evaluation.train_and_compare(config, runner, registry, workdir)
+    ev = evaluation.train_and_compare(config, runner, registry, workdir, ctx.aws_env)
     evaluation.set_outputs(runner, ev)
     if not ev.verdict.ok(config.on_inconclusive):
         runner.set_output("promoted", False)

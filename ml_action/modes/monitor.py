@@ -42,7 +42,7 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
         raise UserError("target", f"champion {version} predicts '{manifest['target']}', not '{config.target}'",
                         f"Set `target: {manifest['target']}`.")
     with runner.group(f"Score champion {version} on fresh data"):
-        frame, fingerprint = load_scoring_frame(config, workdir)
+        frame, fingerprint = load_scoring_frame(config, workdir, ctx.aws_env)
         names = metrics_for(task, len(manifest.get("classes") or []) or None)
         classes = sorted_classes(frame[config.target]) if task == "classification" else None
         champion = score_champion(registry, pointer, frame, config.target, task, classes, names, workdir,

@@ -63,9 +63,14 @@ def list_versions(config: Config, ctx: RunContext, runner: Runner, registry: Reg
     assert registry is not None, "cli opens the registry for this mode"
     champion, _ = registry.champion()
     current = champion.get("version") if champion else None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for version in registry.versions():
-        manifest = registry.manifest(version)
+        manifest, damage = registry.try_manifest(version)
+        if manifest is None:  # a damaged manifest is shown as such; the other versions are still listed
+            runner.warning(damage, title="registry")
+            rows.append({"version": version, "champion": version == current, "created_at": None, "git_sha": None,
+                         "primary_metric": "⚠ damaged", "value": None, "damaged": damage})
+            continue
         primary = manifest.get("primary_metric")
         rows.append({"version": version, "champion": version == current, "created_at": manifest.get("created_at"),
                      "git_sha": (manifest.get("git") or {}).get("sha"), "primary_metric": primary,

@@ -10,12 +10,12 @@ Layout under ``<registry>/<model-name>/``::
     data/<sha256>.parquet              content-addressed data snapshots
 
 A crash anywhere before the compare-and-swap of ``champion.json`` leaves the old champion in place.
+Every object read back is untrusted input, checked by ``schema`` before it is used.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -26,9 +26,19 @@ from typing import Any, Protocol
 
 from ml_action.artifacts import MODEL_FILE, load_model, sha256_file
 from ml_action.errors import UserError
+from ml_action.registry.schema import (
+    ARTIFACT_NAMES,
+    VERSION_RE,
+    DamagedObject,
+    check_version,
+    confined,
+    parse_event,
+    parse_manifest,
+    parse_pointer,
+)
 
-VERSION_RE = re.compile(r"^v(\d+)$")
 MAX_CAS_ATTEMPTS = 20
+UNSUPPORTED = "unsupported"  # ``s3-conditional-writes: unsupported``: the store may ignore the conditions
 
 
 class AlreadyExists(Exception):
@@ -43,6 +53,7 @@ class ObjectStore(Protocol):
     """Blob storage with create-only writes and compare-and-swap: the two primitives the registry needs."""
 
     uri: str
+    conditional_writes: str  # "atomic" (ours), "verify" (probed before the first write) or "unsupported"
 
     def read(self, key: str) -> tuple[bytes, str] | None:
         """The object's bytes and a token for ``replace`` (an ETag), or None when absent."""
@@ -64,6 +75,17 @@ class ObjectStore(Protocol):
 
     def url(self, key: str) -> str:
         """A URI naming the object, for reports (``s3://...`` or a path)."""
+
+
+def print_warning(message: str) -> None:
+    """The default ``warn`` hook: one ``::warning`` line; the toolkit escapes newlines and ``%`` in the text."""
+    import sys
+
+    from actions_toolkit.command import issue_command
+
+    sys.stdout.flush()
+    issue_command("warning", {"title": "registry"}, message)
+    sys.stdout.flush()
 
 
 def utc_now() -> str:
@@ -90,9 +112,12 @@ class Promotion:
 class Registry:
     """Versions, champion pointer and events of one model in one store."""
 
-    def __init__(self, store: ObjectStore, model_name: str) -> None:
+    def __init__(self, store: ObjectStore, model_name: str, warn: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.model_name = model_name
+        self.warn = warn or print_warning
+        self._claims: dict[str, str] = {}  # version -> the nonce of our claim, to detect a lost race
+        self._warned_unsupported = False
 
     # ------------------------------------------------------------------ keys
     def key(self, *parts: str) -> str:
@@ -105,11 +130,12 @@ class Registry:
     # ------------------------------------------------------------------ reading
     def champion(self) -> tuple[dict[str, Any] | None, str | None]:
         """The champion pointer and its CAS token; ``(None, None)`` when there is no champion yet."""
-        found = self.store.read(self.key("champion.json"))
+        key = self.key("champion.json")
+        found = self.store.read(key)
         if found is None:
             return None, None
         data, token = found
-        return json.loads(data), token
+        return parse_pointer(data, self.store.url(key)), token
 
     def versions(self) -> list[str]:
         """Complete versions (those with a manifest), oldest first."""
@@ -123,47 +149,76 @@ class Registry:
         return sorted(complete, key=version_number)
 
     def manifest(self, version: str, input_name: str = "to-version") -> dict[str, Any]:
-        found = self.store.read(self.key("versions", version, "manifest.json"))
+        """A version's manifest, checked against the schema (``DamagedObject`` when it does not match)."""
+        if not VERSION_RE.match(version):
+            raise UserError(input_name, f"'{version[:40]}' is not a version id", "Use an id like `v3`.")
+        key = self.key("versions", version, "manifest.json")
+        found = self.store.read(key)
         if found is None:
             known = ", ".join(self.versions()[-10:]) or "none yet"
             raise UserError(input_name, f"version '{version}' does not exist in {self.uri}",
                             f"Use one of the published versions ({known}).")
-        return json.loads(found[0])
+        return parse_manifest(found[0], self.store.url(key), version)
+
+    def try_manifest(self, version: str) -> tuple[dict[str, Any] | None, str]:
+        """``(manifest, "")``, or ``(None, what is wrong)`` for a damaged one: for listings that go on."""
+        try:
+            return self.manifest(version, "registry"), ""
+        except DamagedObject as exc:
+            return None, exc.problem
 
     def events(self) -> list[dict[str, Any]]:
         out = []
         for key in sorted(self.store.list(self.key("events") + "/")):
             found = self.store.read(key)
             if found is not None:
-                out.append(json.loads(found[0]))
+                out.append(parse_event(found[0], self.store.url(key)))
         return out
 
     def fetch_model(self, version: str, manifest: dict[str, Any], workdir: Path,
                     allow_unsafe: bool = False) -> Any:
         """Download a version's model, check its sha256 against the manifest, and load it safely."""
-        artifact = manifest.get("artifacts", {}).get(MODEL_FILE) or {}
-        expected = artifact.get("sha256")
-        name = artifact.get("file", MODEL_FILE)
+        check_version(version, "the version id")
+        artifacts = manifest.get("artifacts")
+        artifact = artifacts.get(MODEL_FILE) if isinstance(artifacts, dict) else None
+        expected = artifact.get("sha256") if isinstance(artifact, dict) else None
         if not expected:
             raise UserError("registry", f"the manifest of version {version} records no sha256 for its model",
                             "Publish the model again with ml-action.")
-        dest = workdir / f"{version}-{name}"
-        if not self.store.download(self.key("versions", version, name), dest):
+        # the manifest passed the schema (the name is from a fixed set); the path is checked all the same
+        dest = confined(workdir, f"{version}-{MODEL_FILE}")
+        if not self.store.download(self.key("versions", version, MODEL_FILE), dest):
             raise UserError("registry", f"the model file of version {version} is missing from {self.uri}",
                             "Roll back to another version or publish anew.")
-        return load_model(dest, expected, version, allow_unsafe=allow_unsafe)
+        return load_model(dest, expected, version, allow_unsafe=allow_unsafe, warn=self.warn,
+                          url=self.store.url(self.key("versions", version, MODEL_FILE)))
 
     # ------------------------------------------------------------------ writing
+    @property
+    def unchecked_writes(self) -> bool:
+        """Whether the store's conditional writes are not guaranteed (``s3-conditional-writes: unsupported``)."""
+        return getattr(self.store, "conditional_writes", "atomic") == UNSUPPORTED
+
+    def _before_write(self) -> None:
+        if self.unchecked_writes and not self._warned_unsupported:
+            self._warned_unsupported = True
+            self.warn(f"s3-conditional-writes is `unsupported`: {self.uri} is written without create-only and "
+                      "compare-and-swap guarantees. This is safe only while a single job writes this registry at "
+                      "a time (a `concurrency:` group); ml-action re-reads what it wrote to detect a lost race.")
+
     def allocate_version(self, info: dict[str, Any]) -> str:
         """Claim the next free ``v<N>`` with a create-only write: unique under concurrency."""
+        self._before_write()
         prefix = self.key("versions") + "/"
         taken = [version_number(k[len(prefix):].split("/", 1)[0]) for k in self.store.list(prefix)]
         number = max(taken, default=0) + 1
+        nonce = secrets.token_hex(8)
         for _ in range(1000):
             version = f"v{number}"
             try:
                 self.store.create(self.key("versions", version, "claim.json"),
-                                  json.dumps({**info, "claimed_at": utc_now()}).encode())
+                                  json.dumps({**info, "claimed_at": utc_now(), "nonce": nonce}).encode())
+                self._claims[version] = nonce
                 return version
             except AlreadyExists:
                 number += 1
@@ -172,27 +227,51 @@ class Registry:
     def write_version(self, version: str, model_path: Path, manifest: dict[str, Any],
                       extra_files: dict[str, Path] | None = None) -> dict[str, Any]:
         """Upload the model (and extra files), then the manifest last. Returns the manifest written."""
+        self._before_write()
         artifacts = {}
         for name, path in {MODEL_FILE: model_path, **(extra_files or {})}.items():
+            if name not in ARTIFACT_NAMES:
+                raise ValueError(f"{name!r} is not an artifact name the registry schema accepts")
             digest = sha256_file(path)
             self.store.create_file(self.key("versions", version, name), path, digest)
             artifacts[name] = {"file": name, "sha256": digest, "size": path.stat().st_size}
         manifest = {**manifest, "version": version, "artifacts": artifacts}
-        self.store.create(self.key("versions", version, "manifest.json"),
-                          json.dumps(manifest, indent=2, sort_keys=True, default=str).encode())
+        body = json.dumps(manifest, indent=2, sort_keys=True, default=str).encode()
+        self.store.create(self.key("versions", version, "manifest.json"), body)
+        if self.unchecked_writes:
+            self._check_still_ours(version, body)
         return manifest
 
-    def write_event(self, kind: str, version: str, details: dict[str, Any]) -> str:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        event = {"kind": kind, "version": version, "at": utc_now(), **details}
-        for _ in range(10):
-            key = self.key("events", f"{stamp}-{version}-{kind}-{secrets.token_hex(3)}.json")
-            try:
-                self.store.create(key, json.dumps(event, sort_keys=True, default=str).encode())
-                return key
-            except AlreadyExists:
-                continue
-        raise RuntimeError("could not write the event")
+    def _check_still_ours(self, version: str, body: bytes) -> None:
+        """Without create-only writes, another run may have claimed and written the same version: look."""
+        claim = self.store.read(self.key("versions", version, "claim.json"))
+        manifest = self.store.read(self.key("versions", version, "manifest.json"))
+        nonce = self._claims.get(version)
+        mine = claim is not None and nonce is not None and nonce.encode() in claim[0]
+        if not mine or manifest is None or manifest[0] != body:
+            raise UserError("registry", f"another run wrote version {version} of {self.uri} at the same time, and "
+                            "the store does not refuse the second write (`s3-conditional-writes: unsupported`); "
+                            f"{version} may hold either run's files",
+                            "Serialise the jobs that publish with a `concurrency:` group, check this version with "
+                            "`mode: reproduce`, and publish again.")
+
+    @staticmethod
+    def _event_of(pointer: dict[str, Any]) -> dict[str, Any]:
+        """The event a champion pointer stands for (rebuilt from the pointer alone, so it can be repaired)."""
+        fixed = {"version", "sha256", "promoted_at", "reason", "event"}
+        return {"kind": pointer.get("reason") or "promote", "version": pointer["version"],
+                "at": pointer.get("promoted_at"), **{k: v for k, v in pointer.items() if k not in fixed}}
+
+    def _write_event_of(self, pointer: dict[str, Any]) -> None:
+        """Write the event named in ``pointer`` (create-only: a second attempt finds it and is a no-op)."""
+        name = pointer.get("event")
+        if not name:
+            return
+        try:
+            self.store.create(self.key("events", name),
+                              json.dumps(self._event_of(pointer), sort_keys=True, default=str).encode())
+        except AlreadyExists:
+            pass
 
     def swap_champion(self, version: str, sha256: str, by: str, reason: str,
                       decide: Callable[[dict[str, Any] | None], tuple[bool, str]],
@@ -201,29 +280,55 @@ class Registry:
 
         ``decide(current)`` is asked again whenever the champion changed under us (another run promoted
         first), so a newer champion is never overwritten blindly.
+
+        The promotion event is recorded atomically with the swap: the new pointer names its event file and
+        carries every field of the event, so the event is written from it right after the swap and, if the
+        run is killed in between, written again from the pointer by the next swap (create-only, so never
+        twice). A failed swap leaves no event behind.
         """
+        self._before_write()
         conflicts: list[str] = []
         seen_token: str | None = "<unread>"
         for _ in range(MAX_CAS_ATTEMPTS):
             current, token = self.champion()
             if token != seen_token:
+                if current is not None:
+                    self._write_event_of(current)  # repair: a run killed right after its swap
                 ok, why = decide(current)
                 seen_token = token
                 if not ok:
                     return Promotion(False, version, current, reason=why, conflicts=conflicts)
             previous = current.get("version") if current else None
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
             pointer = {"version": version, "sha256": sha256, "promoted_at": utc_now(), "by": by,
-                       "previous": previous, "reason": reason, **(details or {})}
+                       "previous": previous, "reason": reason, **(details or {}),
+                       "event": f"{stamp}-{version}-{reason}-{secrets.token_hex(3)}.json"}
+            body = json.dumps(pointer, indent=2, sort_keys=True).encode()
             try:
-                self.store.replace(self.key("champion.json"),
-                                   json.dumps(pointer, indent=2, sort_keys=True).encode(), token)
+                self.store.replace(self.key("champion.json"), body, token)
             except Conflict:
                 conflicts.append(previous or "none")
                 continue
-            self.write_event(reason, version, {"previous": previous, "by": by, **(details or {})})
+            if self.unchecked_writes:
+                lost = self._lost_swap(body)
+                if lost is not None:
+                    now = lost.get("version") if lost else None
+                    return Promotion(False, version, lost, previous=previous, conflicts=conflicts,
+                                     reason=f"another run replaced the champion of {self.uri} at the same moment "
+                                     f"(it is now `{now}`) and the store does not refuse the second write "
+                                     "(`s3-conditional-writes: unsupported`); serialise publishing jobs with a "
+                                     "`concurrency:` group and check `mode: list`")
+            self._write_event_of(pointer)
             return Promotion(True, version, pointer, previous=previous, conflicts=conflicts)
         raise UserError("registry", f"the champion of {self.uri} kept changing during {MAX_CAS_ATTEMPTS} "
                         "compare-and-swap attempts", "Run the job again; avoid many concurrent publishes.")
+
+    def _lost_swap(self, body: bytes) -> dict[str, Any] | None:
+        """After an unconditioned swap: the pointer found instead of ours (``{}`` if gone), or None if ours."""
+        found = self.store.read(self.key("champion.json"))
+        if found is not None and found[0] == body:
+            return None
+        return parse_pointer(found[0], self.store.url(self.key("champion.json"))) if found else {}
 
     def resolve_version(self, wanted: str, input_name: str = "to-version") -> str:
         """A version id from ``wanted``: an id, ``previous`` (before the champion) or ``champion``/``latest``."""
@@ -251,9 +356,9 @@ class Registry:
     def verify_version(self, version: str, workdir: Path) -> dict[str, Any]:
         """Check a version's artifacts against its manifest without keeping them; return the manifest."""
         manifest = self.manifest(version)
-        for name, artifact in manifest.get("artifacts", {}).items():
+        for name, artifact in manifest["artifacts"].items():
             with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-                dest = Path(tmp) / name
+                dest = confined(Path(tmp), name)
                 if not self.store.download(self.key("versions", version, name), dest):
                     raise UserError("to-version", f"version {version} is missing its file {name}",
                                     "Pick another version (see `mode: list`).")

@@ -22,12 +22,13 @@ class LocalStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.uri = str(root)
+        self.conditional_writes = "atomic"  # os.link and the lock: guaranteed by this class, nothing to probe
 
     def _path(self, key: str) -> Path:
-        path = self.root / key
-        if ".." in Path(key).parts:
+        """The file for ``key``; keys are built from checked ids and fixed names, and must stay under root."""
+        if ".." in Path(key).parts or key.startswith("/") or "\0" in key:
             raise ValueError(f"bad key {key!r}")
-        return path
+        return self.root / key
 
     def url(self, key: str) -> str:
         return str(self._path(key))

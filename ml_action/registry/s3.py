@@ -6,6 +6,13 @@ Create-only writes use ``PutObject`` with ``If-None-Match: *`` and the champion'
 completion being create-only as well. Credentials come only from boto3's default chain (environment,
 OIDC web identity, instance role), never from action inputs. boto3 is imported inside functions so that
 ``ml-action --version`` stays instant.
+
+Some S3-compatible stores accept those conditions and ignore them. Before the first conditional write of
+a run, ``S3Store`` therefore probes the store once on a fixed key (``PROBE_KEY``, under the registry
+prefix) and refuses to write when either condition is ignored, unless the user declared
+``s3-conditional-writes: unsupported`` (then ``Registry`` re-reads what it wrote to detect a lost race).
+The probe costs at most 3 PUTs (2 once the probe object exists) and needs no delete: the same small
+object is reused by every run.
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -23,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ml_action.errors import UserError
-from ml_action.registry.base import AlreadyExists, Conflict
+from ml_action.registry.base import UNSUPPORTED, AlreadyExists, Conflict, utc_now
 
 if TYPE_CHECKING:
     from ml_action.config import Config
@@ -33,7 +42,10 @@ PART_SIZE = 16 * 1024 * 1024
 PART_CONCURRENCY = 4
 CONFLICT_RETRIES = 5
 README_POLICY = "see 'Minimal IAM policy' in the README"
-CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+PROBE_KEY = ".ml-action/conditional-writes-probe.json"  # model names start with a letter or digit: no clash
+STALE_ETAG = '"00000000000000000000000000000000"'  # never the ETag of the probe object
+# What botocore accepts as a bucket name (S3's own rules are stricter; other stores differ).
+_BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
 
 # API operation -> the IAM action that allows it (what an AccessDenied message should name).
 IAM_ACTIONS = {
@@ -58,17 +70,30 @@ class _Retry409(Exception):
     """S3 answered 409 ConditionalRequestConflict: a concurrent conditional write; try again."""
 
 
+def is_s3_uri(value: str) -> bool:
+    """Whether ``value`` names S3 (the scheme is case-insensitive: ``S3://bucket`` is S3, not a folder)."""
+    return value[:5].lower() == "s3://"
+
+
 def parse_s3_uri(uri: str, input_name: str = "registry") -> tuple[str, str]:
-    """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix")``."""
-    rest = uri[len("s3://"):] if uri.startswith("s3://") else ""
+    """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix")``; ``UserError`` for an invalid bucket name."""
+    rest = uri[len("s3://"):] if is_s3_uri(uri) else ""
     bucket, _, prefix = rest.partition("/")
     if not bucket:
         raise UserError(input_name, f"'{uri}' does not name an S3 bucket", "Write it as `s3://bucket/prefix`.")
+    if not _BUCKET_RE.match(bucket) or ".." in bucket:
+        raise UserError(input_name, f"'{bucket[:70]}' is not a valid bucket name",
+                        "S3 bucket names are 3-63 lower-case letters, digits, '.' and '-' (no '_', '!' or "
+                        "spaces); write the registry as `s3://bucket/prefix`.")
     return bucket, prefix.strip("/")
 
 
-def make_client(config: Config, env: Mapping[str, str] | None = None) -> Any:
-    """An S3 client with our retry, checksum and addressing settings; region and endpoint as configured."""
+def make_client(config: Config, env: Mapping[str, str]) -> Any:
+    """An S3 client with our retry, checksum and addressing settings; region and endpoint as configured.
+
+    ``env`` is the run's environment (read once by the CLI): the endpoint comes from ``s3-endpoint-url``,
+    else ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` in it, and static keys from it when it has them;
+    otherwise boto3's default chain (web identity, instance role...) finds the credentials."""
     import boto3
     from botocore.config import Config as BotoConfig
 
@@ -79,37 +104,40 @@ def make_client(config: Config, env: Mapping[str, str] | None = None) -> Any:
         "response_checksum_validation": config.s3_checksum,
         "max_pool_connections": 2 * PART_CONCURRENCY + 2,
     }
-    env = os.environ if env is None else env
     custom_endpoint = config.s3_endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
     if custom_endpoint:  # MinIO, R2, moto...: bucket names in the path, not the host name
         options["s3"] = {"addressing_style": "path"}
-    session = boto3.session.Session(region_name=config.aws_region or None)
-    # endpoint_url=None lets boto3 apply AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 itself.
-    return session.client("s3", endpoint_url=config.s3_endpoint_url or None, config=BotoConfig(**options))
+    keys: dict[str, str] = {}
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        keys = {"aws_access_key_id": env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"]}
+        if env.get("AWS_SESSION_TOKEN"):
+            keys["aws_session_token"] = env["AWS_SESSION_TOKEN"]
+    session = boto3.session.Session(region_name=config.aws_region or None, **keys)
+    return session.client("s3", endpoint_url=custom_endpoint or None, config=BotoConfig(**options))
 
 
-def _error_code(exc: Exception) -> str:
+def _error_code(exc: BaseException) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
-def _status(exc: Exception) -> int:
+def _status(exc: BaseException) -> int:
     return int(getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
-def _retried(exc: Exception) -> bool:
+def _retried(exc: BaseException) -> bool:
     """Whether botocore sent the request more than once (an earlier attempt may have been applied)."""
     return int(getattr(exc, "response", {}).get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0) > 0
 
 
-def _is_missing(exc: Exception) -> bool:
+def _is_missing(exc: BaseException) -> bool:
     return _error_code(exc) in _MISSING or (_status(exc) == 404 and _error_code(exc) != "NoSuchBucket")
 
 
-def _is_precondition(exc: Exception) -> bool:
+def _is_precondition(exc: BaseException) -> bool:
     return _error_code(exc) == "PreconditionFailed" or _status(exc) == 412
 
 
-def _is_conflict(exc: Exception) -> bool:
+def _is_conflict(exc: BaseException) -> bool:
     return _error_code(exc) == "ConditionalRequestConflict" or _status(exc) == 409
 
 
@@ -161,7 +189,7 @@ class S3Store:
     """``ObjectStore`` over ``s3://bucket/prefix``; keys are relative to the prefix."""
 
     def __init__(self, client: Any, bucket: str, prefix: str = "", sse: str = "", kms_key_id: str = "",
-                 checksum: str = "when_supported") -> None:
+                 checksum: str = "when_supported", conditional_writes: str = "verify") -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
@@ -170,12 +198,61 @@ class S3Store:
         self.checksum = checksum
         self.uri = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         self.endpoint = str(getattr(getattr(client, "meta", None), "endpoint_url", "") or "")
+        self.conditional_writes = conditional_writes  # "verify" or "unsupported"
+        self._probed: str | None = None  # None: not yet; "": the store honours both conditions; else why not
+        self.probe_requests = 0  # PUTs the probe sent (for tests and the log)
 
     @classmethod
-    def from_config(cls, config: Config, env: Mapping[str, str] | None = None) -> S3Store:
+    def from_config(cls, config: Config, env: Mapping[str, str]) -> S3Store:
         bucket, prefix = parse_s3_uri(config.registry)
         return cls(make_client(config, env), bucket, prefix, sse=config.s3_sse, kms_key_id=config.s3_kms_key_id,
-                   checksum=config.s3_checksum)
+                   checksum=config.s3_checksum, conditional_writes=config.s3_conditional_writes)
+
+    # ------------------------------------------------------------------ the probe
+    def ensure_conditional_writes(self) -> None:
+        """Refuse to write to a store that ignores ``If-None-Match`` / ``If-Match`` (probed once per store object).
+
+        The probe uses a fixed key: a create-only PUT (it succeeds only the very first time the registry is
+        probed), a second create-only PUT that must fail, and a PUT with a stale ETag that must fail. A
+        store that ignores the headers answers 200 and overwrites the (tiny, throw-away) probe object.
+        """
+        if self.conditional_writes == UNSUPPORTED:
+            return
+        if self._probed is None:
+            self._probed = self._probe()
+        if self._probed:
+            where = self.endpoint or "AWS S3"
+            raise UserError("registry", f"the S3 store at {where} ignores conditional writes ({self._probed} on "
+                            f"{self.url(PROBE_KEY)}), so two runs could overwrite each other's versions and "
+                            "promotions; nothing was written",
+                            "Use a store that honours If-None-Match and If-Match on PutObject (AWS S3, recent "
+                            "MinIO or R2), or, only if a single job writes this registry at a time (a "
+                            "`concurrency:` group), set `s3-conditional-writes: unsupported`.")
+
+    def _probe(self) -> str:
+        body = json.dumps({"probe": "ml-action checks that this store honours conditional writes",
+                           "at": utc_now()}).encode()
+        with self._errors(PROBE_KEY):
+            if self._probe_put(body, {"IfNoneMatch": "*"}) and self._probe_put(body, {"IfNoneMatch": "*"}):
+                return "a create-only PutObject (If-None-Match: *) replaced an existing object"
+            if self._probe_put(body, {"IfMatch": STALE_ETAG}):
+                return "a PutObject with a stale ETag (If-Match) replaced the object"
+        return ""
+
+    def _probe_put(self, body: bytes, condition: dict[str, str]) -> bool:
+        """True when the store applied the write, False when it refused it on its condition."""
+        from botocore.exceptions import ClientError
+        self.probe_requests += 1
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(PROBE_KEY), Body=body, **condition,
+                                   **self._write_args())
+        except ClientError as exc:
+            # 412: refused; 409: a concurrent conditional write (also a refusal); 404: If-Match on a key
+            # another run's probe has not created yet
+            if _is_precondition(exc) or _is_conflict(exc) or _is_missing(exc):
+                return False
+            raise
+        return True
 
     # ------------------------------------------------------------------ helpers
     def _key(self, key: str) -> str:
@@ -197,6 +274,7 @@ class S3Store:
 
     def _put(self, key: str, body: Any, condition: dict[str, str], **extra: Any) -> None:
         """One conditional PutObject, retrying S3's 409 ConditionalRequestConflict a few times."""
+        from botocore.exceptions import ClientError
         for attempt in range(CONFLICT_RETRIES):
             if hasattr(body, "seek"):
                 body.seek(0)
@@ -204,7 +282,7 @@ class S3Store:
                 self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body, **condition,
                                        **self._write_args(), **extra)
                 return
-            except Exception as exc:
+            except ClientError as exc:
                 if not _is_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
                     raise
                 time.sleep(0.05 * 2 ** attempt)
@@ -216,20 +294,23 @@ class S3Store:
 
     # ------------------------------------------------------------------ ObjectStore
     def read(self, key: str) -> tuple[bytes, str] | None:
+        from botocore.exceptions import ClientError
         with self._errors(key):
             try:
                 response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-            except Exception as exc:
+            except ClientError as exc:
                 if _is_missing(exc):
                     return None
                 raise
             return response["Body"].read(), response["ETag"]
 
     def create(self, key: str, data: bytes) -> None:
+        from botocore.exceptions import ClientError
+        self.ensure_conditional_writes()
         with self._errors(key):
             try:
                 self._put(key, data, {"IfNoneMatch": "*"})
-            except Exception as exc:
+            except ClientError as exc:
                 if _is_precondition(exc) and _retried(exc) and self._holds(key, data):
                     return
                 if _is_precondition(exc) or _is_conflict(exc):
@@ -237,11 +318,13 @@ class S3Store:
                 raise
 
     def replace(self, key: str, data: bytes, token: str | None) -> None:
+        from botocore.exceptions import ClientError
+        self.ensure_conditional_writes()
         condition = {"IfNoneMatch": "*"} if token is None else {"IfMatch": token}
         with self._errors(key):
             try:
                 self._put(key, data, condition)
-            except Exception as exc:
+            except ClientError as exc:
                 if _is_precondition(exc) and _retried(exc) and self._holds(key, data):
                     return
                 # If-Match on a key deleted meanwhile answers 404: the object changed all the same.
@@ -250,6 +333,8 @@ class S3Store:
                 raise
 
     def create_file(self, key: str, path: Path, sha256: str) -> None:
+        from botocore.exceptions import ClientError
+        self.ensure_conditional_writes()
         size = path.stat().st_size
         with self._errors(key):
             if size > MULTIPART_THRESHOLD:
@@ -262,7 +347,7 @@ class S3Store:
             try:
                 with open(path, "rb") as body:
                     self._put(key, body, {"IfNoneMatch": "*"}, **checksum)
-            except Exception as exc:
+            except ClientError as exc:
                 if _is_precondition(exc) and _retried(exc) and self._has_sha256(key, sha256):
                     return
                 if _is_precondition(exc) or _is_conflict(exc):
@@ -271,9 +356,10 @@ class S3Store:
 
     def _has_sha256(self, key: str, sha256: str) -> bool:
         """Whether the stored object carries ``sha256`` as its full-object checksum."""
+        from botocore.exceptions import BotoCoreError, ClientError
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(key), ChecksumMode="ENABLED")
-        except Exception:
+        except (ClientError, BotoCoreError):
             return False
         return head.get("ChecksumSHA256") == base64.b64encode(bytes.fromhex(sha256)).decode()
 
@@ -336,9 +422,11 @@ class S3Store:
         return sorted(parts, key=lambda p: p["PartNumber"])
 
     def _abort(self, full: str, upload_id: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
         try:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
-        except Exception as exc:  # the upload's own error matters more; unfinished parts cost money though
+        # the upload's own error matters more; unfinished parts cost money though
+        except (ClientError, BotoCoreError) as exc:
             print(f"::warning::could not abort the multipart upload of s3://{self.bucket}/{full} ({exc}); "
                   "add a lifecycle rule that aborts incomplete multipart uploads", flush=True)
 
@@ -376,10 +464,11 @@ class _Progress:
 
 def download_object(client: Any, bucket: str, key: str, dest: Path) -> bool:
     """Stream an object into a temporary file beside ``dest``, then rename it; False when it does not exist."""
+    from botocore.exceptions import ClientError
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         response = client.get_object(Bucket=bucket, Key=key)
-    except Exception as exc:
+    except ClientError as exc:
         if _is_missing(exc):
             return False
         raise
@@ -395,12 +484,12 @@ def download_object(client: Any, bucket: str, key: str, dest: Path) -> bool:
     return True
 
 
-def read_s3_uri(uri: str, config: Config, dest: Path, input_name: str = "data") -> Path:
+def read_s3_uri(uri: str, config: Config, dest: Path, env: Mapping[str, str], input_name: str = "data") -> Path:
     """Download ``s3://bucket/key`` to ``dest`` with the registry's client settings; ``UserError`` if absent."""
     bucket, key = parse_s3_uri(uri, input_name)
     if not key:
         raise UserError(input_name, f"'{uri}' names a bucket but no object", "Write it as `s3://bucket/path/file`.")
-    client = make_client(config)
+    client = make_client(config, env)
     with s3_errors(bucket, key, str(client.meta.endpoint_url or ""), input_name):
         if not download_object(client, bucket, key, dest):
             raise UserError(input_name, f"'{uri}' does not exist", "Check the bucket and key.")

@@ -7,7 +7,9 @@ It forwards every request unchanged, except that it can
 - answer matching requests with ``403 AccessDenied`` for as long as a rule stays in place;
 - serialize conditional writes (``If-Match`` / ``If-None-Match``) so that the server's check-then-write
   is atomic, as it is on AWS S3. moto checks the precondition and then stores the object in two separate
-  steps of a threaded server, so two racing writers could in principle both pass the check.
+  steps of a threaded server, so two racing writers could in principle both pass the check;
+- or (``strip_conditions=True``) drop ``If-Match`` / ``If-None-Match`` from every request, standing for an
+  S3-compatible store that accepts the conditions and ignores them.
 
 Every request seen is recorded in ``log`` as ``(method, path, status)``.
 """
@@ -51,11 +53,12 @@ def error_body(code: str, resource: str) -> bytes:
 class FaultProxy:
     """Start with ``FaultProxy(upstream).start()``; point the S3 client at ``proxy.url``."""
 
-    def __init__(self, upstream: str, serialize_conditional: bool = True) -> None:
+    def __init__(self, upstream: str, serialize_conditional: bool = True, strip_conditions: bool = False) -> None:
         parts = urlsplit(upstream)
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
         self.serialize_conditional = serialize_conditional
+        self.strip_conditions = strip_conditions
         self.rules: list[Rule] = []
         self.log: list[tuple[str, str, int]] = []
         self.lock = threading.Lock()
@@ -102,9 +105,9 @@ class FaultProxy:
                     return rule
         return None
 
-    def count(self, method: str, status: int) -> int:
+    def count(self, method: str, status: int, path_contains: str = "") -> int:
         with self.lock:
-            return sum(1 for m, _, s in self.log if m == method and s == status)
+            return sum(1 for m, p, s in self.log if m == method and s == status and path_contains in p)
 
     # ------------------------------------------------------------------ forwarding
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, list, bytes]:
@@ -142,6 +145,8 @@ class FaultProxy:
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
             def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+                with proxy.lock:  # logged before the client can see the answer, so a test reads a full log
+                    proxy.log.append((self.command, self.path, status))
                 self.send_response(status)
                 length = str(len(body))
                 for name, value in headers:
@@ -153,8 +158,6 @@ class FaultProxy:
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)
-                with proxy.lock:
-                    proxy.log.append((self.command, self.path, status))
 
             def _handle(self) -> None:
                 body = self._read_body()
@@ -162,7 +165,8 @@ class FaultProxy:
                 if rule is not None and not rule.after:
                     self._reply(rule.status, [("Content-Type", "application/xml")], error_body(rule.code, self.path))
                     return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                dropped = _HOP_BY_HOP | ({"if-match", "if-none-match"} if proxy.strip_conditions else set())
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
                 headers["Content-Length"] = str(len(body))
                 status, response_headers, response_body = proxy.forward(self.command, self.path, headers, body)
                 if rule is not None:

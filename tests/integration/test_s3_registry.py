@@ -33,7 +33,7 @@ ConfigFactory = Callable[..., Config]
 
 
 def open_registry(config: Config, name: str = "model") -> Registry:
-    return Registry(S3Store.from_config(config), name)
+    return Registry(S3Store.from_config(config, dict(os.environ)), name)
 
 
 def accept(current: dict[str, Any] | None) -> tuple[bool, str]:
@@ -71,7 +71,7 @@ def _crash_worker(registry_uri: str, endpoint: str, model_path: str) -> None:
 
 
 def test_create_only_and_compare_and_swap(s3_config: ConfigFactory, bucket: str, s3_client: Any) -> None:
-    store = S3Store.from_config(s3_config())
+    store = S3Store.from_config(s3_config(), dict(os.environ))
     assert store.read("a/x.json") is None
     store.create("a/x.json", b"one")
     with pytest.raises(AlreadyExists):
@@ -93,7 +93,9 @@ def test_create_only_and_compare_and_swap(s3_config: ConfigFactory, bucket: str,
     assert store.list("a/") == ["a/new.json", "a/x.json"]
     assert store.url("a/x.json") == f"s3://{bucket}/registry/a/x.json"
     raw = s3_client.list_objects_v2(Bucket=bucket)["Contents"]
-    assert sorted(o["Key"] for o in raw) == ["registry/a/new.json", "registry/a/x.json"]
+    # and the conditional-writes probe object, under the registry prefix (reused by every run)
+    assert sorted(o["Key"] for o in raw) == ["registry/.ml-action/conditional-writes-probe.json",
+                                             "registry/a/new.json", "registry/a/x.json"]
 
 
 def test_publish_then_promote_second_version(s3_config: ConfigFactory, model_file: Path, tmp_path: Path,
@@ -206,14 +208,15 @@ def test_write_applied_but_answer_lost_is_recognised(s3_config: ConfigFactory, m
     fault_proxy.fail(1, 500, "InternalError", method="PUT", path_contains="champion.json", after=True)
     promotion = publish(registry, model_file)
     assert (promotion.version, promotion.previous, promotion.conflicts) == ("v2", "v1", [])
-    assert fault_proxy.count("PUT", 412) == 3
+    for name in ("claim.json", "model.skops", "champion.json"):  # one refused retry each, each recognised
+        assert fault_proxy.count("PUT", 412, f"/v2/{name}" if name != "champion.json" else name) == 1
     champion, _ = registry.champion()
     assert champion is not None and (champion["version"], champion["previous"]) == ("v2", "v1")
     assert [(e["version"], e["previous"]) for e in registry.events()] == [("v1", None), ("v2", "v1")]
 
 
 def test_conditional_request_conflict_is_retried(s3_config: ConfigFactory, fault_proxy: FaultProxy) -> None:
-    store = S3Store.from_config(s3_config(s3_endpoint_url=fault_proxy.url))
+    store = S3Store.from_config(s3_config(s3_endpoint_url=fault_proxy.url), dict(os.environ))
     fault_proxy.fail(2, 409, "ConditionalRequestConflict", method="PUT")
     store.create("k.json", b"1")
     assert store.read("k.json") == (b"1", store.read("k.json")[1])  # type: ignore[index]
@@ -221,7 +224,7 @@ def test_conditional_request_conflict_is_retried(s3_config: ConfigFactory, fault
 
 
 def test_retries_exhausted_is_a_user_error(s3_config: ConfigFactory, fault_proxy: FaultProxy) -> None:
-    store = S3Store.from_config(s3_config(s3_endpoint_url=fault_proxy.url, s3_max_attempts=2))
+    store = S3Store.from_config(s3_config(s3_endpoint_url=fault_proxy.url, s3_max_attempts=2), dict(os.environ))
     fault_proxy.fail(2, 503, "SlowDown", method="PUT")
     with pytest.raises(UserError) as err:
         store.create("k.json", b"1")
@@ -251,7 +254,8 @@ def test_access_denied_names_bucket_key_and_action(s3_config: ConfigFactory, mod
 
 
 def test_missing_bucket_is_named(s3_env: str, tmp_path: Path) -> None:
-    store = S3Store.from_config(Config(workspace=tmp_path, registry="s3://no-such-bucket-here/x"))
+    store = S3Store.from_config(Config(workspace=tmp_path, registry="s3://no-such-bucket-here/x"),
+                                dict(os.environ))
     with pytest.raises(UserError) as err:
         store.list("model/")
     assert "no-such-bucket-here" in err.value.problem and "does not exist" in err.value.problem
@@ -261,7 +265,7 @@ def test_no_credentials_explains_where_they_come_from(s3_env: str, tmp_path: Pat
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    store = S3Store.from_config(Config(workspace=tmp_path, registry="s3://some-bucket/x"))
+    store = S3Store.from_config(Config(workspace=tmp_path, registry="s3://some-bucket/x"), dict(os.environ))
     with pytest.raises(UserError) as err:
         store.read("model/champion.json")
     assert "no AWS credentials" in err.value.problem
@@ -309,9 +313,15 @@ def test_pickle_with_matching_sha256_is_refused(s3_config: ConfigFactory, tmp_pa
         registry.fetch_model(version, registry.manifest(version), tmp_path)
     assert err.value.input == "allow-unsafe-model-format" and "allow-unsafe-model-format" in str(err.value)
     assert not marker.exists()
-    # The fixture is a real exploit: opting in does run it.
-    registry.fetch_model(version, registry.manifest(version), tmp_path, allow_unsafe=True)
+    # The fixture is a real exploit: opting in does run it, after a warning naming the file and its sha256;
+    # what it returns is no estimator, which is a clear error.
+    warnings: list[str] = []
+    registry.warn = lambda text: warnings.append(text) if not marker.exists() else None
+    with pytest.raises(UserError) as err:
+        registry.fetch_model(version, registry.manifest(version), tmp_path, allow_unsafe=True)
     assert marker.exists()
+    assert "not an estimator" in err.value.problem and "TextIOWrapper" in err.value.problem
+    assert len(warnings) == 1 and sha256_file(evil) in warnings[0] and "versions/v1/model.skops" in warnings[0]
 
 
 def test_rollback_flow(s3_config: ConfigFactory, model_file: Path, tmp_path: Path) -> None:
@@ -363,7 +373,7 @@ def test_multipart_completion_is_create_only(s3_config: ConfigFactory, tmp_path:
                                              s3_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(s3_module, "MULTIPART_THRESHOLD", 5 << 20)
     monkeypatch.setattr(s3_module, "PART_SIZE", 5 << 20)
-    store = S3Store.from_config(s3_config())
+    store = S3Store.from_config(s3_config(), dict(os.environ))
     data = tmp_path / "eleven.bin"
     data.write_bytes(os.urandom(11 << 20))
     digest = sha256_file(data)
@@ -378,7 +388,7 @@ def test_multipart_completion_is_create_only(s3_config: ConfigFactory, tmp_path:
 
 def test_single_put_carries_the_sha256(s3_config: ConfigFactory, model_file: Path, bucket: str,
                                        s3_client: Any) -> None:
-    store = S3Store.from_config(s3_config())
+    store = S3Store.from_config(s3_config(), dict(os.environ))
     digest = sha256_file(model_file)
     store.create_file("m.skops", model_file, digest)
     head = s3_client.head_object(Bucket=bucket, Key="registry/m.skops", ChecksumMode="ENABLED")
@@ -399,7 +409,7 @@ def test_server_side_encryption_on_every_write(s3_config: ConfigFactory, model_f
     registry = open_registry(s3_config(s3_sse=sse, s3_kms_key_id=kms_key))
     publish(registry, model_file)
     keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]]
-    assert len(keys) == 5  # claim, model, manifest, champion, event
+    assert len(keys) == 6  # claim, model, manifest, champion, event, and the conditional-writes probe
     for key in keys:
         head = s3_client.head_object(Bucket=bucket, Key=key)
         assert head["ServerSideEncryption"] == sse
@@ -408,11 +418,12 @@ def test_server_side_encryption_on_every_write(s3_config: ConfigFactory, model_f
 
 def test_read_s3_uri(s3_config: ConfigFactory, bucket: str, s3_client: Any, tmp_path: Path) -> None:
     s3_client.put_object(Bucket=bucket, Key="data/train.csv", Body=b"a,b\n1,2\n")
-    dest = read_s3_uri(f"s3://{bucket}/data/train.csv", s3_config(), tmp_path / "in" / "train.csv")
+    dest = read_s3_uri(f"s3://{bucket}/data/train.csv", s3_config(), tmp_path / "in" / "train.csv",
+                       dict(os.environ))
     assert dest.read_bytes() == b"a,b\n1,2\n"
     assert [p.name for p in dest.parent.iterdir()] == ["train.csv"]  # no temporary file left behind
     with pytest.raises(UserError) as err:
-        read_s3_uri(f"s3://{bucket}/data/nope.csv", s3_config(), tmp_path / "nope.csv")
+        read_s3_uri(f"s3://{bucket}/data/nope.csv", s3_config(), tmp_path / "nope.csv", dict(os.environ))
     assert err.value.input == "data" and "does not exist" in err.value.problem
 
 
@@ -426,7 +437,7 @@ def test_registry_json_is_plain(s3_config: ConfigFactory, model_file: Path, buck
 
 
 def test_rejected_credentials_are_explained(s3_config: ConfigFactory, fault_proxy: FaultProxy) -> None:
-    store = S3Store.from_config(s3_config(s3_endpoint_url=fault_proxy.url))
+    store = S3Store.from_config(s3_config(s3_endpoint_url=fault_proxy.url), dict(os.environ))
     fault_proxy.fail(10, 403, "InvalidAccessKeyId")
     with pytest.raises(UserError) as err:
         store.read("model/champion.json")
@@ -434,7 +445,8 @@ def test_rejected_credentials_are_explained(s3_config: ConfigFactory, fault_prox
 
 
 def test_unreachable_endpoint_names_the_input(s3_config: ConfigFactory) -> None:
-    store = S3Store.from_config(s3_config(s3_endpoint_url="http://127.0.0.1:9", s3_max_attempts=1))
+    store = S3Store.from_config(s3_config(s3_endpoint_url="http://127.0.0.1:9", s3_max_attempts=1),
+                                dict(os.environ))
     with pytest.raises(UserError) as err:
         store.read("model/champion.json")
     assert err.value.input == "s3-endpoint-url" and "127.0.0.1:9" in err.value.problem
