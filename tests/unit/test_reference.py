@@ -98,3 +98,9 @@ def test_fresh_vs_reference_says_why_not() -> None:
     assert "probabilities" in ref.fresh_vs_reference("roc_auc", no_proba, (y, p), 50, 0, 0.95)
     other = (y, Predictions(p.labels, p.proba, ["a", "b"]))
     assert "other classes" in ref.fresh_vs_reference("log_loss", other, (y, p), 50, 0, 0.95)
+
+
+def test_reference_file_is_an_accepted_artifact_name() -> None:
+    from ml_action.registry.schema import ARTIFACT_NAMES, REFERENCE_FILE
+
+    assert ref.FILE == REFERENCE_FILE and ref.FILE in ARTIFACT_NAMES
