@@ -80,7 +80,10 @@ def run_checks(config: Config, dataset: Any, champion: Any, runner: Any) -> Chec
         runner.warning(warning, title="possible leakage")
     reference = ((champion.manifest.get("data") or {}).get("profile")) if champion else None
     if reference:
-        checks.drift = compare_profiles(reference, dataset.train[columns], dataset.target, config.drift_share)
+        # against every column still in the data: one the candidate leaves out is "not used", not "removed"
+        present = [c for c in dataset.train.columns if c in columns or str(c) in reference.get("columns", {})]
+        checks.drift = compare_profiles(reference, dataset.train[present], dataset.target, config.drift_share,
+                                        used=columns)
         if checks.drift.dataset_drift:
             runner.warning(f"{len(checks.drift.drifted_columns)} of {len(checks.drift.columns)} columns drifted "
                            f"from the champion's training data: {', '.join(checks.drift.drifted_columns[:10])}",

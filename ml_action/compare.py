@@ -162,6 +162,13 @@ def _usable(interval: Any) -> bool:
     return interval is not None and bool(interval.valid_resamples)
 
 
+def _change(worse: float, champion: float, amount: str) -> str:
+    """``worse by <amount>``, ``better by <amount>``, or ``no change`` for a tie (never "better by 0")."""
+    if abs(worse) <= EPS * max(1.0, abs(champion)):
+        return "no change"
+    return f"{'worse' if worse > 0 else 'better'} by {amount}"
+
+
 def check_gate(gate: Gate, candidate: dict[str, float], champion: dict[str, float] | None,
                task: str, interval: Any = None, no_interval: str = "") -> list[GateResult]:
     """Evaluate one rule; each limit it sets gives one result.
@@ -211,11 +218,11 @@ def check_gate(gate: Gate, candidate: dict[str, float], champion: dict[str, floa
         worse = regression_of(metric, value, old)
         if kind == "max-regression":
             ok = worse <= limit + EPS * max(1.0, abs(old))
-            reason = f"{'worse' if worse > 0 else 'better'} by {sig(abs(worse))} (allowed {sig(limit)})"
+            reason = f"{_change(worse, old, sig(abs(worse)))} (allowed {sig(limit)})"
         elif kind == "max-regression-pct":
             pct = worse / abs(old) * 100 if old != 0 else (0.0 if worse <= 0 else float("inf"))
             ok = pct <= limit + EPS * 100
-            reason = f"{'worse' if worse > 0 else 'better'} by {abs(pct):.3g} % (allowed {sig(limit)} %)"
+            reason = f"{_change(worse, old, f'{abs(pct):.3g} %')} (allowed {sig(limit)} %)"
         else:
             gain = -worse
             ok = gain >= limit - EPS * max(1.0, abs(old))

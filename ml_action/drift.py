@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml_action.profile import ColumnView, category_key, infer_label_task, view_from_profile, view_from_series
+from ml_action.profile import (
+    ColumnView,
+    bucket_counts,
+    category_key,
+    infer_label_task,
+    view_from_profile,
+    view_from_series,
+)
 
 SMALL_REFERENCE = 1000  # Evidently: <= 1000 reference values -> p-value tests, above -> distances
 P_THRESHOLD = 0.05
@@ -30,23 +37,40 @@ NULL_POINTS = 0.05
 EXAMPLES = 20  # new category names listed per column
 
 
+def _tail_buckets(ref: ColumnView, cur: ColumnView) -> int:
+    """How many hashed tail buckets both sides can share (0: a side lumped its tail into one ``other``)."""
+    sizes = {len(side.tail) for side in (ref, cur) if side.other and side.tail is not None}
+    lumped = any(side.other and side.tail is None for side in (ref, cur))
+    return sizes.pop() if len(sizes) == 1 and not lumped else 0
+
+
+def _tail(side: ColumnView, moved: dict[str, int], n_buckets: int) -> np.ndarray:
+    """A side's tail buckets plus the counts of its named categories that the other side did not name."""
+    tail = np.asarray(side.tail if side.other and side.tail else [0] * n_buckets, dtype="float64")
+    return tail + np.asarray(bucket_counts(moved, n_buckets), dtype="float64")
+
+
 def _align(ref: ColumnView, cur: ColumnView) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     """Reference and current counts over the same keys, plus the current keys that are surely new.
 
-    A key listed on one side only, when the other side lumped its rarer categories into ``other``, may be
-    one of those: its count moves into a shared ``other`` bucket instead. A current key absent from a
-    complete reference list is new (Evidently's chi-square then sees an expected count of 0).
+    A key listed on one side only, when the other side kept only its most frequent categories by name, may
+    be one of the others: its count moves into the same place on both sides. That place is the key's hashed
+    tail bucket (``profile.tail_buckets``) when both sides can bucket, so a shift among rare categories stays
+    visible; with a profile of an older version (one lumped ``other``), one shared ``other`` bucket. Buckets
+    empty on both sides are left out. A current key absent from a complete reference list is new
+    (Evidently's chi-square then sees an expected count of 0).
     """
     ref_counts = ref.counts or {}
     cur_counts = cur.counts or {}
     keys: list[Any] = []
     ref_arr: list[float] = []
     cur_arr: list[float] = []
-    ref_other, cur_other = ref.other, cur.other
+    ref_moved: dict[str, int] = {}  # named on one side, among the unnamed of the other
+    cur_moved: dict[str, int] = {}
     new: list[Any] = []
     for k, c in ref_counts.items():
         if k not in cur_counts and cur.other:
-            ref_other += c
+            ref_moved[str(k)] = c
         else:
             keys.append(k)
             ref_arr.append(c)
@@ -55,15 +79,22 @@ def _align(ref: ColumnView, cur: ColumnView) -> tuple[np.ndarray, np.ndarray, li
         if k in ref_counts:
             continue
         if ref.other:
-            cur_other += c
+            cur_moved[str(k)] = c
         else:
             new.append(k)
             keys.append(k)
             ref_arr.append(0)
             cur_arr.append(c)
-    if ref_other or cur_other:
-        ref_arr.append(ref_other)
-        cur_arr.append(cur_other)
+    n_buckets = _tail_buckets(ref, cur)
+    if n_buckets:
+        ref_tail = _tail(ref, ref_moved, n_buckets)
+        cur_tail = _tail(cur, cur_moved, n_buckets)
+        filled = (ref_tail + cur_tail) > 0
+        ref_arr.extend(ref_tail[filled].tolist())
+        cur_arr.extend(cur_tail[filled].tolist())
+    elif ref.other or cur.other:
+        ref_arr.append(ref.other + sum(ref_moved.values()))
+        cur_arr.append(cur.other + sum(cur_moved.values()))
     return np.asarray(ref_arr, dtype="float64"), np.asarray(cur_arr, dtype="float64"), new
 
 
@@ -214,6 +245,8 @@ class DriftResult:
     drift_share: float = 0.5
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)  # in both, but not used by the model: not tested
+    truncated: list[dict[str, Any]] = field(default_factory=list)  # categorical profiles that kept only a top
     kind_changed: list[dict[str, str]] = field(default_factory=list)
     null_changes: list[dict[str, Any]] = field(default_factory=list)
     new_categories: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -259,7 +292,8 @@ class DriftResult:
             "drifted_columns": self.drifted_columns,
             "columns": [c.to_dict() for c in self.top_drifted(len(self.columns))],
             "schema": {"changed": self.schema_changed, "added": self.added, "removed": self.removed,
-                       "kind_changed": self.kind_changed},
+                       "kind_changed": self.kind_changed, "unused": self.unused},
+            "truncated": self.truncated,
             "null_changes": self.null_changes,
             "new_categories": self.new_categories,
             "label": self.label.to_dict() if self.label else None,
@@ -278,13 +312,16 @@ def _label_view(side: ColumnView, task: str) -> ColumnView:
 
 
 def compare_profiles(reference: dict[str, Any], current: dict[str, Any] | pd.DataFrame, target: str | None,
-                     drift_share: float = 0.5) -> DriftResult:
+                     drift_share: float = 0.5, used: Iterable[str] | None = None) -> DriftResult:
     """Compare the champion's stored profile with current data (a DataFrame or another profile).
 
     A DataFrame column is used whole up to ``profile.CURRENT_CAP`` values (a seeded subsample above), category
     counts always whole. Columns whose kind changed are reported as schema changes and not tested;
     datetime columns are not tested. The target is excluded from the feature share and tested as the
-    label shift instead.
+    label shift instead. With ``used`` (the columns the model reads), a reference column still in the
+    current data but not in ``used`` is listed in ``unused`` ("not used by the model"), not tested, and
+    not called removed. A categorical column whose profile kept only its most frequent categories by name
+    is listed in ``truncated`` (with how many were kept, of how many, and the tail buckets compared).
     """
     seed = int(reference.get("seed", 0))
     target = None if target is None else str(target)
@@ -304,7 +341,10 @@ def compare_profiles(reference: dict[str, Any], current: dict[str, Any] | pd.Dat
                          drift_share=drift_share, target=target)
     result.added = [c for c in cur_names if c not in ref_columns]
     result.removed = [c for c in ref_columns if c not in set(cur_names)]
-    for name in [c for c in ref_columns if c in set(cur_names)]:
+    if used is not None:
+        wanted = {str(c) for c in used} | ({target} if target is not None else set())
+        result.unused = [c for c in ref_columns if c in set(cur_names) and c not in wanted]
+    for name in [c for c in ref_columns if c in set(cur_names) and c not in result.unused]:
         ref = view_from_profile(ref_columns[name], ref_rows)
         if cur_profile is not None:
             cur = view_from_profile(cur_profile[name], cur_rows)
@@ -316,6 +356,10 @@ def compare_profiles(reference: dict[str, Any], current: dict[str, Any] | pd.Dat
         if ref.kind != cur.kind:
             result.kind_changed.append({"column": name, "reference": ref.kind, "current": cur.kind})
             continue
+        if ref.other or cur.other:  # the reference's (or the current profile's) rarer categories were not named
+            side = ref if ref.other else cur
+            result.truncated.append({"column": name, "kept": len(side.counts or {}), "n_unique": side.n_unique,
+                                     "buckets": _tail_buckets(ref, cur)})
         if name == target:
             task = infer_label_task(ref_columns[name])
             label_kind = "categorical" if task == "classification" else "numeric"

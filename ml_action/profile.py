@@ -14,9 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2  # 2: categories kept up to MAX_CATEGORIES, the rest in hashed tail buckets; small columns whole
 N_QUANTILES = 101
-TOP_CATEGORIES = 100
+MAX_CATEGORIES = 2000  # categories of a column kept by name, most frequent first ...
+CATEGORY_KEY_BYTES = 32_000  # ... while their names fit in this many UTF-8 bytes (bounds the JSON size)
+TAIL_BUCKETS = 1024  # the rarer categories are counted in this many buckets by a stable hash of their key
+SMALL_COLUMN = 1000  # numeric columns with at most this many finite values keep them all, unrounded (KS regime)
 DISCRETE_MAX = 100  # numeric columns with at most this many distinct values also keep exact value counts
 SAMPLE_BUDGET = 60_000  # numeric sample values shared by all columns of one profile (bounds the JSON size)
 QUANTILE_SAMPLE = 100_000  # values sorted per numeric column for quantiles and the distinct count
@@ -46,10 +49,40 @@ def category_key(value: Any) -> str:
     return str(value)
 
 
+TAIL_HASH_KEY = "ml-action-tail-1"  # 16 bytes: SipHash's key; fixed, so buckets never move between runs
+
+
+def tail_buckets(keys: list[str], buckets: int) -> np.ndarray:
+    """The tail bucket of each category key: SipHash-2-4 of its UTF-8 bytes with the fixed ``TAIL_HASH_KEY``
+    (``pandas.util.hash_array``, vectorized), modulo ``buckets``. Stable across processes and platforms
+    (unlike ``hash``), so a profile stored today buckets like the data of tomorrow; a test pins the values."""
+    from pandas.util import hash_array
+
+    if not keys:
+        return np.zeros(0, dtype=np.int64)
+    hashed = hash_array(np.asarray(keys, dtype=object), encoding="utf8", hash_key=TAIL_HASH_KEY, categorize=False)
+    return (hashed % np.uint64(buckets)).astype(np.int64)
+
+
+def tail_bucket(key: str, buckets: int) -> int:
+    """The tail bucket of one category key (see ``tail_buckets``)."""
+    return int(tail_buckets([key], buckets)[0])
+
+
+def bucket_counts(counts: dict[str, int], buckets: int) -> list[int]:
+    """Category counts summed into ``buckets`` hashed buckets (see ``tail_buckets``)."""
+    where = tail_buckets(list(counts), buckets)
+    summed = np.bincount(where, weights=np.fromiter(counts.values(), dtype="float64", count=len(counts)),
+                         minlength=buckets)
+    return [int(c) for c in summed]
+
+
 def _category_counts(series: pd.Series) -> dict[str, int]:
     """All non-null categories with their counts, most frequent first."""
     counts: dict[str, int] = {}
     vc = series.value_counts(dropna=True, sort=True)
+    if pd.api.types.infer_dtype(vc.index, skipna=True) == "string":  # keys already: skip the loop (ids: 10x)
+        return dict(zip(vc.index.tolist(), vc.to_numpy().tolist(), strict=True))
     for value, count in zip(vc.index.tolist(), vc.to_numpy().tolist(), strict=True):
         if count:
             k = category_key(value)
@@ -108,8 +141,12 @@ def _numeric_profile(series: pd.Series, sample_rows: np.ndarray | None, exact: b
         if vc.size <= DISCRETE_MAX:
             out["value_counts"] = [[_plain(v), int(c)] for v, c in zip(vc.index.tolist(), vc.tolist(), strict=True)]
     all_values = series.to_numpy(dtype="float64", na_value=np.nan)
-    sample = all_values if sample_rows is None else all_values[sample_rows]
-    sample = sample[np.isfinite(sample)]
+    if sample_rows is None or finite.size <= sample_rows.size:  # the column fits: keep every finite value
+        sample = finite
+        exact = exact or finite.size <= SMALL_COLUMN  # the KS test on <= 1000 values is exact, as Evidently's
+    else:
+        sample = all_values[sample_rows]
+        sample = sample[np.isfinite(sample)]
     out["sample"] = (sample if exact else _round_sig(sample)).tolist()
     out["sample_exact"] = exact
     return out
@@ -118,11 +155,23 @@ def _numeric_profile(series: pd.Series, sample_rows: np.ndarray | None, exact: b
 def _categorical_profile(series: pd.Series, kind: str) -> dict[str, Any]:
     counts = _category_counts(series)
     total = sum(counts.values())
-    top = dict(list(counts.items())[:TOP_CATEGORIES])
-    return {
-        "kind": kind, "nulls": float(series.isna().mean()) if len(series) else 0.0, "count": total,
-        "n_unique": len(counts), "counts": top, "other": total - sum(top.values()),
-    }
+    kept: dict[str, int] = {}
+    size = 0
+    for key, count in counts.items():  # most frequent first
+        size += len(key.encode("utf-8", "surrogatepass"))
+        if len(kept) >= MAX_CATEGORIES or size > CATEGORY_KEY_BYTES:
+            break
+        kept[key] = count
+    if len(kept) < len(counts):  # too many to keep whole: a value seen once (an id, an e-mail) is not named
+        kept = {k: c for k, c in kept.items() if c > 1}
+    out = {"kind": kind, "nulls": float(series.isna().mean()) if len(series) else 0.0, "count": total,
+           "n_unique": len(counts), "counts": kept, "other": total - sum(kept.values())}
+    if out["other"]:
+        rest = [k for k in counts if k not in kept]
+        where = tail_buckets(rest, TAIL_BUCKETS)
+        weights = np.fromiter((counts[k] for k in rest), dtype="float64", count=len(rest))
+        out["tail"] = np.bincount(where, weights=weights, minlength=TAIL_BUCKETS).astype(np.int64).tolist()
+    return out
 
 
 def _datetime_profile(series: pd.Series) -> dict[str, Any]:
@@ -147,7 +196,8 @@ def _label_profile(column: dict[str, Any]) -> dict[str, Any]:
         if column["kind"] == "numeric":
             counts = {category_key(v): c for v, c in column.get("value_counts", [])}
             return {"task": task, "counts": counts, "other": 0}
-        return {"task": task, "counts": column["counts"], "other": column["other"]}
+        tail = {"tail": column["tail"]} if "tail" in column else {}
+        return {"task": task, "counts": column["counts"], "other": column["other"], **tail}
     keep = ("count", "mean", "std", "min", "max", "quantiles")
     return {"task": task, **{k: column[k] for k in keep if k in column}}
 
@@ -169,10 +219,17 @@ def profile_frame(df: pd.DataFrame, target: str | None, seed: int, sample_cap: i
     ``label``. Numeric columns keep the rate of nulls (NaN and infinities), ``count``, ``mean``, population
     ``std``, ``min``, ``max`` (all exact), 101 ``quantiles`` and ``n_unique`` (exact up to 100,000 values;
     above, from a seeded sample of 100,000, and ``n_unique_at_least`` is true unless the column has at most
-    100 distinct values, which are then counted exactly in ``value_counts``), and a seeded ``sample`` of the
-    finite values: all of them, unrounded, when the frame has at most ``sample_cap`` rows (``sample_exact``),
-    else rounded to 4 significant digits. Categorical and boolean columns keep the ``counts`` of the top 100
-    categories, an ``other`` count and ``n_unique``. Datetime columns keep ``min`` and ``max``.
+    100 distinct values, which are then counted exactly in ``value_counts``), and a ``sample`` of the finite
+    values: all of them, unrounded (``sample_exact``), when the frame has at most ``sample_cap`` rows or the
+    column at most ``SMALL_COLUMN`` (1,000) finite values; all of them rounded to 4 significant digits when
+    they fit in the column's share of the budget; else those of a seeded row sample, rounded.
+    Categorical and boolean columns keep ``n_unique`` and the ``counts`` of their categories, most frequent
+    first, up to ``MAX_CATEGORIES`` (2,000) names and ``CATEGORY_KEY_BYTES`` (32,000) bytes of names; the
+    rest (and, in a column too large to keep whole, every value seen once) is counted in ``other`` and,
+    split by a stable hash of the name into ``TAIL_BUCKETS`` (1,024) buckets, in ``tail``, so a shift among
+    rare categories stays visible. Datetime columns keep ``min`` and
+    ``max``. A JSON of 20 columns stays under about 1.1 MB at any number of rows: numeric samples about
+    0.5 MB in all, a categorical column at most about 55 kB (see the tests).
     """
     rows = len(df)
     numeric = [c for c in df.columns if column_kind(df[c]) == "numeric"]
@@ -214,6 +271,7 @@ class ColumnView:
     values: np.ndarray | None = None  # finite numeric values (all, or a sample)
     counts: dict[Any, int] | None = None  # categories (or discrete numeric values) -> count
     other: int = 0  # values outside ``counts``
+    tail: list[int] | None = None  # ``other`` split into hashed buckets (``tail_bucket``); None: lumped (old profile)
 
 
 def view_from_profile(column: dict[str, Any], rows: int) -> ColumnView:
@@ -229,6 +287,8 @@ def view_from_profile(column: dict[str, Any], rows: int) -> ColumnView:
     elif view.kind in ("categorical", "boolean"):
         view.counts = dict(column["counts"])
         view.other = int(column["other"])
+        if view.other and column.get("tail"):
+            view.tail = [int(c) for c in column["tail"]]
     return view
 
 
