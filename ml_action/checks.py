@@ -9,10 +9,12 @@ from typing import Any
 
 from ml_action import escape
 from ml_action.compare import GateResult
-from ml_action.config import Config
+from ml_action.config import Config, Gate
 from ml_action.errors import first_line
 
 MAX_COLUMNS = 1000  # feature columns the data checks look at; a seeded sample above
+INCONCLUSIVE_ADVICE = ("The holdout is too small to tell at this confidence: score on more rows (`test-data`, or a "
+                      "larger `test-size`), or decide with `on-inconclusive: pass|fail`")
 
 
 @dataclass
@@ -22,9 +24,13 @@ class Checks:
     profile: dict[str, Any]
     leakage: list[str] = field(default_factory=list)
     drift: Any = None  # DriftResult, when a reference profile exists
-    interval: Any = None  # BootstrapResult, when a champion was scored
+    interval: Any = None  # BootstrapResult of the primary metric, when a champion was scored
     interval_note: str = ""
     sampled_note: str = ""  # set when the checks looked at a sample of the columns
+    # metric -> BootstrapResult for the rules with ``confidence`` (the primary's too); without a champion,
+    # the candidate paired with itself (its own-value interval, for floors); and why a metric has none
+    intervals: dict[str, Any] = field(default_factory=dict)
+    interval_notes: dict[str, str] = field(default_factory=dict)
 
     def gates(self, config: Config) -> list[GateResult]:
         """Gate results from the checks: dataset drift (``fail-on-drift``) and ``significant-regression``."""
@@ -134,33 +140,59 @@ def run_checks(config: Config, dataset: Any, champion: Any, runner: Any) -> Chec
     return checks
 
 
-def confidence(config: Config, dataset: Any, primary: str, preds: Any, champion: Any, checks: Checks) -> None:
-    """The paired bootstrap interval of candidate − champion on the primary metric, on the same rows."""
+def confidence(config: Config, dataset: Any, primary: str, preds: Any, champion: Any, checks: Checks,
+               gates: tuple[Gate, ...] = ()) -> None:
+    """Paired bootstrap intervals of candidate − champion on the same rows: the primary metric's, and one for
+    each metric a rule with ``confidence`` names (the candidate's own-value interval comes from the same
+    resamples). Without a champion only floors (``min``/``max``) with ``confidence`` need one: the candidate
+    is paired with itself."""
+    from ml_action.errors import UserError
+
+    wanted = [primary, *dict.fromkeys(g.metric for g in gates if g.confidence is not None and g.metric)]
+    floors = {g.metric for g in gates if g.confidence is not None and (g.min is not None or g.max is not None)}
+    compared = champion is not None and champion.comparable and champion.preds is not None
+    for name in dict.fromkeys(wanted):
+        if config.bootstrap == 0:
+            why = "bootstrap is off (`bootstrap: 0`)"
+        elif not compared and name not in floors:
+            why = "no champion scored on these rows"
+        else:
+            other = champion.preds if compared else preds
+            result, why = _paired(config, dataset, name, preds, other)
+            if result is not None:
+                checks.intervals[name] = result
+                if name == primary and compared:
+                    checks.interval = result
+                continue
+            if why.startswith("the candidate") and any(g.metric == name and g.confidence for g in gates):
+                raise UserError("gates", f"a rule on {name} sets `confidence`, but {name} has no interval: {why}",
+                                "Remove `confidence` from that rule, or use a metric the model can compute.")
+        checks.interval_notes[name] = why
+        if name == primary:
+            checks.interval_note = why
+
+
+def _paired(config: Config, dataset: Any, name: str, preds: Any, other: Any) -> tuple[Any, str]:
+    """One metric's paired bootstrap of ``preds`` against ``other`` on the holdout, or why there is none."""
     from ml_action.metrics import METRICS, metric_function
     from ml_action.stats import paired_bootstrap
 
-    if config.bootstrap == 0:
-        checks.interval_note = "bootstrap is off (`bootstrap: 0`)"
-        return
-    if champion is None or not champion.comparable or champion.preds is None:
-        checks.interval_note = "no champion scored on these rows"
-        return
-    metric = METRICS[primary]
+    metric = METRICS[name]
     if metric.needs_proba:
-        if preds.proba is None or champion.preds.proba is None or list(preds.classes or []) != list(
-                champion.preds.classes or []):
-            checks.interval_note = "the two models' class probabilities are not comparable"
-            return
-        a, b = preds.proba, champion.preds.proba
+        if preds.proba is None:
+            return None, "the candidate has no class probabilities (predict_proba)"
+        if other.proba is None or list(preds.classes or []) != list(other.classes or []):
+            return None, "the two models' class probabilities are not comparable"
+        a, b = preds.proba, other.proba
     else:
-        a, b = preds.labels, champion.preds.labels
+        a, b = preds.labels, other.labels
     classes = preds.classes
     try:
-        checks.interval = paired_bootstrap(dataset.y_test.to_numpy(), a, b, metric_function(primary, classes),
-                                           metric.greater_is_better, n_resamples=config.bootstrap,
-                                           seed=config.seed, metric_name=primary, classes=classes)
+        return paired_bootstrap(dataset.y_test.to_numpy(), a, b, metric_function(name, classes),
+                                metric.greater_is_better, n_resamples=config.bootstrap, seed=config.seed,
+                                metric_name=name, classes=classes), ""
     except (ValueError, TypeError) as exc:  # e.g. labels of different types: the models are not comparable
-        checks.interval_note = f"the interval could not be computed ({first_line(exc, 200)})"
+        return None, f"the interval could not be computed ({first_line(exc, 200)})"
 
 
 def data_section(checks: Checks, dataset: Any) -> str:
@@ -185,3 +217,18 @@ def interval_context(checks: Checks, primary: str) -> dict[str, Any] | None:
     if checks.interval is None:
         return None
     return {**checks.interval.to_dict(), "metric": primary}
+
+
+def inconclusive_note(verdict: Any, on_inconclusive: str) -> str | None:
+    """The report's plain-words note on an ``inconclusive`` verdict: why, how many rows, what to do."""
+    rules = verdict.inconclusive()
+    if not rules or verdict.failed():
+        return None
+    needed = [g.rows_needed for g in rules if g.rows_needed]
+    rows = (f" About {max(needed):,} holdout rows would likely decide it." if needed else
+            " The models are so close that more rows are unlikely to decide it.")
+    effect = ("the job passes and `publish` promotes the candidate" if on_inconclusive == "pass" else
+              "the job fails (with `fail-on-gate`) and nothing is promoted")
+    return (f"**Inconclusive:** {', '.join(f'`{g.rule}`' for g in rules)} — the interval straddles the limit, so the "
+            f"holdout cannot tell at that confidence whether the candidate is within it.{rows} To decide, score on "
+            f"more rows (`test-data`, or a larger `test-size`). With `on-inconclusive: {on_inconclusive}`, {effect}.")

@@ -82,6 +82,9 @@ class Config:
     gates: tuple[Gate, ...] = setting("", inputs.gates, "YAML list of gate rules, e.g. `[{metric: f1_macro, min: "
                                       "0.8, max-regression: 0.01}]`.")
     fail_on_gate: bool = setting("true", inputs.boolean, "Exit 1 when a gate fails.")
+    on_inconclusive: str = setting("pass", inputs.choice("pass", "fail"), "`pass` or `fail`: how an `inconclusive` "
+                                   "verdict (the holdout cannot tell within a rule's `confidence`) counts for the "
+                                   "exit code and whether `publish` promotes.")
     registry: str = setting(".ml-action/registry", inputs.text, "Where versions and the champion live: a folder or "
                             "`s3://bucket/prefix`.")
     model_name: str = setting("model", inputs.model_name, "Name of the model inside the registry.")
@@ -164,7 +167,10 @@ INPUT_NAMES = frozenset(i.name for i in INPUTS)
 _BY_NAME = {i.name: i for i in INPUTS}
 
 OUTPUTS: dict[str, str] = {
-    "verdict": "`pass` or `fail`: whether every gate passed.",
+    "verdict": "`pass`, `fail` or `inconclusive` (a rule with `confidence` whose interval straddles its limit; "
+               "no rule failed). In `mode: monitor`, `fail` when degraded or drifted.",
+    "health": "`mode: monitor`: `healthy`, `watch` (a significant drop, not significantly beyond the slack) or "
+              "`degraded`.",
     "primary-metric": "Name of the primary metric.",
     "primary-metric-value": "The candidate's value of the primary metric on the holdout.",
     "metrics": "JSON: `{\"candidate\": {...}, \"champion\": {...}}` scored on the same holdout rows.",
@@ -250,7 +256,17 @@ def load_config(env: Mapping[str, str], flags: Mapping[str, Any] | None = None) 
     merged.update(from_env)
     merged.update(flags)
     values = {_attr(name): _BY_NAME[name].parse(name, value) for name, value in merged.items()}
-    return Config(workspace=workspace, **values)
+    config = Config(workspace=workspace, **values)
+    _check_confidence(config)
+    return config
+
+
+def _check_confidence(config: Config) -> None:
+    """A rule's ``confidence`` needs the bootstrap: with ``bootstrap: 0`` no metric has an interval."""
+    asked = [g.metric for g in config.gates if g.confidence is not None]
+    if asked and config.bootstrap == 0:
+        raise UserError("gates", f"a rule on {asked[0]} sets `confidence`, but `bootstrap: 0` turns the intervals "
+                        "off, so no metric has one", "Remove `confidence`, or set `bootstrap` to e.g. 1000.")
 
 
 def require(config: Config, *names: str) -> None:

@@ -41,12 +41,15 @@ class Evaluation:
 
 
 def gates_with_default(config: Config, primary: str) -> tuple[tuple[Gate, ...], str | None]:
-    """Unless a rule names the primary metric, guard it: the candidate may not be worse than the champion."""
+    """Unless a rule names the primary metric, guard it: the candidate may not be worse than the champion,
+    judged on the paired interval at the default confidence (a point comparison would fail on noise)."""
+    from ml_action.decide import DEFAULT_CONFIDENCE
+
     if any(g.metric == primary for g in config.gates):
         return config.gates, None
     note = (f"No gate names the primary metric {primary}, so the default rule applies: the candidate may not "
-            f"be worse than the champion on it (`max-regression: 0`).")
-    return (*config.gates, Gate(metric=primary, max_regression=0.0)), note
+            f"be worse than the champion on it (`max-regression: 0`, `confidence: {DEFAULT_CONFIDENCE}`).")
+    return (*config.gates, Gate(metric=primary, max_regression=0.0, confidence=DEFAULT_CONFIDENCE)), note
 
 
 def cross_validate(model: Any, dataset: Dataset, folds: int, seed: int, names: list[str],
@@ -136,23 +139,27 @@ def train_and_compare(config: Config, runner: Runner, registry: Registry, workdi
             champion = score_champion(registry, pointer, dataset.test, dataset.target, dataset.task,
                                       dataset.classes, names, workdir, config.allow_unsafe_model_format)
             runner.info(f"champion {champion.version}: {primary} = {champion.metrics.get(primary)}")
+    gates, default_note = gates_with_default(config, primary)
     with runner.group("Data checks and confidence"):
         found = checks.run_checks(config, dataset, champion, runner)
-        checks.confidence(config, dataset, primary, preds, champion, found)
+        checks.confidence(config, dataset, primary, preds, champion, found, gates)
         if found.interval is not None:
             iv = found.interval
             runner.info(f"{primary}: candidate − champion = {iv.observed:+.4g}, 95 % interval "
                         f"[{iv.low:+.4g}, {iv.high:+.4g}]: {iv.direction}")
-    gates, default_note = gates_with_default(config, primary)
     champ_metrics = champion.metrics if champion and champion.comparable else None
     result = verdict(gates, metrics, champ_metrics, dataset.task,
-                     extra=[*champion_checks(champion, NOT_PROMOTED), *found.gates(config)])
+                     extra=[*champion_checks(champion, NOT_PROMOTED), *found.gates(config)],
+                     intervals=found.intervals, interval_notes=found.interval_notes)
     rows = compare(metrics, champ_metrics)
     context = _context(config, dataset, model, params, primary, rows, result, champion, cv, fit_seconds,
                        notes, default_note)
     context["profile"] = found.profile
     context["interval"] = checks.interval_context(found, primary)
     context["interval_note"] = found.interval_note
+    note = checks.inconclusive_note(result, config.on_inconclusive)
+    if note:
+        context["notes"].append(note)
     context["sections"] = [checks.data_section(found, dataset)]
     return Evaluation(config, dataset, model, primary, metrics, preds, champion, result, context, found)
 
@@ -209,6 +216,8 @@ def set_outputs(runner: Runner, ev: Evaluation) -> None:
 def annotate_gates(runner: Runner, ev: Evaluation) -> None:
     for gate in ev.verdict.failed():
         runner.error(gate.reason, title=f"gate failed: {gate.rule}")
+    for gate in ev.verdict.inconclusive():
+        runner.warning(f"{gate.rule}: {gate.reason}. {checks.INCONCLUSIVE_ADVICE}", title="inconclusive")
     for gate in ev.verdict.gates:
         if gate.passed and gate.note == "warning":
             runner.warning(gate.reason, title=f"gate warning: {gate.rule}")

@@ -195,13 +195,17 @@ def _find_issue(gh: Github, repo_full_name: str, key: str, login: str | None) ->
 
 
 @_typed
-def upsert_issue(gh: Github, repo: str, key: str, title: str, body: str, login: str | None = None) -> str:
-    """Update our open issue for ``key`` (marker at the start of the body, opened by us) or open one."""
+def upsert_issue(gh: Github, repo: str, key: str, title: str, body: str, login: str | None = None,
+                 create: bool = True) -> str | None:
+    """Update our open issue for ``key`` (marker at the start of the body, opened by us) or open one
+    (unless ``create`` is false: then ``None`` when there is none)."""
     body = with_marker(body, key)
     issue = _find_issue(gh, repo, key, login)
     if issue is not None:
         issue.edit(title=title, body=body)
         return issue.html_url
+    if not create:
+        return None
     return gh.get_repo(repo).create_issue(title=title, body=body).html_url
 
 

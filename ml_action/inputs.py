@@ -30,6 +30,7 @@ class Gate:
     max_regression_pct: float | None = None
     min_improvement: float | None = None
     significant_regression: str | None = None
+    confidence: float | None = None  # judge the rule on the bootstrap interval at this level (pass/fail/inconclusive)
 
 
 def _text(value: Any) -> str:
@@ -108,7 +109,25 @@ def parse_params(value: Any) -> dict[str, Any]:
 
 
 _GATE_KEYS = {"metric", "min", "max", "max-regression", "max-regression-pct", "min-improvement",
-              "significant-regression"}
+              "significant-regression", "confidence"}
+
+
+def _parse_confidence(n: int, rule: Mapping[str, Any]) -> float | None:
+    """A rule's ``confidence``: a level in (0, 1), only on a rule with a metric."""
+    raw = rule.get("confidence")
+    if raw is None:
+        return None
+    hint = "Write e.g. `confidence: 0.95` (a level between 0 and 1, exclusive)."
+    try:
+        level = float(str(raw)) if not isinstance(raw, (int, float)) or isinstance(raw, bool) else float(raw)
+    except ValueError:
+        raise UserError("gates", f"rule {n}: `confidence` is '{raw}', not a number", hint) from None
+    if isinstance(raw, bool) or not 0 < level < 1:
+        raise UserError("gates", f"rule {n}: `confidence` is {raw}, outside (0, 1)", hint)
+    if rule.get("metric") is None:
+        raise UserError("gates", f"rule {n}: `confidence` needs a `metric` to have an interval",
+                        "Put `confidence` on a rule with a `metric` and a limit.")
+    return level
 
 
 def parse_gates(value: Any) -> tuple[Gate, ...]:
@@ -161,7 +180,8 @@ def parse_gates(value: Any) -> tuple[Gate, ...]:
         gates.append(Gate(metric=str(metric) if metric is not None else "", min=numbers["min"],
                           max=numbers["max"], max_regression=numbers["max-regression"],
                           max_regression_pct=numbers["max-regression-pct"],
-                          min_improvement=numbers["min-improvement"], significant_regression=sig))
+                          min_improvement=numbers["min-improvement"], significant_regression=sig,
+                          confidence=_parse_confidence(n, rule)))
     return tuple(gates)
 
 

@@ -22,8 +22,9 @@ def monitor_gates(config: Config, manifest: dict[str, Any], primary: str) -> tup
     return gates
 
 
-def status_word(degraded: bool, drifted: bool) -> str:
-    """``healthy``, ``degraded``, ``drifted`` or ``degraded and drifted``."""
-    if degraded:
-        return "degraded" + (" and drifted" if drifted else "")
+def status_word(state: str, drifted: bool) -> str:
+    """``healthy``, ``watch``, ``degraded``, ``drifted``, or ``watch``/``degraded`` ``and drifted``
+    (``state`` is the health: ``healthy``, ``watch`` or ``degraded``)."""
+    if state != "healthy":
+        return state + (" and drifted" if drifted else "")
     return "drifted" if drifted else "healthy"

@@ -12,7 +12,8 @@ labels the rows collapse into "cells" (true label, candidate label, champion lab
 the per-cell counts of a resample are drawn directly from a multinomial, which is exactly the bootstrap
 distribution over all rows (below, row indices are drawn: the same ones the loop would score).
 Any other metric is called once per resample on at most ``max_rows`` seeded rows.
-Pure: no network, no environment.
+``two_sample_bootstrap`` does the same for two different sets of rows (reference vs fresh, for the
+monitor), resampling each on its own. Pure: no network, no environment.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,22 @@ class BootstrapResult:
     rows_used: int
     method: str  # "cells", "rows" (vectorised) or "loop"
     metric: str | None = None
+    # the resampled differences and the candidate's own values (shifted like the interval), for intervals
+    # at another confidence and for floors judged on the candidate's own value; not in ``to_dict``
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)
+    values: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def interval(self, confidence: float | None = None) -> tuple[float, float]:
+        """The percentile interval of the difference at ``confidence`` (default: the one computed)."""
+        if confidence is None or confidence == self.confidence or self.draws is None:
+            return self.low, self.high
+        return percentile_interval(self.draws, confidence)
+
+    def value_interval(self, confidence: float | None = None) -> tuple[float, float]:
+        """The percentile interval of the candidate's own metric value, from the same paired resamples."""
+        if self.values is None:
+            return math.nan, math.nan
+        return percentile_interval(self.values, self.confidence if confidence is None else confidence)
 
     @property
     def skipped(self) -> int:
@@ -374,13 +391,142 @@ def paired_bootstrap(y_true: Any, pred_candidate: Any, pred_champion: Any, metri
             method = "loop"
             va, vb = _loop(metric, y, a, b, rng, n_resamples)
     diffs = va - vb
-    diffs = diffs[np.isfinite(diffs)]
+    finite = np.isfinite(diffs)
+    diffs = diffs[finite]
     alpha = (1 - confidence) / 2
     if diffs.size:
         low, high = (float(q) + shift for q in np.quantile(diffs, [alpha, 1 - alpha]))
     else:
         low = high = math.nan
+    own_shift = 0.0
+    if rows_used < n:  # the subsample's own value, moved to the all-rows value like the difference
+        own_shift = float(metric(np.asarray(y_true), np.asarray(pred_candidate))) - float(metric(y, a))
     return BootstrapResult(observed=observed, low=low, high=high, confidence=confidence,
                            greater_is_better=greater_is_better, n_resamples=n_resamples,
                            valid_resamples=int(diffs.size), rows=n, rows_used=rows_used, method=method,
-                           metric=metric_name)
+                           metric=metric_name, draws=diffs + shift, values=va[finite] + own_shift)
+
+
+# ------------------------------------------------------------------------------ one sample, two samples
+
+
+def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The two-sided percentile interval of ``draws`` (NaN when there are none)."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    draws = draws[np.isfinite(draws)]
+    if not draws.size:
+        return math.nan, math.nan
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(draws, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def bootstrap_values(y_true: Any, pred: Any, metric: Callable[[Any, Any], float], n_resamples: int = 1000,
+                     seed: int = 42, max_rows: int = 20000, *, metric_name: str | None = None,
+                     per_row: Callable[[Any, Any], Any] | None = None,
+                     classes: Sequence[Any] | None = None,
+                     rng: np.random.Generator | None = None) -> tuple[float, np.ndarray, str]:
+    """One model's metric on all rows and on ``n_resamples`` bootstrap resamples of them.
+
+    The same machinery as ``paired_bootstrap`` (the model paired with itself): the vectorised plans,
+    the multinomial over cells above ``INDEX_ROWS`` rows, the loop otherwise, and above ``max_rows`` rows
+    (loop and per-row paths) a seeded subsample whose values are shifted to centre on the all-rows value.
+    Returns ``(observed, values, method)``; a resample where the metric is undefined is NaN in ``values``.
+    """
+    y = np.asarray(y_true)
+    p = np.asarray(pred)
+    n = y.shape[0]
+    if p.shape[0] != n:
+        raise ValueError(f"y_true and pred have {n} and {p.shape[0]} rows")
+    if n == 0:
+        raise ValueError("no rows to bootstrap")
+    observed = float(metric(y, p))
+    rng = np.random.default_rng(seed) if rng is None else rng
+    plan = _plan(metric_name, per_row, y, p, p, classes)
+    shift = 0.0
+    if plan is not None and plan.cells is not None and n > min(max_rows, INDEX_ROWS):
+        values, _ = _multinomial(plan, rng, n, n_resamples)
+        return observed, values, "cells"
+    if n > max_rows:
+        keep = np.sort(rng.choice(n, size=max_rows, replace=False))
+        y, p = y[keep], p[keep]
+        shift = observed - float(metric(y, p))
+        plan = _plan(metric_name, per_row, y, p, p, classes)
+    if plan is not None:
+        values, _ = _vectorised(plan, rng, y.shape[0], n_resamples)
+        method = "cells" if plan.cells is not None else "rows"
+    else:
+        values, _ = _loop(metric, y, p, p, rng, n_resamples)
+        method = "loop"
+    return observed, values + shift, method
+
+
+@dataclass
+class TwoSampleResult:
+    """The interval of ``metric(fresh) − metric(reference)`` from independent resamples of each."""
+
+    reference: float  # the metric on all reference rows
+    fresh: float  # on all fresh rows
+    low: float
+    high: float
+    confidence: float
+    greater_is_better: bool
+    n_resamples: int
+    valid_resamples: int
+    reference_rows: int
+    fresh_rows: int
+    method: str
+    metric: str | None = None
+    draws: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def observed(self) -> float:
+        return self.fresh - self.reference
+
+    def interval(self, confidence: float | None = None) -> tuple[float, float]:
+        if confidence is None or confidence == self.confidence or self.draws is None:
+            return self.low, self.high
+        return percentile_interval(self.draws, confidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(v: float) -> float | None:
+            return float(v) if math.isfinite(v) else None
+
+        return {"metric": self.metric, "reference": num(self.reference), "fresh": num(self.fresh),
+                "observed": num(self.observed), "low": num(self.low), "high": num(self.high),
+                "confidence": self.confidence, "greater_is_better": self.greater_is_better,
+                "n_resamples": self.n_resamples, "valid_resamples": self.valid_resamples,
+                "reference_rows": self.reference_rows, "fresh_rows": self.fresh_rows, "method": self.method}
+
+
+def two_sample_bootstrap(y_reference: Any, pred_reference: Any, y_fresh: Any, pred_fresh: Any,
+                         metric: Callable[[Any, Any], float], greater_is_better: bool, n_resamples: int = 1000,
+                         seed: int = 42, max_rows: int = 20000, confidence: float = 0.95, *,
+                         metric_name: str | None = None, per_row: Callable[[Any, Any], Any] | None = None,
+                         classes: Sequence[Any] | None = None) -> TwoSampleResult:
+    """Percentile interval of ``metric(fresh) − metric(reference)``, each sample resampled on its own.
+
+    For the monitor: the reference rows (the holdout at publish, with the model's predictions then) and the
+    fresh rows are different rows, so they cannot be paired; drawing each independently puts the noise of
+    *both* estimates into the interval (a fixed reference number would ignore its own). The i-th reference
+    resample is paired with the i-th fresh resample; parameters as in ``paired_bootstrap``.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    rng = np.random.default_rng(seed)
+    ref, ref_values, ref_method = bootstrap_values(y_reference, pred_reference, metric, n_resamples,
+                                                   max_rows=max_rows, metric_name=metric_name, per_row=per_row,
+                                                   classes=classes, rng=rng)
+    new, new_values, new_method = bootstrap_values(y_fresh, pred_fresh, metric, n_resamples, max_rows=max_rows,
+                                                   metric_name=metric_name, per_row=per_row, classes=classes,
+                                                   rng=rng)
+    diffs = new_values - ref_values
+    diffs = diffs[np.isfinite(diffs)]
+    low, high = percentile_interval(diffs, confidence)
+    method = ref_method if ref_method == new_method else f"{ref_method}+{new_method}"
+    return TwoSampleResult(reference=ref, fresh=new, low=low, high=high, confidence=confidence,
+                           greater_is_better=greater_is_better, n_resamples=n_resamples,
+                           valid_resamples=int(diffs.size), reference_rows=int(np.asarray(y_reference).shape[0]),
+                           fresh_rows=int(np.asarray(y_fresh).shape[0]), method=method, metric=metric_name,
+                           draws=diffs)

@@ -35,16 +35,20 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     from ml_action.artifacts import save_model
     from ml_action.card import FILE as CARD
     from ml_action.card import write_card
+    from ml_action.checks import Checks, confidence
     from ml_action.compare import NOT_PROMOTED, champion_checks, score_champion, verdict
     from ml_action.provenance import actor
+    from ml_action.reference import FILE as REFERENCE
+    from ml_action.reference import write_reference
     from ml_action.snapshot import enabled, store_snapshots
 
     assert registry is not None, "cli opens the registry for this mode"
     ev = evaluation.train_and_compare(config, runner, registry, workdir, ctx.aws_env)
     evaluation.set_outputs(runner, ev)
-    if not ev.verdict.passed:
+    if not ev.verdict.ok(config.on_inconclusive):
         runner.set_output("promoted", False)
-        ev.context["published"] = "Not published: the gates failed, so the champion is unchanged."
+        why = "the gates failed" if ev.verdict.failed() else "the gates were inconclusive (`on-inconclusive: fail`)"
+        ev.context["published"] = f"Not published: {why}, so the champion is unchanged."
         return _finish(config, ctx, runner, ev)
     gates, _ = evaluation.gates_with_default(config, ev.primary)
     if ctx.github_actions and not config.is_s3:
@@ -56,10 +60,12 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
         model_sha = save_model(ev.model, model_path)
         snapshots = store_snapshots(registry, ev.dataset, workdir, runner.info) if enabled(config) else None
         fields = _manifest(ev, ctx, snapshots)
+        fields["reference"] = write_reference(ev.dataset.y_test, ev.preds, workdir / REFERENCE)
         git = fields["git"]
         version = registry.allocate_version({"git_sha": git["sha"], "run_id": ctx.run_id or None})
         card = write_card(ev.model, {**fields, "version": version}, model_path, model_sha, workdir / CARD)
-        manifest = registry.write_version(version, model_path, fields, extra_files={CARD: card})
+        manifest = registry.write_version(version, model_path, fields,
+                                          extra_files={CARD: card, REFERENCE: workdir / REFERENCE})
         runner.info(f"wrote version {version} to {registry.uri}")
     evaluated_against = ev.champion.version if ev.champion else None
     conflict_notes: list[str] = []
@@ -77,11 +83,14 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
         ds = ev.dataset
         rescored = score_champion(registry, current, ds.test, ds.target, ds.task, ds.classes, list(ev.metrics),
                                   workdir, config.allow_unsafe_model_format)
+        found = Checks(profile={})
+        confidence(config, ds, ev.primary, ev.preds, rescored, found, gates)
         again = verdict(gates, ev.metrics, rescored.metrics if rescored.comparable else None, ds.task,
-                        extra=champion_checks(rescored, NOT_PROMOTED))
-        if again.passed:
+                        extra=champion_checks(rescored, NOT_PROMOTED), intervals=found.intervals,
+                        interval_notes=found.interval_notes)
+        if again.ok(config.on_inconclusive):
             return True, ""
-        reasons = "; ".join(g.reason for g in again.failed())
+        reasons = "; ".join(g.reason for g in again.failed() or again.inconclusive())
         return False, f"the newer champion `{now}` is at least as good ({reasons})"
 
     with runner.group("Promote"):
@@ -122,7 +131,7 @@ def _finish(config: Config, ctx: RunContext, runner: Runner, ev: Evaluation) -> 
     if url:
         runner.info(f"PR comment: {url}")
     runner.set_output("comment-url", url or "")
-    return 1 if (not ev.verdict.passed and config.fail_on_gate) else 0
+    return 1 if (not ev.verdict.ok(config.on_inconclusive) and config.fail_on_gate) else 0
 
 
 def _manifest(ev: Evaluation, ctx: RunContext, snapshots: dict[str, Any] | None = None) -> dict[str, Any]:

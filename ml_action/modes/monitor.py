@@ -1,6 +1,7 @@
-"""``mode: monitor``: score the champion on fresh labelled data, compare with the metrics recorded at its
-promotion and with the gates, check drift against its training profile, report, and keep one GitHub issue
-open while it is degraded or drifted (closed with a comment when a later run is healthy)."""
+"""``mode: monitor``: score the champion on fresh labelled data, compare with its reference rows kept at
+publish (two-sample bootstrap, ``health.py``; older versions: the metrics recorded at publish) and with the
+gates, check drift against its training profile, report, and keep one GitHub issue open while it is
+degraded or drifted (updated, never opened, on ``watch``; closed with a comment when a later run is healthy)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ml_action import github_api
-from ml_action.compare import champion_checks, compare, score_champion, verdict
+from ml_action.compare import Verdict, champion_checks, compare, score_champion
 from ml_action.config import Config, require
 from ml_action.context import RunContext
+from ml_action.decide import DEGRADED, HEALTHY, WATCH
 from ml_action.errors import UserError
 from ml_action.monitor import monitor_gates, status_word
 from ml_action.registry.base import Registry
@@ -23,7 +25,9 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     """Score the champion on ``data``; exit 1 when degraded or drifted and ``fail-on-degradation`` is set."""
     from ml_action.data import load_scoring_frame, sorted_classes
     from ml_action.drift import compare_profiles
+    from ml_action.health import judge
     from ml_action.metrics import metrics_for
+    from ml_action.reference import read_reference
 
     assert registry is not None, "cli opens the registry for this mode"
     require(config, "data", "target")
@@ -55,15 +59,26 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
             columns = [c for c in [*features, config.target] if c in frame.columns]
             drift = compare_profiles(reference, frame[columns], config.target, config.drift_share)
             runner.info(f"{len(drift.drifted_columns)} of {len(drift.columns)} columns drifted")
-    result = verdict(monitor_gates(config, manifest, primary), metrics, recorded, task,
-                     extra=champion_checks(champion))
+    with runner.group("Fresh rows against the reference rows"):
+        fresh = (frame[config.target].to_numpy(), champion.preds) if champion.comparable and metrics else None
+        reference = read_reference(registry, version, manifest, workdir) if fresh is not None else "no fresh scores"
+        judged = judge(monitor_gates(config, manifest, primary), primary, metrics, recorded, task, reference,
+                       fresh, config.bootstrap, config.seed)
+        result = Verdict([*judged.gates, *champion_checks(champion)])
+        state = DEGRADED if result.failed() else judged.state
+        runner.info(f"health: {state}")
     drifted = bool(drift and drift.dataset_drift)
-    healthy = result.passed and not drifted
+    healthy = state == HEALTHY and not drifted
     rows = compare(metrics, recorded)
-    status = status_word(not result.passed, drifted)
+    status = status_word(state, drifted)
     notes = [f"Champion `{version}` scored on {len(frame):,} fresh labelled rows (`{config.data}`, sha256 "
-             f"`{fingerprint['sha256'][:12]}…`), compared with the metrics recorded when it was published "
-             f"({manifest.get('holdout_rows', '?')} holdout rows)."]
+             f"`{fingerprint['sha256'][:12]}…`), compared with "
+             + ("its reference rows kept at publish (two-sample bootstrap)" if judged.interval is not None else
+                "the metrics recorded when it was published")
+             + f" ({manifest.get('holdout_rows', '?')} holdout rows).", *judged.notes]
+    if state == WATCH:
+        notes.append(f"**Watch:** {primary} dropped significantly, but not significantly beyond the slack. No "
+                     "issue is opened for this; an open one is updated.")
     context = {"model_name": config.model_name, "verdict": "pass" if healthy else "fail", "primary": primary,
                "headline": f"**Monitor: `{version}` is {status}.** " + headline(primary, rows, version),
                "champion_version": version, "rows_label": "fresh labelled rows", "rows": [asdict(r) for r in rows],
@@ -75,23 +90,28 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     runner.info(parts.head)
     for gate in result.failed():
         runner.error(gate.reason, title=f"monitor: {gate.rule}")
-    runner.set_output("verdict", "pass" if healthy else "fail")
+    for gate in result.inconclusive():
+        runner.warning(gate.reason, title=f"monitor watch: {gate.rule}")
+    runner.set_output("verdict", "pass" if state != DEGRADED and not drifted else "fail")
+    runner.set_output("health", state)
     runner.set_output("champion-version", version)
     runner.set_output("primary-metric", primary)
     runner.set_output("primary-metric-value", f"{metrics[primary]:.6g}" if primary in metrics else "")
     runner.set_output("drift-detected", "true" if drifted else "false")
     runner.set_output("drifted-columns", json.dumps(drift.drifted_columns if drift else []))
-    runner.set_output("issue-url", _issue(config, ctx, runner, healthy, version, status, parts) or "")
-    return 1 if (not healthy and config.fail_on_degradation) else 0
+    watch = state == WATCH and not drifted
+    runner.set_output("issue-url", _issue(config, ctx, runner, healthy, watch, version, status, parts) or "")
+    return 1 if (not healthy and not watch and config.fail_on_degradation) else 0
 
 
-def _issue(config: Config, ctx: RunContext, runner: Runner, healthy: bool, version: str, status: str,
+def _issue(config: Config, ctx: RunContext, runner: Runner, healthy: bool, watch: bool, version: str, status: str,
            parts: ReportParts) -> str | None:
-    """Open/update one issue while unhealthy; close it with a comment once healthy. Never fails the job."""
+    """Open/update one issue while degraded or drifted; on ``watch`` update an open one, never open one; close
+    it with a comment once healthy. Never fails the job."""
     from ml_action.comment import fit_comment
 
     if not ctx.repository or not config.github_token:
-        if not healthy:
+        if not healthy and not watch:
             runner.warning("No monitor issue was opened: `github-token` or GITHUB_REPOSITORY is missing.")
         return None
     key = f"monitor-{config.comment_marker_key}"
@@ -105,7 +125,8 @@ def _issue(config: Config, ctx: RunContext, runner: Runner, healthy: bool, versi
             return None
         title = f"ml-action monitor: model `{config.model_name}` ({version}) is {status}"
         body = fit_comment(parts.head, parts.details, f"\n<sub>{ctx.run_url or ''}</sub>")
-        return github_api.upsert_issue(gh, ctx.repository, key, title, body, login=ctx.github_login)
+        return github_api.upsert_issue(gh, ctx.repository, key, title, body, login=ctx.github_login,
+                                       create=not watch)
     except github_api.GitHubError as exc:
         runner.warning(f"The monitor issue could not be updated: {exc.message}")
         return None

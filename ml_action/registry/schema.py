@@ -21,9 +21,10 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 EVENT_NAME_RE = re.compile(r"^[0-9]{8}T[0-9]{12}Z-v[0-9]{1,9}-[a-z]{1,20}-[0-9a-f]{6}\.json$")
 MODEL_FILE = "model.skops"
 CARD_FILE = "model-card.md"  # ml_action.card.FILE (a test keeps them equal)
+REFERENCE_FILE = "reference.parquet"  # ml_action.reference.FILE (a test keeps them equal)
 # The only artifact names a version may list: what ml-action writes, plus the pickle/joblib names a user
 # may have put there by hand (loaded only with ``allow-unsafe-model-format``).
-ARTIFACT_NAMES = frozenset({MODEL_FILE, CARD_FILE})
+ARTIFACT_NAMES = frozenset({MODEL_FILE, CARD_FILE, REFERENCE_FILE})
 _HINT = "Fix or remove the object (it was not written by ml-action, or was altered), or roll back to another version."
 
 
@@ -127,7 +128,7 @@ def parse_manifest(data: bytes, where: str, version: str) -> dict[str, Any]:
             raise DamagedObject(where, f"`artifacts.{name}.size` is {_show(size)}, not a size in bytes")
     for name, types in (("metrics", dict), ("primary_metric", str), ("created_at", str), ("git", dict),
                         ("data", dict), ("config", dict), ("run", dict), ("compared_with", dict),
-                        ("gates", dict), ("task", str)):
+                        ("gates", dict), ("task", str), ("reference", dict)):
         _expect(manifest, name, types, where)
     for metric, value in (manifest.get("metrics") or {}).items():
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):

@@ -83,3 +83,16 @@ def test_each_default_is_its_parsed_text(tmp_path: Path) -> None:
     for spec in INPUTS:
         assert getattr(config, spec.name.replace("-", "_")) == spec.parse(spec.name, spec.default), spec.name
     assert config == load_config({"GITHUB_WORKSPACE": str(tmp_path)})
+
+
+def test_gate_confidence_and_on_inconclusive(tmp_path: Path) -> None:
+    [gate] = parse_gates("- metric: f1_macro\n  max-regression: 0\n  confidence: 0.9")
+    assert gate == Gate("f1_macro", max_regression=0.0, confidence=0.9)
+    assert parse_gates("[{metric: f1_macro, min: 0.5}]")[0].confidence is None
+    config = load_config({"GITHUB_WORKSPACE": str(tmp_path), "INPUT_GATES": "[{metric: f1_macro, min: 0.5, "
+                          "confidence: 0.8}]", "INPUT_ON-INCONCLUSIVE": "FAIL"})
+    assert config.on_inconclusive == "fail"
+    assert config.resolved()["gates"] == [{"metric": "f1_macro", "min": 0.5, "confidence": 0.8}]
+    # the manifest's resolved gates parse back (monitor mode re-reads them)
+    assert parse_gates(config.resolved()["gates"]) == config.gates
+    assert load_config({"GITHUB_WORKSPACE": str(tmp_path)}).on_inconclusive == "pass"

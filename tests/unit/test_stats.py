@@ -193,3 +193,99 @@ def test_binary_roc_auc_fast_path_equals_loop(ties: bool) -> None:
     slow = paired_bootstrap(y, pa, pb, metric, True, n_resamples=60)
     assert fast.method == "rows" and slow.method == "loop"
     assert (fast.low, fast.high) == pytest.approx((slow.low, slow.high), abs=1e-12)
+
+
+# ------------------------------------------------------------------------------ intervals at other levels, own values
+
+
+def test_paired_result_keeps_its_draws_for_other_confidences_and_own_values() -> None:
+    y, a, b = labels(2000, seed=7, acc_candidate=0.8, acc_champion=0.78)
+    res = paired_bootstrap(y, a, b, skm.accuracy_score, True, n_resamples=400, seed=1, metric_name="accuracy")
+    assert res.interval() == (res.low, res.high)
+    low90, high90 = res.interval(0.90)
+    assert res.low <= low90 <= high90 <= res.high
+    v_low, v_high = res.value_interval(0.95)
+    own = skm.accuracy_score(y, a)
+    assert v_low < own < v_high
+    assert v_high - v_low == pytest.approx(2 * 1.96 * np.sqrt(own * (1 - own) / 2000), rel=0.2)
+    assert "draws" not in res.to_dict()
+
+
+def test_own_values_on_the_subsampled_loop_centre_on_all_rows() -> None:
+    y, a, b = regression(3000, seed=8, noise_candidate=0.5, noise_champion=0.6)
+    res = paired_bootstrap(y, a, b, RMSE, False, n_resamples=100, seed=2, max_rows=1000)
+    assert res.rows_used == 1000 and res.method == "loop"
+    low, high = res.value_interval()
+    assert low < RMSE(y, a) < high
+
+
+# ------------------------------------------------------------------------------ one and two samples
+
+
+def test_bootstrap_values_paths_agree_with_the_loop() -> None:
+    from ml_action.stats import bootstrap_values
+
+    y, a, _ = labels(1500, seed=9, acc_candidate=0.8, acc_champion=0.7, classes=3)
+    obs_fast, fast, method = bootstrap_values(y, a, F1_MACRO, 50, seed=3, metric_name="f1_macro")
+    obs_slow, slow, slow_method = bootstrap_values(y, a, F1_MACRO, 50, seed=3)
+    assert (method, slow_method) == ("cells", "loop")
+    assert obs_fast == obs_slow
+    np.testing.assert_allclose(fast, slow, atol=1e-12)
+
+
+def test_two_sample_covers_a_known_drop_and_not_a_null_one() -> None:
+    from ml_action.stats import two_sample_bootstrap
+
+    y_ref, a_ref, _ = labels(800, seed=10, acc_candidate=0.85, acc_champion=0.85)
+    same_y, same_a, _ = labels(1500, seed=21, acc_candidate=0.85, acc_champion=0.85)
+    worse_y, worse_a, _ = labels(1500, seed=12, acc_candidate=0.75, acc_champion=0.75)
+    same = two_sample_bootstrap(y_ref, a_ref, same_y, same_a, skm.accuracy_score, True, n_resamples=500,
+                                metric_name="accuracy")
+    worse = two_sample_bootstrap(y_ref, a_ref, worse_y, worse_a, skm.accuracy_score, True, n_resamples=500,
+                                 metric_name="accuracy")
+    assert same.low < 0 < same.high
+    assert worse.high < 0
+    assert worse.low < -0.10 < worse.high
+    # both samples' noise: wider than either binomial interval alone
+    se = np.sqrt(0.85 * 0.15 / 800 + 0.85 * 0.15 / 1500)
+    assert same.high - same.low == pytest.approx(2 * 1.96 * se, rel=0.2)
+    assert same.observed == pytest.approx(same.fresh - same.reference)
+    assert (same.reference_rows, same.fresh_rows) == (800, 1500)
+    assert same.interval(0.5)[1] - same.interval(0.5)[0] < same.high - same.low
+    assert set(same.to_dict()) >= {"reference", "fresh", "low", "high"}
+
+
+def test_two_sample_large_fresh_uses_the_multinomial_and_regression_rows() -> None:
+    from ml_action.stats import two_sample_bootstrap
+
+    y_ref, a_ref, _ = labels(800, seed=13, acc_candidate=0.8, acc_champion=0.8)
+    y_new, a_new, _ = labels(12000, seed=14, acc_candidate=0.8, acc_champion=0.8)
+    res = two_sample_bootstrap(y_ref, a_ref, y_new, a_new, F1_MACRO, True, n_resamples=200,
+                               metric_name="f1_macro")
+    assert res.method == "cells" and res.low < 0 < res.high
+    yr, pr, _ = regression(500, seed=15, noise_candidate=0.5, noise_champion=0.5)
+    yn, pn, _ = regression(700, seed=16, noise_candidate=0.8, noise_champion=0.8)
+    rmse = two_sample_bootstrap(yr, pr, yn, pn, RMSE, False, n_resamples=300, metric_name="rmse")
+    assert rmse.method == "rows" and rmse.low > 0  # rmse clearly up on the fresh rows
+
+
+def test_two_sample_rejects_a_bad_confidence() -> None:
+    from ml_action.stats import two_sample_bootstrap
+
+    y, a, _ = labels(50, seed=1, acc_candidate=0.8, acc_champion=0.8)
+    with pytest.raises(ValueError):
+        two_sample_bootstrap(y, a, y, a, skm.accuracy_score, True, confidence=1.0)
+
+
+def test_two_sample_interval_covers_the_true_difference() -> None:
+    """Same process on both sides, 200 repetitions: the 90 % interval holds 0 about 90 % of the time."""
+    from ml_action.stats import two_sample_bootstrap
+
+    covered = 0
+    for rep in range(200):
+        y_ref, a_ref, _ = labels(300, seed=1000 + rep, acc_candidate=0.8, acc_champion=0.8)
+        y_new, a_new, _ = labels(500, seed=5000 + rep, acc_candidate=0.8, acc_champion=0.8)
+        res = two_sample_bootstrap(y_ref, a_ref, y_new, a_new, skm.accuracy_score, True, n_resamples=200,
+                                   seed=rep, confidence=0.9, metric_name="accuracy")
+        covered += res.low <= 0 <= res.high
+    assert 0.84 <= covered / 200 <= 0.96
