@@ -6,6 +6,7 @@ Layout under ``<registry>/<model-name>/``::
     versions/<version>/model.skops     the model
     versions/<version>/manifest.json   written last: a version without it is incomplete and ignored
     champion.json                      pointer, replaced only by compare-and-swap
+    aliases/<name>.json                other named pointers (``staging``...), the same way (``aliases``)
     events/<timestamp>-<version>-<kind>.json   append-only log
     data/<sha256>.parquet              content-addressed data snapshots
 
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 
 from ml_action.artifacts import MODEL_FILE, load_model, sha256_file
 from ml_action.errors import UserError
+from ml_action.registry.aliases import AliasesMixin
 from ml_action.registry.schema import (
     ARTIFACT_NAMES,
     VERSION_RE,
@@ -109,8 +111,8 @@ class Promotion:
     conflicts: list[str] = field(default_factory=list)
 
 
-class Registry:
-    """Versions, champion pointer and events of one model in one store."""
+class Registry(AliasesMixin):
+    """Versions, champion pointer, aliases and events of one model in one store."""
 
     def __init__(self, store: ObjectStore, model_name: str, warn: Callable[[str], None] | None = None) -> None:
         self.store = store
