@@ -178,3 +178,17 @@ def test_alias_mode_refuses_a_tampered_version(registry: Registry, tmp_path: Pat
     with pytest.raises(UserError, match="sha256"):
         _run(registry, tmp_path, "alias", alias="staging", to_version="v1")
     assert registry.aliases() == {}
+
+
+def test_alias_mode_errors_are_one_annotation(registry: Registry, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from ml_action import cli
+
+    env = {"GITHUB_WORKSPACE": str(tmp_path), "INPUT_MODE": "alias", "INPUT_REGISTRY": str(tmp_path / "reg"),
+           "INPUT_MODEL-NAME": "model", "INPUT_ALIAS": "champion", "INPUT_TO-VERSION": "v1"}
+    assert cli.run({}, env) == 1
+    errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and errors[0].startswith("::error title=alias::") and "reserved" in errors[0]
+    assert registry.champion()[0]["version"] == "v3" and registry.aliases() == {}  # type: ignore[index]
+    assert cli.run({}, {**env, "INPUT_ALIAS": "staging"}) == 0
+    assert registry.alias("staging")["version"] == "v1"  # type: ignore[index]
