@@ -1,7 +1,7 @@
 """Command line and action entry: parse argv and the environment ONCE into a ``Config`` and a ``RunContext``,
 pick the mode, build the adapters, and turn a ``UserError`` into one ``::error::`` line and exit code 1,
-anything unexpected into one ``::error::`` + the traceback in a collapsed group and exit code 2. The only
-module that reads ``os.environ``."""
+anything unexpected into one ``::error::`` + the traceback in a collapsed group and exit code 2. With
+``ml_action.api`` (the library's entry point), the only module that reads ``os.environ``."""
 
 from __future__ import annotations
 
