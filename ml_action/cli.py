@@ -1,7 +1,7 @@
 """Command line and action entry: parse argv and the environment ONCE into a ``Config`` and a ``RunContext``,
 pick the mode, build the adapters, and turn a ``UserError`` into one ``::error::`` line and exit code 1,
-anything unexpected into one ``::error::`` + the traceback in a collapsed group and exit code 2. The only
-module that reads ``os.environ``."""
+anything unexpected into one ``::error::`` + the traceback in a collapsed group and exit code 2. With
+``ml_action.api`` (the library's entry point), the only module that reads ``os.environ``."""
 
 from __future__ import annotations
 
@@ -40,6 +40,20 @@ def parser() -> argparse.ArgumentParser:
         default = f" (default: {spec.default})" if spec.default else ""
         run.add_argument(f"--{spec.name}", dest=spec.name.replace("-", "_"), metavar="VALUE",
                          help=spec.description.replace("%", "%%") + default)
+    fetch = sub.add_parser("fetch", help="download a published model file, sha256 verified",
+                           description="Download the model an alias (default: champion) or a version points at, "
+                                       "check its sha256 against the manifest, and write it to --out.")
+    fetch.add_argument("--registry", default=".ml-action/registry", help="a folder or s3://bucket/prefix")
+    fetch.add_argument("--model-name", default="model", help="the model's name in the registry")
+    which = fetch.add_mutually_exclusive_group()
+    which.add_argument("--alias", help="an alias: champion (default), staging, ...")
+    which.add_argument("--version", dest="model_version", metavar="VERSION", help="a version id (v7) or latest")
+    fetch.add_argument("--out", default="model.skops", help="where to write the file (default: model.skops)")
+    fetch.add_argument("--cache-dir", help="download cache, by sha256 (default: ~/.cache/ml-action)")
+    fetch.add_argument("--s3-endpoint-url", help="an S3-compatible endpoint (else AWS_ENDPOINT_URL)")
+    fetch.add_argument("--aws-region", help="the bucket's region (else from the environment)")
+    fetch.add_argument("--allow-unsafe-model-format", action="store_true",
+                       help="also write a pickle/joblib file (it runs code when loaded)")
     return top
 
 
@@ -49,8 +63,39 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     if not args or args[0].startswith("--") and args[0] not in ("--help", "-h", "--version"):
         args = ["run", *args]
     namespace = parser().parse_args(args)
+    if namespace.command == "fetch":
+        return fetch(vars(namespace), dict(os.environ if env is None else env))
     flags = {k: v for k, v in vars(namespace).items() if k != "command" and v is not None}
     return run(flags, dict(os.environ if env is None else env))
+
+
+def fetch(args: Mapping[str, object], env: Mapping[str, str]) -> int:
+    """``ml-action fetch``: the verified model file of an alias or version, written to ``--out``."""
+    from ml_action import api
+    from ml_action.context import RunContext
+    from ml_action.runner import Runner
+
+    runner = Runner(RunContext.from_env(env))
+    for name in AWS_SECRETS:
+        for line in (env.get(name) or "").splitlines():
+            runner.mask(line.strip())
+    try:
+        cache = str(args.get("cache_dir") or "")
+        reg = api.open_at(str(args["registry"]), str(args["model_name"]), str(args.get("s3_endpoint_url") or ""),
+                        str(args.get("aws_region") or ""), env)
+        found = api.fetch_from(reg, args.get("alias") or None, args.get("model_version") or None,  # type: ignore[arg-type]
+                           Path(cache).expanduser() if cache else api.default_cache_dir(env))
+        out = api.copy_verified(found, Path(str(args["out"])), bool(args.get("allow_unsafe_model_format")))
+    except UserError as exc:
+        runner.error(exc.annotation(), title=exc.input)
+        return 1
+    except Exception as exc:
+        _report_bug(runner, exc)
+        return 2
+    how = f"alias {found.alias}" if found.alias else "version"
+    runner.info(f"fetched {found.uri} ({how}, version {found.version}, sha256 {found.sha256}"
+                f"{'' if found.downloaded else ', from the cache'}) to {out}")
+    return 0
 
 
 ISSUES_URL = "https://github.com/ml-action/ml-action/issues"

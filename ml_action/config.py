@@ -26,7 +26,7 @@ from ml_action import inputs
 from ml_action.errors import UserError, first_line
 from ml_action.inputs import Gate, parse_gates  # noqa: F401  (parse_gates: monitor imports it from here)
 
-MODES = ("auto", "evaluate", "publish", "rollback", "list", "comment", "monitor", "reproduce", "diff")
+MODES = ("auto", "evaluate", "publish", "rollback", "alias", "list", "comment", "monitor", "reproduce", "diff")
 TASKS = ("auto", "classification", "regression")
 COMMENT_MODES = ("update", "recreate", "new", "off")
 
@@ -88,13 +88,17 @@ class Config:
     registry: str = setting(".ml-action/registry", inputs.text, "Where versions and the champion live: a folder or "
                             "`s3://bucket/prefix`.")
     model_name: str = setting("model", inputs.model_name, "Name of the model inside the registry.")
-    mode: str = setting("auto", inputs.choice(*MODES), "`auto`, `evaluate`, `publish`, `rollback`, `list`, "
-                        "`comment`, `monitor`, `reproduce` or `diff`.")
+    mode: str = setting("auto", inputs.choice(*MODES), "`auto`, `evaluate`, `publish`, `rollback`, `alias`, "
+                        "`list`, `comment`, `monitor`, `reproduce` or `diff`.")
     report_path: str = setting("ml-action-report.md", inputs.text, "Where the markdown report is written.")
     config: str = setting("", inputs.text, "A YAML config file with the same keys as these inputs (default "
                           "`ml-action.yml`).")
-    to_version: str = setting("", inputs.text, "Target version for `rollback` (`previous` or an id), `reproduce` "
-                              "and `diff`.")
+    to_version: str = setting("", inputs.text, "Target version for `rollback` (`previous` or an id), `alias` "
+                              "(an id, `champion` or `latest`), `reproduce` and `diff`.")
+    alias: str = setting("", inputs.text, "For `mode: alias`: the alias to set or remove (`[a-z][a-z0-9-]{0,40}`, "
+                         "e.g. `staging`; `champion` is reserved for promotion and rollback).")
+    remove_alias: bool = setting("false", inputs.boolean, "For `mode: alias`: remove the alias instead of setting "
+                                 "it (leave `to-version` empty).")
     from_version: str = setting("", inputs.text, "Base version for `diff` (default the champion).")
     tolerance: float = setting("1e-9", inputs.tolerance, "How far `reproduce` may differ from the recorded "
                                "predictions and metrics (relative, and absolute near 0).")
@@ -175,12 +179,12 @@ OUTPUTS: dict[str, str] = {
     "primary-metric-value": "The candidate's value of the primary metric on the holdout.",
     "metrics": "JSON: `{\"candidate\": {...}, \"champion\": {...}}` scored on the same holdout rows.",
     "champion-version": "The champion's version after this run (empty when there is none).",
-    "model-version": "The version written by `publish` (or the rollback target).",
+    "model-version": "The version written by `publish` (or the rollback target, or the alias's version).",
     "model-uri": "Where that version lives (`s3://...` or a folder).",
     "promoted": "`true` when this run made a new champion.",
     "report-path": "Path of the markdown report.",
     "comment-url": "URL of the PR comment (empty when none was posted).",
-    "versions": "JSON list of versions (`mode: list`).",
+    "versions": "JSON list of versions with their aliases (`mode: list`).",
     "drift-detected": "`true` when the share of drifted columns reached `drift-share`.",
     "drifted-columns": "JSON list of the drifted columns.",
     "issue-url": "URL of the monitor issue (`mode: monitor`).",

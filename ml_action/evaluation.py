@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_action import checks, escape
+from ml_action import checks, escape, pictures
 from ml_action.compare import NOT_PROMOTED, ChampionScore, Row, Verdict
 from ml_action.config import Config, Gate, require
 from ml_action.errors import UserError
@@ -161,6 +161,7 @@ def train_and_compare(config: Config, runner: Runner, registry: Registry, workdi
     if note:
         context["notes"].append(note)
     context["sections"] = [checks.data_section(found, dataset)]
+    context["sections"].append(pictures.section(dataset.task, dataset.y_test, preds, champion, dataset.classes))
     return Evaluation(config, dataset, model, primary, metrics, preds, champion, result, context, found)
 
 

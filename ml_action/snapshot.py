@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ml_action.artifacts import sha256_file
 from ml_action.errors import UserError
-from ml_action.registry.base import AlreadyExists
+from ml_action.registry.store import AlreadyExists
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ml_action.config import Config
 from ml_action.context import RunContext
+from ml_action.modes.alias import alias
 from ml_action.modes.evaluate import evaluate, publish
 from ml_action.modes.monitor import monitor
 from ml_action.modes.registry_ops import comment, list_versions, rollback
@@ -22,8 +23,9 @@ from ml_action.runner import Runner
 
 Mode = Callable[[Config, RunContext, Runner, "Registry | None", Path], int]
 
-MODES: dict[str, Mode] = {"evaluate": evaluate, "publish": publish, "rollback": rollback, "list": list_versions,
-                          "comment": comment, "monitor": monitor, "reproduce": reproduce, "diff": diff}
+MODES: dict[str, Mode] = {"evaluate": evaluate, "publish": publish, "rollback": rollback, "alias": alias,
+                          "list": list_versions, "comment": comment, "monitor": monitor, "reproduce": reproduce,
+                          "diff": diff}
 NO_REGISTRY = frozenset({"comment"})  # posts a file; needs no registry configured
 
 

@@ -137,7 +137,7 @@ def _finish(config: Config, ctx: RunContext, runner: Runner, ev: Evaluation) -> 
 def _manifest(ev: Evaluation, ctx: RunContext, snapshots: dict[str, Any] | None = None) -> dict[str, Any]:
     from ml_action.artifacts import prediction_record
     from ml_action.provenance import actor, git_info, library_versions, run_info
-    from ml_action.registry.base import utc_now
+    from ml_action.registry.store import utc_now
 
     config, dataset = ev.config, ev.dataset
     champion = ev.champion

@@ -63,27 +63,33 @@ def list_versions(config: Config, ctx: RunContext, runner: Runner, registry: Reg
     assert registry is not None, "cli opens the registry for this mode"
     champion, _ = registry.champion()
     current = champion.get("version") if champion else None
+    named: dict[str, list[str]] = {}  # version -> the aliases pointing at it (besides champion)
+    for name, pointer in registry.aliases(on_damage=lambda problem: runner.warning(problem, title="registry")).items():
+        named.setdefault(pointer["version"], []).append(name)
     rows: list[dict[str, Any]] = []
     for version in registry.versions():
         manifest, damage = registry.try_manifest(version)
         if manifest is None:  # a damaged manifest is shown as such; the other versions are still listed
             runner.warning(damage, title="registry")
-            rows.append({"version": version, "champion": version == current, "created_at": None, "git_sha": None,
-                         "primary_metric": "⚠ damaged", "value": None, "damaged": damage})
+            rows.append({"version": version, "champion": version == current, "aliases": named.get(version, []),
+                         "created_at": None, "git_sha": None, "primary_metric": "⚠ damaged", "value": None,
+                         "damaged": damage})
             continue
         primary = manifest.get("primary_metric")
-        rows.append({"version": version, "champion": version == current, "created_at": manifest.get("created_at"),
+        rows.append({"version": version, "champion": version == current, "aliases": named.get(version, []),
+                     "created_at": manifest.get("created_at"),
                      "git_sha": (manifest.get("git") or {}).get("sha"), "primary_metric": primary,
                      "value": (manifest.get("metrics") or {}).get(primary)})
     lines = [f"## ml-action · versions of `{config.model_name}`", "",
-             "| version | champion | primary metric | value | created | git sha |",
-             "| --- | :---: | --- | ---: | --- | --- |"]
+             "| version | champion | aliases | primary metric | value | created | git sha |",
+             "| --- | :---: | --- | --- | ---: | --- | --- |"]
     for r in reversed(rows):
         value = f"{r['value']:.4f}" if isinstance(r["value"], (int, float)) else "—"
-        lines.append(f"| `{r['version']}` | {'★' if r['champion'] else ''} | {r['primary_metric'] or '—'} | "
+        tags = " ".join(f"`{a}`" for a in r["aliases"])  # names passed ALIAS_RE: no Markdown in them
+        lines.append(f"| `{r['version']}` | {'★' if r['champion'] else ''} | {tags} | {r['primary_metric'] or '—'} | "
                      f"{value} | {r['created_at'] or '—'} | {(r['git_sha'] or '—')[:12]} |")
     if not rows:
-        lines.append("| _none yet_ | | | | | |")
+        lines.append("| _none yet_ | | | | | | |")
     table = "\n".join(lines)
     runner.info(table)
     runner.summary(table)

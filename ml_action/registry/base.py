@@ -6,6 +6,7 @@ Layout under ``<registry>/<model-name>/``::
     versions/<version>/model.skops     the model
     versions/<version>/manifest.json   written last: a version without it is incomplete and ignored
     champion.json                      pointer, replaced only by compare-and-swap
+    aliases/<name>.json                other named pointers (``staging``...), the same way (``aliases``)
     events/<timestamp>-<version>-<kind>.json   append-only log
     data/<sha256>.parquet              content-addressed data snapshots
 
@@ -22,10 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ml_action.artifacts import MODEL_FILE, load_model, sha256_file
 from ml_action.errors import UserError
+from ml_action.registry.aliases import AliasesMixin
 from ml_action.registry.schema import (
     ARTIFACT_NAMES,
     VERSION_RE,
@@ -36,62 +38,9 @@ from ml_action.registry.schema import (
     parse_manifest,
     parse_pointer,
 )
+from ml_action.registry.store import UNSUPPORTED, AlreadyExists, Conflict, ObjectStore, print_warning, utc_now
 
 MAX_CAS_ATTEMPTS = 20
-UNSUPPORTED = "unsupported"  # ``s3-conditional-writes: unsupported``: the store may ignore the conditions
-
-
-class AlreadyExists(Exception):
-    """A create-only write found the key already there."""
-
-
-class Conflict(Exception):
-    """A compare-and-swap found the object changed since it was read."""
-
-
-class ObjectStore(Protocol):
-    """Blob storage with create-only writes and compare-and-swap: the two primitives the registry needs."""
-
-    uri: str
-    conditional_writes: str  # "atomic" (ours), "verify" (probed before the first write) or "unsupported"
-
-    def read(self, key: str) -> tuple[bytes, str] | None:
-        """The object's bytes and a token for ``replace`` (an ETag), or None when absent."""
-
-    def create(self, key: str, data: bytes) -> None:
-        """Write ``data`` only if ``key`` does not exist; raise ``AlreadyExists`` otherwise."""
-
-    def create_file(self, key: str, path: Path, sha256: str) -> None:
-        """Upload a local file create-only, verified against ``sha256`` by the store where it can."""
-
-    def replace(self, key: str, data: bytes, token: str | None) -> None:
-        """Write ``data`` only if the object still has ``token`` (None: only if absent); else ``Conflict``."""
-
-    def list(self, prefix: str) -> list[str]:
-        """All keys starting with ``prefix``."""
-
-    def download(self, key: str, dest: Path) -> bool:
-        """Copy the object to ``dest``; False when it does not exist."""
-
-    def url(self, key: str) -> str:
-        """A URI naming the object, for reports (``s3://...`` or a path)."""
-
-
-def print_warning(message: str) -> None:
-    """The default ``warn`` hook: one ``::warning`` line; the toolkit escapes newlines and ``%`` in the text."""
-    import sys
-
-    from actions_toolkit.command import issue_command
-
-    sys.stdout.flush()
-    issue_command("warning", {"title": "registry"}, message)
-    sys.stdout.flush()
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def version_number(version: str) -> int:
     match = VERSION_RE.match(version)
     return int(match.group(1)) if match else -1
@@ -109,8 +58,8 @@ class Promotion:
     conflicts: list[str] = field(default_factory=list)
 
 
-class Registry:
-    """Versions, champion pointer and events of one model in one store."""
+class Registry(AliasesMixin):
+    """Versions, champion pointer, aliases and events of one model in one store."""
 
     def __init__(self, store: ObjectStore, model_name: str, warn: Callable[[str], None] | None = None) -> None:
         self.store = store

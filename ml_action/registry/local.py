@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ml_action.registry.base import AlreadyExists, Conflict
+from ml_action.registry.store import AlreadyExists, Conflict
 
 
 class LocalStore:

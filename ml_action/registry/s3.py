@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ml_action.errors import UserError
-from ml_action.registry.base import UNSUPPORTED, AlreadyExists, Conflict, print_warning, utc_now
 from ml_action.registry.s3_client import (
     PART_CONCURRENCY,
     download_object,
@@ -41,6 +40,7 @@ from ml_action.registry.s3_client import (
     s3_errors,
     was_retried,
 )
+from ml_action.registry.store import UNSUPPORTED, AlreadyExists, Conflict, print_warning, utc_now
 
 if TYPE_CHECKING:
     from ml_action.config import Config

@@ -1,10 +1,10 @@
-"""What a registry object may contain: ``champion.json``, manifests and events are untrusted input.
+"""What a registry object may contain: ``champion.json``, alias pointers, manifests and events are untrusted input.
 
 Anyone with write access to the bucket can put anything there, so every object is parsed and checked
-here before the registry uses it: version ids match ``v<N>``, artifact file names come from a fixed set,
-sha256 digests are 64 hex characters, and every field has the type we expect. A bad object raises
-``DamagedObject`` naming its key and what is wrong. Paths are only ever built from values that passed
-these checks, and ``confined`` checks the result once more.
+here before the registry uses it: version ids match ``v<N>``, alias names ``[a-z][a-z0-9-]{0,40}``, artifact
+file names come from a fixed set, sha256 digests are 64 hex characters, and every field has the type we
+expect. A bad object raises ``DamagedObject`` naming its key and what is wrong. Paths are only ever built
+from values that passed these checks, and ``confined`` checks the result once more.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from ml_action.errors import UserError
 VERSION_RE = re.compile(r"^v([0-9]{1,9})$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 EVENT_NAME_RE = re.compile(r"^[0-9]{8}T[0-9]{12}Z-v[0-9]{1,9}-[a-z]{1,20}-[0-9a-f]{6}\.json$")
+ALIAS_RE = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
+RESERVED_ALIASES = frozenset({"champion"})  # moved by promotion and rollback only
 MODEL_FILE = "model.skops"
 CARD_FILE = "model-card.md"  # ml_action.card.FILE (a test keeps them equal)
 REFERENCE_FILE = "reference.parquet"  # ml_action.reference.FILE (a test keeps them equal)
@@ -106,6 +108,33 @@ def parse_pointer(data: bytes, where: str) -> dict[str, Any]:
     return pointer
 
 
+def check_alias(value: Any, where: str, field: str = "alias") -> str:
+    if not isinstance(value, str) or not ALIAS_RE.match(value):
+        raise DamagedObject(where, f"`{field}` is {_show(value)}, not an alias name")
+    return value
+
+
+def parse_alias(data: bytes, where: str, name: str) -> dict[str, Any]:
+    """``aliases/<name>.json``: its own name; ``version`` and ``sha256`` both set, or both null (removed)."""
+    pointer = _parse(data, where)
+    if check_alias(_expect(pointer, "alias", str, where, required=True), where) != name:
+        raise DamagedObject(where, f"`alias` is {_show(pointer['alias'])} in the object of {name}")
+    if pointer.get("version") is None:
+        if pointer.get("sha256") is not None:
+            raise DamagedObject(where, "`sha256` is set but `version` is null")
+    else:
+        check_version(pointer["version"], where)
+        check_sha256(_expect(pointer, "sha256", str, where, required=True), where)
+    if pointer.get("previous") is not None:
+        check_version(pointer["previous"], where, "previous")
+    for key in ("set_at", "by", "reason"):
+        _expect(pointer, key, str, where)
+    if pointer.get("event") is not None and not (isinstance(pointer["event"], str)
+                                                 and EVENT_NAME_RE.match(pointer["event"])):
+        raise DamagedObject(where, f"`event` is {_show(pointer['event'])}, not an event file name")
+    return pointer
+
+
 def parse_manifest(data: bytes, where: str, version: str) -> dict[str, Any]:
     """A version's ``manifest.json``: its own version id, and artifacts from the fixed set with their sha256."""
     manifest = _parse(data, where)
@@ -165,6 +194,8 @@ def parse_event(data: bytes, where: str) -> dict[str, Any]:
     _expect(event, "at", str, where)
     if event.get("previous") is not None:
         check_version(event["previous"], where, "previous")
+    if event.get("alias") is not None:
+        check_alias(event["alias"], where)
     return event
 
 

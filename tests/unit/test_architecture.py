@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "ml_action"
 MAX_LINES = 420
-ENV_READERS = {"ml_action.cli", "ml_action.context"}
+ENV_READERS = {"ml_action.cli", "ml_action.context", "ml_action.api"}  # api: a library entry point
 
 
 def _modules() -> dict[str, Path]:

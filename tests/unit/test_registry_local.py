@@ -12,8 +12,9 @@ import pytest
 
 from ml_action.artifacts import save_model
 from ml_action.errors import UserError
-from ml_action.registry.base import AlreadyExists, Conflict, Registry
+from ml_action.registry.base import Registry
 from ml_action.registry.local import LocalStore
+from ml_action.registry.store import AlreadyExists, Conflict
 
 
 def _model(seed: int = 0):

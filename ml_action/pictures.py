@@ -1,0 +1,218 @@
+"""Pictures for the report without third-party hosting: plain data computed here, drawn by
+``templates/pictures.md.j2`` as Markdown tables and Mermaid ``xychart-beta`` blocks GitHub renders itself.
+
+- classification: a confusion matrix per model (candidate, champion) with counts and row percentages,
+  at most ``MAX_CLASSES`` classes by support (the rest summed in *other*), and for a binary target an ROC
+  curve of both models on a fixed grid of false-positive rates;
+- regression: residual quantiles per model, and predicted vs actual averaged in bins of the actual value.
+
+Pure: no I/O, no environment. Labels come from the data, so they are untrusted: ``md_label`` makes them
+inert code spans for tables and ``mermaid_text`` quoted-safe text for charts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ml_action.metrics import Predictions
+
+MAX_CLASSES = 20
+LABEL_LIMIT = 30
+FPR_GRID = tuple(i / 20 for i in range(21))
+QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
+BINS = 10
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def md_label(value: Any, limit: int = LABEL_LIMIT) -> str:
+    """A data label as an inert Markdown code span for a table cell: one line, truncated, ``|`` escaped."""
+    text = _CONTROL.sub(" ", str(value)).replace("`", "'").strip()
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return f"`{text.replace('|', chr(92) + '|')}`" if text else "_(empty)_"
+
+
+def mermaid_text(value: Any, limit: int = 60) -> str:
+    """Text safe inside a quoted Mermaid string: no quotes, no newlines or control characters, truncated."""
+    text = _CONTROL.sub(" ", str(value)).replace('"', "'").replace("`", "'").strip()
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _num(value: float) -> str:
+    """A number as Mermaid's grammar takes it: plain decimal notation, never ``1e-05`` or ``nan``."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+# ---------------------------------------------------------------------------------------------- classification
+
+
+def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any],
+              max_classes: int = MAX_CLASSES) -> dict[str, Any]:
+    """Counts of (true, predicted) over the ``max_classes`` classes with most support, the rest as *other*.
+
+    Returns ``labels`` (escaped), ``rows`` (per true class: ``label``, ``cells`` as text, ``support``),
+    and ``other`` (how many classes were summed into *other*; predictions outside ``classes`` count there too).
+    """
+    truth = [str(v) for v in y_true]
+    support = {str(c): 0 for c in classes}
+    for t in truth:
+        support[t] = support.get(t, 0) + 1
+    ranked = sorted(support, key=lambda c: -support[c])  # stable: ties keep the classes' order
+    top = set(ranked[:max_classes])
+    shown = [c for c in support if c in top]  # in the classes' own order
+    index = {c: i for i, c in enumerate(shown)}
+    other = len(ranked) - len(shown)
+    size = len(shown) + 1  # the last row/column is "other"
+    counts = [[0] * size for _ in range(size)]
+    for t, p in zip(truth, (str(v) for v in y_pred), strict=True):
+        counts[index.get(t, size - 1)][index.get(p, size - 1)] += 1
+    labels = [md_label(c) for c in shown] + ["_other_"]
+    keep = size if other or any(counts[size - 1]) or any(r[size - 1] for r in counts) else size - 1
+    rows = []
+    for i in range(keep):
+        total = sum(counts[i])
+        cells = []
+        for j in range(keep):
+            share = f" · {100 * counts[i][j] / total:.0f}%" if total and counts[i][j] else ""
+            cell = f"{counts[i][j]}{share}"
+            cells.append(f"**{cell}**" if i == j and counts[i][j] else cell)
+        rows.append({"label": labels[i], "cells": cells, "support": total})
+    return {"labels": labels[:keep], "rows": rows, "other": other}
+
+
+def roc_curve(y_true: Sequence[Any], scores: Sequence[float], positive: Any,
+              grid: Sequence[float] = FPR_GRID) -> tuple[list[float], float] | None:
+    """True-positive rate at each false-positive rate of ``grid`` (the best threshold with FPR at most that),
+    and the area under the full curve; None when one class is absent."""
+    pos = str(positive)
+    pairs = sorted(((float(s), str(t) == pos) for s, t in zip(scores, y_true, strict=True)
+                    if not math.isnan(float(s))), key=lambda x: -x[0])
+    n_pos = sum(1 for _, p in pairs if p)
+    n_neg = len(pairs) - n_pos
+    if not n_pos or not n_neg:
+        return None
+    fpr, tpr = [0.0], [0.0]
+    tp = fp = 0
+    for i, (score, is_pos) in enumerate(pairs):
+        tp += is_pos
+        fp += not is_pos
+        if i == len(pairs) - 1 or pairs[i + 1][0] != score:  # one point per distinct threshold
+            fpr.append(fp / n_neg)
+            tpr.append(tp / n_pos)
+    auc = sum((fpr[k] - fpr[k - 1]) * (tpr[k] + tpr[k - 1]) / 2 for k in range(1, len(fpr)))
+    at = [max(t for f, t in zip(fpr, tpr, strict=True) if f <= g + 1e-12) for g in grid]
+    return at, auc
+
+
+def _positive_scores(preds: Predictions, positive: Any) -> list[float] | None:
+    if preds.proba is None or not preds.classes:
+        return None
+    names = [str(c) for c in preds.classes]
+    if str(positive) not in names:
+        return None
+    column = names.index(str(positive))
+    return [float(row[column]) for row in preds.proba]
+
+
+# ---------------------------------------------------------------------------------------------- regression
+
+
+def residual_quantiles(y_true: Sequence[float], y_pred: Sequence[float]) -> list[float]:
+    """Quantiles (``QUANTILES``) of actual − predicted, by linear interpolation."""
+    residuals = sorted(float(t) - float(p) for t, p in zip(y_true, y_pred, strict=True))
+    out = []
+    for q in QUANTILES:
+        pos = q * (len(residuals) - 1)
+        lo, hi = math.floor(pos), math.ceil(pos)
+        out.append(residuals[lo] + (residuals[hi] - residuals[lo]) * (pos - lo))
+    return out
+
+
+def binned_means(y_true: Sequence[float], series: Sequence[Sequence[float]], bins: int = BINS
+                 ) -> tuple[list[float], list[list[float]]]:
+    """Rows sorted by the actual value and cut into ``bins`` groups of (nearly) equal size: the mean
+    actual value of each group, and the mean of each series over the same rows."""
+    order = sorted(range(len(y_true)), key=lambda i: float(y_true[i]))
+    groups = [order[k * len(order) // bins:(k + 1) * len(order) // bins] for k in range(bins)]
+    groups = [g for g in groups if g]
+    actual = [sum(float(y_true[i]) for i in g) / len(g) for g in groups]
+    means = [[sum(float(s[i]) for i in g) / len(g) for g in groups] for s in series]
+    return actual, means
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+
+def xychart(title: str, x_title: str, categories: Sequence[str], y_title: str, y_range: tuple[float, float],
+            lines: Sequence[Sequence[float]]) -> str:
+    """A Mermaid ``xychart-beta`` with categorical x, a numeric y range and one line series per entry."""
+    cats = ", ".join(f'"{mermaid_text(c, 20)}"' for c in categories)
+    out = ["xychart-beta", f'    title "{mermaid_text(title)}"', f'    x-axis "{mermaid_text(x_title)}" [{cats}]',
+           f'    y-axis "{mermaid_text(y_title)}" {_num(y_range[0])} --> {_num(y_range[1])}']
+    out += ["    line [" + ", ".join(_num(v) for v in values) + "]" for values in lines]
+    return "\n".join(out)
+
+
+def _span(values: Sequence[float]) -> tuple[float, float]:
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.05 or max(abs(high), 1.0) * 0.05
+    return low - pad, high + pad
+
+
+def pictures(task: str, y_true: Sequence[Any], candidate: Predictions, champion: Predictions | None,
+             champion_version: str | None, classes: Sequence[Any] | None, positive: Any = None) -> dict[str, Any]:
+    """Everything ``pictures.md.j2`` draws, as plain data; an empty dict when there is nothing to draw."""
+    truth = list(y_true)
+    if not truth:
+        return {}
+    who = f"champion {champion_version}" if champion_version else "champion"
+    models = [("candidate", candidate)] + ([(who, champion)] if champion is not None else [])
+    if task == "classification":
+        labels = list(classes or sorted({str(v) for v in truth}))
+        out: dict[str, Any] = {"task": task, "roc": None, "models": [
+            {"name": name, "confusion": confusion(truth, list(p.labels), labels)} for name, p in models]}
+        if positive is not None and len(labels) == 2:
+            curves: list[dict[str, Any]] = []
+            for name, p in reversed(models):  # champion first, as in the comparison table
+                scores = _positive_scores(p, positive)
+                roc = roc_curve(truth, scores, positive) if scores is not None else None
+                if roc is not None:
+                    curves.append({"name": name, "auc": roc[1], "tpr": roc[0]})
+            if curves:
+                out["roc"] = {"curves": curves, "positive": md_label(positive), "chart": xychart(
+                    f"ROC ({' then '.join(c['name'] for c in curves)})", "false positive rate",
+                    [_num(g) for g in FPR_GRID], "true positive rate", (0.0, 1.0), [c["tpr"] for c in curves])}
+        return out
+    y = [float(v) for v in truth]
+    residuals = [{"name": name, "quantiles": residual_quantiles(y, [float(v) for v in p.labels])}
+                 for name, p in reversed(models)]
+    preds = [[float(v) for v in p.labels] for _, p in reversed(models)]
+    actual, means = binned_means(y, preds)
+    finite = [v for v in [*actual, *(m for s in means for m in s)] if math.isfinite(v)]
+    out = {"task": task, "quantiles": [f"{100 * q:g}%" for q in QUANTILES], "residuals": residuals, "binned": None}
+    if len(actual) >= 2 and len(finite) == len(actual) * (1 + len(means)):
+        names = [name for name, _ in reversed(models)]
+        out["binned"] = {"names": names, "bins": len(actual), "chart": xychart(
+            f"mean predicted vs actual ({' then '.join(['actual', *names])})", "mean actual value per bin",
+            [_num(a) for a in actual], "value", _span(finite), [actual, *means])}
+    return out
+
+
+def section(task: str, y_true: Sequence[Any], candidate: Predictions, champion: Any | None,
+            classes: Sequence[Any] | None) -> str:
+    """The rendered detail section (empty when there is nothing to draw). ``champion`` is the evaluation's
+    ``ChampionScore`` (its predictions are drawn only when it was comparable); a binary target's positive
+    class is ``classes[1]``, as in the metrics."""
+    from ml_action.report import render
+
+    comparable = champion is not None and champion.comparable and champion.preds is not None
+    positive = classes[1] if classes is not None and len(classes) == 2 else None
+    preds = champion.preds if champion is not None and comparable else None
+    version = champion.version if champion is not None and comparable else None
+    data = pictures(task, y_true, candidate, preds, version, classes, positive)
+    return render("pictures.md.j2", **data) if data else ""
