@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ml_action.context import RunContext
     from ml_action.modes import Mode
     from ml_action.runner import Runner
+    from ml_action.terminal import Terminal
 
 AWS_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
@@ -73,23 +74,35 @@ def run(flags: Mapping[str, str], env: Mapping[str, str], modes: Mapping[str, Mo
 
     token = flags.get("github_token") or env.get("INPUT_GITHUB-TOKEN", "")
     ctx = RunContext.from_env(env, has_token=bool(token))
-    runner = Runner(ctx)
+    runner = Runner(ctx, terminal=_terminal(env, ctx))
     # secrets come only from the environment; masked before anything else is printed
     for secret in (token, *(env.get(name) for name in AWS_SECRETS)):
         for line in (secret or "").splitlines():
             runner.mask(line.strip())
+    code = 2
     try:
         with runner.capture_warnings():
-            return _run(flags, env, ctx, runner, modes)
+            code = _run(flags, env, ctx, runner, modes)
     except UserError as exc:
         runner.error(user_message(exc, flags, env, ctx.github_actions), title=exc.input)
-        return 1
+        code = 1
     except Exception as exc:  # the last resort: a bug, not a user's mistake
         _report_bug(runner, exc)
-        return 2
+        code = 2
     finally:
         if runner.outputs:
             runner.print_outputs()
+        runner.finish(code)
+    return code
+
+
+def _terminal(env: Mapping[str, str], ctx: RunContext) -> Terminal | None:
+    """A ``Terminal`` when a person reads stdout (see ``terminal.wanted``); rich is imported only then."""
+    from ml_action import terminal
+
+    if not terminal.wanted(env, sys.stdout, ctx.github_actions):
+        return None
+    return terminal.Terminal(sys.stdout, env)
 
 
 def user_message(exc: UserError, flags: Mapping[str, str], env: Mapping[str, str], github_actions: bool) -> str:

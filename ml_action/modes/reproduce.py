@@ -130,5 +130,5 @@ def diff(config: Config, ctx: RunContext, runner: Runner, registry: Registry | N
 
 def _report(config: Config, ctx: RunContext, runner: Runner, template: str, context: dict[str, Any]) -> None:
     text = render(template, **context)
-    runner.info(text)
+    runner.markdown(text)
     write_report(config, ctx, runner, ReportParts(head=text, details=[]))
