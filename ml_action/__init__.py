@@ -1,3 +1,3 @@
 """ml-action: CI/CD for scikit-learn models (package root; owns the version string only)."""
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
