@@ -17,6 +17,7 @@ in ``action.yml`` and the README inputs table (tests/unit/test_contract.py print
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -244,8 +245,9 @@ def confine(workspace: Path, relative: str, input_name: str) -> Path:
             inside = path.relative_to(common).as_posix()
             hint = (f"It is inside the repository checkout: set `workspace: {common.relative_to(top).as_posix()}` "
                     f"and `{input_name}: {inside}`.")
+            up = shlex.quote(os.path.relpath(common, root))
             shell_hint = (f"It is inside the repository checkout {top}: run from {common} (or pass `--workspace "
-                          f"{os.path.relpath(common, root)}`) with `--{input_name} {inside}`.")
+                          f"{up}`) with `--{input_name} {shlex.quote(inside)}`.")
         raise WorkspaceError(input_name, f"path '{relative}' is outside the workspace {root}", hint, root,
                              shell_hint)
     return path

@@ -4,6 +4,7 @@ reads at a shell (``--flag value``) or in a workflow (``input: value``)."""
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Collection
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class WorkspaceError(UserError):
         self.workspace = workspace
 
 
+_SHELL_SPECIAL = re.compile(r"[;|&$\s'\"*?()\\#~!{}\[\]]")
 _BACKTICKED = re.compile(r"`([a-z0-9][a-z0-9-]*)(?::(?: ([^`]*))?)?`")
 
 
@@ -62,6 +64,8 @@ def for_shell(text: str, names: Collection[str]) -> str:
         name, value = match.group(1), match.group(2)
         if name not in names:
             return match.group(0)
+        if value and _SHELL_SPECIAL.search(value):
+            value = shlex.quote(value)  # `--csv-separator ';'`: typed as shown, the shell keeps it
         return f"`--{name} {value}`" if value else f"`--{name}`"
 
     return _BACKTICKED.sub(flag, text)

@@ -26,7 +26,8 @@ def test_hints_name_flags_at_a_shell_and_inputs_under_actions() -> None:
     assert shell == ("'previous' needs an earlier version. Set `--to-version v<N>` (see `--mode list`); "
                      "`--test-size` and the column `churned` stay.")
     assert cli.user_message(exc, {}, {}, github_actions=True) == exc.annotation()
-    assert for_shell("`with:` and `csv-separator: ;`", INPUT_NAMES) == "`with:` and `--csv-separator ;`"
+    assert for_shell("`with:` and `csv-separator: ;`", INPUT_NAMES) == "`with:` and `--csv-separator ';'`"
+    assert for_shell("`csv-separator: |` `mode: list`", INPUT_NAMES) == "`--csv-separator '|'` `--mode list`"
 
 
 def _main(argv: list[str], env: dict[str, str], cwd: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
