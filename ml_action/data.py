@@ -84,9 +84,10 @@ CSV_SEPARATORS = (",", ";", "\t", "|")
 SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
-def sniff_separator(path: Path, lines: int = 20) -> str:
-    """The CSV separator from the header and the first lines: of ``, ; tab |``, the one that splits the header
-    into the most columns and every following line into as many (outside quotes); a comma when none does."""
+def sniff_separator(path: Path, lines: int = 20, limit: int = 64 * 1024) -> str:
+    """The CSV separator from the header and the first lines (at most ``limit`` characters): of ``, ; tab |``,
+    the one that splits the header into the most columns and every following complete line into as many
+    (outside quotes); a comma when none does."""
     import csv
     import gzip
     import io
@@ -94,18 +95,21 @@ def sniff_separator(path: Path, lines: int = 20) -> str:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
-            head = [line for _, line in zip(range(lines), fh, strict=False)]
+            head = fh.read(limit)
     except (OSError, EOFError):
         return ","
+    complete = head.count("\n") if len(head) == limit else head.count("\n") + 1  # a cut last line is left out
+    text = "".join(head.splitlines(keepends=True)[:max(1, min(lines, complete))])
     best, best_columns = ",", 1
     for sep in CSV_SEPARATORS:
-        rows = [r for r in csv.reader(io.StringIO("".join(head)), delimiter=sep) if r]
-        if not rows:
+        try:
+            rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]
+        except csv.Error:  # e.g. a field longer than the csv module's limit
             continue
-        columns = len(rows[0])
-        complete = rows[:-1] if len(rows) > 1 else rows  # the last line may be cut
-        if columns > best_columns and all(len(r) == columns for r in complete):
-            best, best_columns = sep, columns
+        # the last row may be a quoted field with line breaks that the sample cut: no more columns, not as many
+        if rows and len(rows[0]) > best_columns and all(len(r) == len(rows[0]) for r in rows[1:-1]) \
+                and len(rows[-1]) <= len(rows[0]):
+            best, best_columns = sep, len(rows[0])
     return best
 
 

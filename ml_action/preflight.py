@@ -28,7 +28,7 @@ def preflight(config: Config) -> None:
             continue
         separator = csv_separator(path, config.csv_separator)
         columns = csv_header(path, separator)
-        if not columns:
+        if not columns or len(set(columns)) < len(columns):  # pandas renames duplicates (a, a.1): leave them to it
             continue
         check_separator(path, columns, separator)
         if config.mode in TRAINING_MODES:

@@ -181,3 +181,11 @@ def test_setting_mistakes_are_reported_before_the_heavy_imports(tmp_path: Path) 
                               timeout=120)
         assert proc.returncode == 1 and error in proc.stdout, proc.stdout + proc.stderr
         assert "heavy: []" in proc.stdout, proc.stdout
+
+
+def test_sniffing_reads_a_bounded_sample(tmp_path: Path) -> None:
+    """A 1 MB cell or a quoted line break in the sample does not stop the detection (nor raise)."""
+    path = tmp_path / "d.csv"
+    path.write_text('a;b;note\n1;2;"one\ntwo"\n3;4;' + "x" * 1_000_000 + "\n")
+    assert sniff_separator(path) == ";"
+    assert sniff_separator(path, limit=12) == ";"  # the header alone
