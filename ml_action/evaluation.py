@@ -102,7 +102,7 @@ def train_and_compare(config: Config, runner: Runner, registry: Registry, workdi
     ``aws_env`` (the run context's AWS_* variables) lets ``s3://`` data be read."""
     from ml_action import metrics as m
     from ml_action.compare import champion_checks, compare, score_champion, validate_gates, verdict
-    from ml_action.data import load_dataset
+    from ml_action.data import describe_separators, load_dataset
     from ml_action.model import checked_predict, describe, fit, make_model
 
     require(config, "data", "target")
@@ -111,6 +111,8 @@ def train_and_compare(config: Config, runner: Runner, registry: Registry, workdi
         dataset = load_dataset(config, workdir, aws_env)
         runner.info(f"{dataset.task}: {len(dataset.train)} training rows, {len(dataset.test)} holdout rows, "
                     f"{len(dataset.features)} features")
+        if separators := describe_separators(dataset.fingerprints, config.csv_separator):
+            runner.info(separators)
         n_classes = len(dataset.classes) if dataset.classes else None
         primary = m.primary_metric(config.primary_metric, dataset.task, n_classes)
         validate_gates(config.gates, dataset.task, n_classes)

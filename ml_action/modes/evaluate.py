@@ -124,7 +124,7 @@ def _finish(config: Config, ctx: RunContext, runner: Runner, ev: Evaluation) -> 
     parts = build(ev.context)
     write_report(config, ctx, runner, parts)
     evaluation.annotate_gates(runner, ev)
-    runner.info(parts.head)
+    runner.markdown(parts.head)
     # the comment (or the comment file) gets the same redaction as the log, summary and report
     url = post_or_save(config, ctx, runner.redact(parts.head), [runner.redact(d) for d in parts.details],
                        runner.warning)
