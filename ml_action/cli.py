@@ -6,6 +6,7 @@ module that reads ``os.environ``."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -102,6 +103,8 @@ def _run(flags: Mapping[str, str], env: Mapping[str, str], ctx: RunContext, runn
 
     table = MODES if modes is None else modes
     config = load_config(env, flags)
+    if not config.dask_scheduler and ctx.dask_scheduler:  # the input's default is Dask's own variable
+        config = dataclasses.replace(config, dask_scheduler=ctx.dask_scheduler)
     mode = decide_mode(config, ctx)
     handler = table.get(mode)
     if handler is None:
