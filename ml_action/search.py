@@ -169,12 +169,13 @@ def scorer(primary: str, classes: list[Any] | None) -> Any:
 
     binary = classes is not None and len(classes) == 2
     pos = classes[1] if binary and classes is not None else None
+    no_pos = {"pos_label": None}  # macro averages have no positive class (scikit-learn would assume 1)
     table: dict[str, tuple[Any, dict[str, Any]]] = {
         "accuracy": (skm.accuracy_score, {}),
         "balanced_accuracy": (skm.balanced_accuracy_score, {}),
-        "precision_macro": (skm.precision_score, {"average": "macro", "zero_division": 0}),
-        "recall_macro": (skm.recall_score, {"average": "macro", "zero_division": 0}),
-        "f1_macro": (skm.f1_score, {"average": "macro", "zero_division": 0}),
+        "precision_macro": (skm.precision_score, {"average": "macro", "zero_division": 0, **no_pos}),
+        "recall_macro": (skm.recall_score, {"average": "macro", "zero_division": 0, **no_pos}),
+        "f1_macro": (skm.f1_score, {"average": "macro", "zero_division": 0, **no_pos}),
         "precision": (skm.precision_score, {"pos_label": pos, "zero_division": 0}),
         "recall": (skm.recall_score, {"pos_label": pos, "zero_division": 0}),
         "f1": (skm.f1_score, {"pos_label": pos, "zero_division": 0}),
