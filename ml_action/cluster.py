@@ -70,9 +70,9 @@ def _timeout() -> float:
 def connect(address: str, runner: Runner) -> Iterator[Place]:
     """Connect to ``address`` (empty: local cores) and make Dask joblib's default backend until the end."""
     if not address:
-        import os
+        import joblib
 
-        yield Place(threads=os.cpu_count() or 1)
+        yield Place(threads=joblib.cpu_count())  # what n_jobs=-1 uses (CPU affinity and cgroup quotas counted)
         return
     try:
         import joblib

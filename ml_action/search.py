@@ -328,6 +328,9 @@ def _trials(results: Mapping[str, Any], names: list[str], prefix: str, sign: flo
             row["resources"] = int(results["n_resources"][i])
         rows.append(row)
     rows.sort(key=lambda r: (-r.get("round", 0), r["rank"]))
+    if "iter" in results:  # scikit-learn ranks halving trials across rounds: number them in the shown order
+        for position, row in enumerate(rows, 1):
+            row["rank"] = position
     return rows
 
 

@@ -154,3 +154,21 @@ def test_a_search_reports_publishes_its_choice_and_reproduces_without_searching(
     assert diff.code == 0, diff.stdout
     report = (ws / "ml-action-report.md").read_text()
     assert "model__min_samples_leaf" in report and "search method" in report and "random" in report
+
+
+@pytest.mark.parametrize(("method", "space", "words"), [
+    ("grid", "{max_depth: [2, 3], min_samples_leaf: [1, 5, 10]}", "grid search: 6 candidates × 5 folds"),
+    ("halving", "{max_depth: {int: [1, 6]}, max_features: {low: 0.3, high: 1.0}}",
+     "halving search: 9 candidates, halved by 3 each round × 3 folds"),
+])
+def test_grid_and_halving(ws: Path, capsys: pytest.CaptureFixture[str], method: str, space: str, words: str) -> None:
+    inputs = {"mode": "evaluate", **FAST, "params": "{n_estimators: 5}", "search": space, "search-method": method,
+              "search-iter": "9", "cv": "3" if method == "halving" else "0", "gates": "- metric: f1_macro\n  min: 0"}
+    result = run_inprocess(ws, inputs, capsys)
+    assert result.code == 0, result.stdout
+    assert words in result.stdout, result.stdout
+    assert "### Search" in result.summary
+    if method == "halving":  # every round's candidates, the last round first, with the rows each was fitted on
+        assert "(last round first)" in result.summary and "| round | rows |" in result.summary
+    else:
+        assert "**6 candidates × 5 folds = 30 fits**" in result.summary and "All 6 trials" in result.summary
