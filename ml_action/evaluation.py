@@ -132,7 +132,7 @@ def _train_and_compare(config: Config, runner: Runner, registry: Registry, workd
     if config.search:
         with runner.group(f"Search ({config.search_method})"):
             searched = search.run(model, config.search, prefix, config.search_method, config.search_iter,
-                                      config.cv, config.seed, dataset, primary, place, runner)
+                                  config.cv, config.seed, dataset, primary, place, runner)
             model.set_params(**{prefix + k: v for k, v in searched.chosen.items()})
             params = search.chosen_params(params, searched)
     cv = None

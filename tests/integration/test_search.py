@@ -100,7 +100,7 @@ def test_an_unreachable_scheduler_fails_before_any_training(ws: Path, address: s
 def empty_scheduler() -> Iterator[str]:
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=0, host="127.0.0.1", protocol="tcp://", dashboard_address=None,
+    with LocalCluster(n_workers=0, host="127.0.0.1", protocol="tcp://", dashboard_address=":0",
                       processes=False) as cluster:
         yield cluster.scheduler_address
 
