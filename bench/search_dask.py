@@ -115,7 +115,9 @@ def write(args: argparse.Namespace, results: dict[str, list[dict[str, Any]]], sa
               "How to read it. On one machine, Dask cannot beat loky by much: both run one fit per core, and this "
               "machine has 2 shared cores. What the table shows is the engine's cost: `dask-1` against `local` is "
               "the price of sending the work to another process through the scheduler; `dask-2` against "
-              "`dask-1` is the scaling with workers (at most 2× here, less when other jobs hold the cores). On "
+              "`dask-1` is the scaling with workers (at most 2× here, less when other jobs hold the cores: when the "
+              "load average is above the number of cores, a second process adds no CPU, and the table measures "
+              "the engine's overhead under contention, not its scaling). On "
               "N machines with c cores each, a search of K candidates × k folds is K·k independent fits: expect "
               "close to N·c× the speed of one core while K·k ≥ 2·N·c (every worker busy) and each fit takes much "
               "longer than the per-task overhead (a few ms of scheduling, plus the transfer of its arguments).",
