@@ -105,12 +105,13 @@ def empty_scheduler() -> Iterator[str]:
         yield cluster.scheduler_address
 
 
-def test_a_scheduler_without_workers_is_an_error(ws: Path, capsys: pytest.CaptureFixture[str],
-                                                 empty_scheduler: str) -> None:
+def test_a_scheduler_without_workers_is_an_error(ws: Path, empty_scheduler: str) -> None:
     before = _registry_state(ws)
-    result = run_inprocess(ws, {"mode": "publish", **FAST, "dask-scheduler": empty_scheduler},
-                           capsys, {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
+    # a subprocess: Dask reads its DASK_* variables from the process environment when it is imported
+    result = run_action(ws, {"mode": "publish", **FAST, "dask-scheduler": empty_scheduler},
+                        {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
     assert result.code == 1 and len(result.errors) == 1, result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
     assert result.errors[0].startswith("::error title=dask-scheduler::") and "no workers" in result.errors[0]
     assert _registry_state(ws) == before
 
