@@ -100,7 +100,6 @@ def test_the_regression_scorers() -> None:
 
 def test_cells_are_safe_in_a_table() -> None:
     assert search.cell(0.123456789) == "0.1235"
-    assert search.cell("a|b`c\nd") == "'a¦b\\'c\\nd'" or "|" not in search.cell("a|b`c\nd")
     assert "`" not in search.cell("x`y") and "\n" not in search.cell("x\ny") and "|" not in search.cell("x|y")
     assert search.cell(None) == "None" and search.cell(5) == "5"
 
