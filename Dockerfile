@@ -8,8 +8,8 @@
 #   final - base + venv layer + small package layer: a code-only change rebuilds only the small
 #           layers, the big dependency layer is reused as is.
 #
-# requirements.lock includes the `dask` extra (dask + distributed, for `dask-scheduler`: ~11 MB gzip,
-# docs/benchmarks.md); ml-action imports them only when a scheduler is set.
+# requirements.lock includes the `dask` extra (dask + distributed, for `dask-scheduler`: +8 MB gzip,
+# docs/container.md); ml-action imports them only when a scheduler is set.
 # Default base: Debian bookworm's CPython 3.11, as requirements.lock is resolved for 3.11.
 # Pin by digest when publishing: python:3.11-slim-bookworm@sha256:<digest>.
 # Without Docker, .ci/container-setup.sh builds localhost/pybase:bookworm (debootstrap minbase +
