@@ -6,6 +6,7 @@ anything unexpected into one ``::error::`` + the traceback in a collapsed group 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -193,6 +194,8 @@ def _run(flags: Mapping[str, str], env: Mapping[str, str], ctx: RunContext, runn
     from ml_action.preflight import preflight
 
     config = load_config(env, flags)
+    if not config.dask_scheduler and ctx.dask_scheduler:  # the input's default is Dask's own variable
+        config = dataclasses.replace(config, dask_scheduler=ctx.dask_scheduler)
     if modes is None:  # the checks of our modes' settings, before the heavy imports below
         preflight(config)
     from ml_action.modes import MODES, NO_REGISTRY, decide_mode

@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 from ml_action import inputs
 from ml_action.errors import UserError, WorkspaceError, first_line
 from ml_action.inputs import Gate, parse_gates  # noqa: F401  (parse_gates: monitor imports it from here)
+from ml_action.search import METHODS as SEARCH_METHODS
+from ml_action.search import parse_space
 
 MODES = ("auto", "evaluate", "publish", "rollback", "alias", "list", "comment", "monitor", "reproduce", "diff")
 TASKS = ("auto", "classification", "regression")
@@ -80,6 +82,16 @@ class Config:
                                         "against `get_params()`.")
     cv: int = setting("0", inputs.integer(minimum=0), "k-fold cross-validation on the training part (0 = off), "
                       "reported as mean ± std.")
+    search: Mapping[str, Any] = setting("", parse_space, "Hyperparameter search as a YAML mapping: parameter "
+                                        "→ a list of values, `{low: 0.001, high: 1, log: true}`, `{int: [2, 64]}` "
+                                        "or `{choices: [...]}`; `params` stay fixed. Scored by `cv` folds (5 when "
+                                        "`cv` is 0) on the training part with the primary metric.")
+    search_method: str = setting("random", inputs.choice(*SEARCH_METHODS), "`grid`, `random` or `halving` "
+                                 "(scikit-learn's GridSearchCV, RandomizedSearchCV, HalvingRandomSearchCV).")
+    search_iter: int = setting("20", inputs.integer(minimum=1), "Candidates drawn by `random` and `halving`.")
+    dask_scheduler: str = setting("", inputs.text, "Address of a Dask scheduler (`tcp://host:8786`, `tls://...`) "
+                                  "on which fit, CV and search run; default the `DASK_SCHEDULER_ADDRESS` "
+                                  "environment variable, else the runner's own cores.")
     primary_metric: str = setting("", inputs.text, "The metric the verdict leads with (default f1_macro or rmse by "
                                   "task).")
     gates: tuple[Gate, ...] = setting("", inputs.gates, "YAML list of gate rules, e.g. `[{metric: f1_macro, min: "

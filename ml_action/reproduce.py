@@ -95,7 +95,8 @@ def rebuild_config(config: Config, manifest: Mapping[str, Any]) -> Config:
     return dataclasses.replace(config, model=manifest.get("model") or config.model,
                                params=dict(manifest.get("params") or {}), seed=int(manifest.get("seed", config.seed)),
                                task=manifest["task"], target=manifest["target"],
-                               features=tuple(manifest.get("features") or ()), drop=())
+                               features=tuple(manifest.get("features") or ()), drop=(),
+                               search={})  # a searched version records its choice in `params`: no new search
 
 
 def snapshot_dataset(manifest: Mapping[str, Any], frames: Mapping[str, Any], version: str) -> Any:
@@ -152,7 +153,17 @@ def params_of(manifest: Mapping[str, Any]) -> dict[str, str]:
            "seed": str(manifest.get("seed")), "task": str(manifest.get("task")),
            "target": str(manifest.get("target")), "features": ", ".join(manifest.get("features") or [])}
     out.update({k: str(v) for k, v in (manifest.get("estimator_params") or {}).items()})
+    search = manifest.get("search")
+    if isinstance(search, dict):  # what was searched, and how: the chosen values are among the params above
+        out.update({"search method": str(search.get("method")), "search space": _json(search.get("space")),
+                    "search folds": str(search.get("folds")), "search candidates": str(search.get("candidates"))})
     return out
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def changed(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -145,11 +145,13 @@ def _manifest(ev: Evaluation, ctx: RunContext, snapshots: dict[str, Any] | None 
         "schema": 1, "model_name": config.model_name, "created_at": utc_now(), "by": actor(ctx),
         "git": git_info(ctx, config.workspace), "run": run_info(ctx),
         "task": dataset.task, "target": dataset.target, "features": dataset.features, "classes": dataset.classes,
-        "estimator": ev.context["estimator"], "model": config.model, "params": dict(config.params),
+        "estimator": ev.context["estimator"], "model": config.model,
+        "params": ev.context.get("model_params", dict(config.params)),  # with a search's choice: no search to rebuild
         "estimator_params": ev.context["params"], "seed": config.seed,
         "primary_metric": ev.primary, "metrics": ev.metrics, "holdout_rows": len(dataset.test),
         "compared_with": {"version": champion.version, "metrics": champion.metrics} if champion else None,
         "gates": ev.verdict.to_dict(), "cv": ev.context["cv"],
+        "search": ev.context.get("search_record"),  # space, method, seed, folds, chosen parameters
         "data": {"fingerprints": dataset.fingerprints, "profile": ev.context.get("profile"), "snapshots": snapshots},
         "config": config.resolved(), "libraries": library_versions(), "predictions": prediction_record(ev.preds),
     }
