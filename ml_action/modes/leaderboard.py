@@ -184,11 +184,12 @@ def _context(config: Config, board: list[Entry], champion: ChampionScore | None,
              "leakage": len((e.bundle.manifest.get("checks") or {}).get("leakage") or [])}
             for i, e in enumerate(board, 1)]
     bounded = primary not in ("rmse", "mae", "mape", "log_loss")
+    values = [float(e.metrics.get(primary) or 0.0) for e in board]
     return {"model_name": config.model_name, "primary": primary, "rows": rows, "holdout_rows": len(board[0].bundle.y),
             "up": METRICS[primary].greater_is_better, "champion_version": champion.version if champion else None,
             "champion_value": champ, "champion_note": (champion.notes.get("*", "") if champion else ""),
             "winner": winner.bundle.key if winner else None, "on_inconclusive": config.on_inconclusive,
-            "chart_max": 1 if bounded else max([1e-12, *[r["value"] or 0 for r in rows], champ or 0]) * 1.1,
+            "chart_max": 1 if bounded else max([1e-12, *values, champ or 0.0]) * 1.1,
             "published": None}
 
 
@@ -295,7 +296,7 @@ def _version_fields(config: Config, ctx: RunContext, m: dict[str, Any], winner: 
                        ("seed", int), ("cv", dict), ("config", dict), ("libraries", dict)):
         if isinstance(recorded.get(key), types):
             kept[key] = recorded[key]
-    data = recorded.get("data") if isinstance(recorded.get("data"), dict) else {}
+    data: dict[str, Any] = recorded["data"] if isinstance(recorded.get("data"), dict) else {}
     return {
         **kept, "schema": 1, "model_name": config.model_name, "task": m["task"], "target": m["target"],
         "features": [str(c) for c in m["features"]], "classes": m.get("classes"), "primary_metric": primary,

@@ -189,3 +189,10 @@ def test_a_damaged_bundle_manifest_is_refused(bundles: Path, tmp_path: Path) -> 
     manifest["files"]["model.skops"] = {"sha256": "../../etc/passwd"}
     path.write_text(json.dumps(manifest))
     _refused(_leaderboard(workspace), "forest", "sha256")
+
+
+def test_a_result_dir_outside_the_workspace_fails_before_any_work(tmp_path: Path) -> None:
+    workspace = _workspace(tmp_path / "ws")
+    done = run_action(workspace, {"mode": "evaluate", "result-dir": "../outside"})
+    assert done.code == 1 and len(done.errors) == 1 and done.errors[0].startswith("::error title=result-dir::")
+    assert "Train candidate" not in done.stdout and not (tmp_path / "outside").exists()
