@@ -29,7 +29,8 @@ from ml_action.inputs import Gate, parse_gates  # noqa: F401  (parse_gates: moni
 from ml_action.search import METHODS as SEARCH_METHODS
 from ml_action.search import parse_space
 
-MODES = ("auto", "evaluate", "publish", "rollback", "alias", "list", "comment", "monitor", "reproduce", "diff")
+MODES = ("auto", "evaluate", "publish", "rollback", "alias", "list", "comment", "monitor", "reproduce", "diff",
+         "leaderboard")
 TASKS = ("auto", "classification", "regression")
 COMMENT_MODES = ("update", "recreate", "new", "off")
 
@@ -104,7 +105,7 @@ class Config:
                             "`s3://bucket/prefix`.")
     model_name: str = setting("model", inputs.model_name, "Name of the model inside the registry.")
     mode: str = setting("auto", inputs.choice(*MODES), "`auto`, `evaluate`, `publish`, `rollback`, `alias`, "
-                        "`list`, `comment`, `monitor`, `reproduce` or `diff`.")
+                        "`list`, `comment`, `monitor`, `reproduce`, `diff` or `leaderboard`.")
     report_path: str = setting("ml-action-report.md", inputs.text, "Where the markdown report is written.")
     config: str = setting("", inputs.text, "A YAML config file with the same keys as these inputs (default "
                           "`ml-action.yml`).")
@@ -143,6 +144,11 @@ class Config:
     comment_mode: str = setting("update", inputs.choice(*COMMENT_MODES), "`update`, `recreate`, `new` or `off`.")
     comment_file: str = setting("ml-action-comment.md", inputs.text, "Where the comment body is written when it "
                                 "cannot be posted.")
+    result_dir: str = setting("", inputs.text, "Where `evaluate` and `publish` write the result bundle (outputs, "
+                              "metrics, holdout fingerprint and rows, predictions, data checks, the fitted model); "
+                              "default `ml-action-result/<comment-key>`.")
+    results: str = setting("", inputs.text, "For `mode: leaderboard`: the folder holding the result bundles of "
+                           "several evaluations (e.g. from `actions/download-artifact` with `merge-multiple: true`).")
     bootstrap: int = setting("1000", inputs.integer(minimum=0), "Paired bootstrap resamples for the confidence "
                              "interval (0 = off).")
     drift_share: float = setting("0.5", inputs.share_up_to_1, "Share of drifted columns at which the dataset "
@@ -208,6 +214,7 @@ OUTPUTS: dict[str, str] = {
     "drifted-columns": "JSON list of the drifted columns.",
     "issue-url": "URL of the monitor issue (`mode: monitor`).",
     "reproduced": "`true` when `mode: reproduce` rebuilt the version within tolerance.",
+    "winner": "`mode: leaderboard`: the key of the best result bundle that passes the gates (empty when none does).",
 }
 
 
