@@ -1,6 +1,6 @@
 """The shape of the package that a newcomer relies on: the import graph of ``ml_action`` has no circle
-(imports inside functions included, type-checking-only imports not), no module is over ~400 lines, only the entry reads the process
-environment, and no mode module imports another mode module."""
+(imports inside functions included, type-checking-only imports not), no module is over ~400 lines, only
+the entries read the process environment, and no mode module imports another mode module."""
 
 from __future__ import annotations
 
