@@ -8,6 +8,8 @@
 #   final - base + venv layer + small package layer: a code-only change rebuilds only the small
 #           layers, the big dependency layer is reused as is.
 #
+# requirements.lock includes the `dask` extra (dask + distributed, for `dask-scheduler`: +8 MB gzip,
+# docs/container.md); ml-action imports them only when a scheduler is set.
 # Default base: Debian bookworm's CPython 3.11, as requirements.lock is resolved for 3.11.
 # Pin by digest when publishing: python:3.11-slim-bookworm@sha256:<digest>.
 # Without Docker, .ci/container-setup.sh builds localhost/pybase:bookworm (debootstrap minbase +
@@ -58,7 +60,7 @@ FROM deps AS venv
 RUN /opt/venv/bin/python -m pip uninstall --yes pip setuptools \
  && /opt/venv/bin/python -m compileall -q -j 0 --invalidation-mode unchecked-hash /opt/venv/lib \
  && /opt/venv/bin/python -c "import ctypes, io, pathlib, sysconfig, pandas as pd, pyarrow.parquet, pyarrow.dataset, scipy.stats, \
-sklearn.ensemble, skops.io as sio, boto3, github, actions_toolkit, yaml, jinja2; \
+sklearn.ensemble, skops.io as sio, boto3, github, actions_toolkit, yaml, jinja2, distributed, joblib._dask; \
 from sklearn.linear_model import LogisticRegression; \
 libs = [ctypes.CDLL(str(f)) for f in pathlib.Path(sysconfig.get_path('purelib')).rglob('*.so*') if not f.is_symlink()]; \
 df = pd.read_csv(io.BytesIO(b'a,b,y\n1,2,0\n2,1,1\n3,3,0\n4,1,1\n'), engine='pyarrow'); \

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 __all__ = ["UserError", "__version__", "fetch_model", "load_model", "registry_info"]
 
 if TYPE_CHECKING:

@@ -6,6 +6,7 @@ anything unexpected into one ``::error::`` + the traceback in a collapsed group 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -21,25 +22,36 @@ if TYPE_CHECKING:
     from ml_action.context import RunContext
     from ml_action.modes import Mode
     from ml_action.runner import Runner
+    from ml_action.terminal import Terminal
 
 AWS_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
+def settings_flags() -> argparse.ArgumentParser:
+    """One flag per input (``--test-size VALUE``), shared by ``ml-action`` and ``ml-action run``."""
+    flags = argparse.ArgumentParser(add_help=False)
+    group = flags.add_argument_group("settings (the flags of `run`, the default command)")
+    for spec in INPUTS:
+        default = f" (default: {spec.default})" if spec.default else ""
+        group.add_argument(f"--{spec.name}", dest=spec.name.replace("-", "_"), metavar="VALUE",
+                           help=spec.description.replace("%", "%%") + default)
+    return flags
+
+
 def parser() -> argparse.ArgumentParser:
+    settings = settings_flags()
     top = argparse.ArgumentParser(
-        prog="ml-action",
+        prog="ml-action", parents=[settings],
+        usage="ml-action [run] [--mode MODE] [--data VALUE] [--target VALUE] [...settings]",
         description="Train, evaluate and compare a scikit-learn model with the champion in a registry; "
-                    "gate it, publish it and promote it. Runs as a GitHub Action or at a shell.",
+                    "gate it, publish it and promote it. Runs as a GitHub Action or at a shell. "
+                    "`ml-action --mode list` is `ml-action run --mode list`: `run` is the default command.",
         epilog="Every flag can also come from an INPUT_<NAME> variable or the config file (ml-action.yml). "
                "Precedence: defaults < config file < INPUT_* < flags.")
     top.add_argument("--version", action="version", version=f"ml-action {__version__}")
-    sub = top.add_subparsers(dest="command")
-    run = sub.add_parser("run", help="run a mode (the default command)",
-                         description="Run one mode of ml-action with the given settings.")
-    for spec in INPUTS:
-        default = f" (default: {spec.default})" if spec.default else ""
-        run.add_argument(f"--{spec.name}", dest=spec.name.replace("-", "_"), metavar="VALUE",
-                         help=spec.description.replace("%", "%%") + default)
+    sub = top.add_subparsers(dest="command", title="commands")
+    sub.add_parser("run", prog="ml-action run", help="run a mode (the default command)", parents=[settings],
+                   description="Run one mode of ml-action with the given settings.")
     fetch = sub.add_parser("fetch", help="download a published model file, sha256 verified",
                            description="Download the model an alias (default: champion) or a version points at, "
                                        "check its sha256 against the manifest, and write it to --out.")
@@ -108,23 +120,59 @@ def run(flags: Mapping[str, str], env: Mapping[str, str], modes: Mapping[str, Mo
 
     token = flags.get("github_token") or env.get("INPUT_GITHUB-TOKEN", "")
     ctx = RunContext.from_env(env, has_token=bool(token))
-    runner = Runner(ctx)
+    runner = Runner(ctx, terminal=_terminal(env, ctx))
     # secrets come only from the environment; masked before anything else is printed
     for secret in (token, *(env.get(name) for name in AWS_SECRETS)):
         for line in (secret or "").splitlines():
             runner.mask(line.strip())
+    code = 2
     try:
         with runner.capture_warnings():
-            return _run(flags, env, ctx, runner, modes)
+            code = _run(flags, env, ctx, runner, modes)
     except UserError as exc:
-        runner.error(exc.annotation(), title=exc.input)
-        return 1
+        runner.error(user_message(exc, flags, env, ctx.github_actions), title=exc.input)
+        code = 1
     except Exception as exc:  # the last resort: a bug, not a user's mistake
         _report_bug(runner, exc)
-        return 2
+        code = 2
     finally:
         if runner.outputs:
             runner.print_outputs()
+        runner.finish(code)
+    return code
+
+
+def _terminal(env: Mapping[str, str], ctx: RunContext) -> Terminal | None:
+    """A ``Terminal`` when a person reads stdout (see ``terminal.wanted``); rich is imported only then."""
+    from ml_action import terminal
+
+    if not terminal.wanted(env, sys.stdout, ctx.github_actions):
+        return None
+    return terminal.Terminal(sys.stdout, env)
+
+
+def user_message(exc: UserError, flags: Mapping[str, str], env: Mapping[str, str], github_actions: bool) -> str:
+    """The error as the person reads it: inputs named as flags at a shell (`` `--to-version v<N>` ``) and as
+    inputs under Actions (`` `to-version: v<N>` ``); a path error also says how the workspace was chosen."""
+    from ml_action.errors import WorkspaceError, for_shell
+
+    problem = exc.problem
+    if isinstance(exc, WorkspaceError):
+        chosen = flags.get("workspace") or env.get("INPUT_WORKSPACE")
+        origin = ("set by `workspace`" if github_actions else "set by `--workspace`") if chosen else (
+            "GITHUB_WORKSPACE, the repository checkout" if env.get("GITHUB_WORKSPACE") else "the current folder")
+        where = str(exc.workspace.resolve()) if exc.workspace else ""
+        if where and problem.endswith(where):
+            problem = f"{problem} ({origin})"
+        elif where and f"{where} " in problem or f"{where})" in problem:
+            problem = problem.replace(where, f"{where} ({origin})", 1)
+        else:
+            problem = f"{problem} (the workspace is {origin})"
+    if github_actions:
+        hint = exc.hint
+    else:
+        hint = exc.shell_hint if exc.shell_hint is not None else for_shell(exc.hint, {s.name for s in INPUTS})
+    return f"{problem}. {hint}".strip()
 
 
 def _report_bug(runner: Runner, exc: BaseException) -> None:
@@ -143,11 +191,17 @@ def _report_bug(runner: Runner, exc: BaseException) -> None:
 def _run(flags: Mapping[str, str], env: Mapping[str, str], ctx: RunContext, runner: Runner,
          modes: Mapping[str, Mode] | None) -> int:
     from ml_action.config import load_config
+    from ml_action.preflight import preflight
+
+    config = load_config(env, flags)
+    if not config.dask_scheduler and ctx.dask_scheduler:  # the input's default is Dask's own variable
+        config = dataclasses.replace(config, dask_scheduler=ctx.dask_scheduler)
+    if modes is None:  # the checks of our modes' settings, before the heavy imports below
+        preflight(config)
     from ml_action.modes import MODES, NO_REGISTRY, decide_mode
     from ml_action.registry import open_registry
 
     table = MODES if modes is None else modes
-    config = load_config(env, flags)
     mode = decide_mode(config, ctx)
     handler = table.get(mode)
     if handler is None:

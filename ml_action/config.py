@@ -17,16 +17,20 @@ in ``action.yml`` and the README inputs table (tests/unit/test_contract.py print
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ml_action import inputs
-from ml_action.errors import UserError, first_line
+from ml_action.errors import UserError, WorkspaceError, first_line
 from ml_action.inputs import Gate, parse_gates  # noqa: F401  (parse_gates: monitor imports it from here)
+from ml_action.search import METHODS as SEARCH_METHODS
+from ml_action.search import parse_space
 
-MODES = ("auto", "evaluate", "publish", "rollback", "alias", "list", "comment", "monitor", "reproduce", "diff")
+MODES = ("auto", "evaluate", "publish", "rollback", "alias", "list", "comment", "monitor", "reproduce", "diff",
+         "leaderboard")
 TASKS = ("auto", "classification", "regression")
 COMMENT_MODES = ("update", "recreate", "new", "off")
 
@@ -55,7 +59,9 @@ def setting(default: str, parse: Callable[[str, Any], T], description: str, *, r
 class Config:
     """The resolved settings of one run. Paths are resolved against ``workspace``."""
 
-    workspace: Path
+    workspace: Path = setting("", inputs.folder, "The folder that paths and the config file are relative to: "
+                              "a folder in the checkout (`GITHUB_WORKSPACE`) under Actions, any folder at a shell "
+                              "(default: the checkout under Actions, the current folder at a shell).")
     data: str = setting("", inputs.text, "Training data (CSV, Parquet or JSON Lines), a path relative to the "
                         "workspace or `s3://bucket/key`.", required=True)
     target: str = setting("", inputs.text, "Name of the target column.", required=True)
@@ -77,6 +83,16 @@ class Config:
                                         "against `get_params()`.")
     cv: int = setting("0", inputs.integer(minimum=0), "k-fold cross-validation on the training part (0 = off), "
                       "reported as mean ± std.")
+    search: Mapping[str, Any] = setting("", parse_space, "Hyperparameter search as a YAML mapping: parameter "
+                                        "→ a list of values, `{low: 0.001, high: 1, log: true}`, `{int: [2, 64]}` "
+                                        "or `{choices: [...]}`; `params` stay fixed. Scored by `cv` folds (5 when "
+                                        "`cv` is 0) on the training part with the primary metric.")
+    search_method: str = setting("random", inputs.choice(*SEARCH_METHODS), "`grid`, `random` or `halving` "
+                                 "(scikit-learn's GridSearchCV, RandomizedSearchCV, HalvingRandomSearchCV).")
+    search_iter: int = setting("20", inputs.integer(minimum=1), "Candidates drawn by `random` and `halving`.")
+    dask_scheduler: str = setting("", inputs.text, "Address of a Dask scheduler (`tcp://host:8786`, `tls://...`) "
+                                  "on which fit, CV and search run; default the `DASK_SCHEDULER_ADDRESS` "
+                                  "environment variable, else the runner's own cores.")
     primary_metric: str = setting("", inputs.text, "The metric the verdict leads with (default f1_macro or rmse by "
                                   "task).")
     gates: tuple[Gate, ...] = setting("", inputs.gates, "YAML list of gate rules, e.g. `[{metric: f1_macro, min: "
@@ -89,10 +105,12 @@ class Config:
                             "`s3://bucket/prefix`.")
     model_name: str = setting("model", inputs.model_name, "Name of the model inside the registry.")
     mode: str = setting("auto", inputs.choice(*MODES), "`auto`, `evaluate`, `publish`, `rollback`, `alias`, "
-                        "`list`, `comment`, `monitor`, `reproduce` or `diff`.")
+                        "`list`, `comment`, `monitor`, `reproduce`, `diff` or `leaderboard`.")
     report_path: str = setting("ml-action-report.md", inputs.text, "Where the markdown report is written.")
     config: str = setting("", inputs.text, "A YAML config file with the same keys as these inputs (default "
                           "`ml-action.yml`).")
+    csv_separator: str = setting("auto", inputs.csv_separator, "Separator of CSV files: `,`, `;`, `tab`, `|`, "
+                                 "or `auto` to detect it from the first lines.")
     to_version: str = setting("", inputs.text, "Target version for `rollback` (`previous` or an id), `alias` "
                               "(an id, `champion` or `latest`), `reproduce` and `diff`.")
     alias: str = setting("", inputs.text, "For `mode: alias`: the alias to set or remove (`[a-z][a-z0-9-]{0,40}`, "
@@ -126,6 +144,11 @@ class Config:
     comment_mode: str = setting("update", inputs.choice(*COMMENT_MODES), "`update`, `recreate`, `new` or `off`.")
     comment_file: str = setting("ml-action-comment.md", inputs.text, "Where the comment body is written when it "
                                 "cannot be posted.")
+    result_dir: str = setting("", inputs.text, "Where `evaluate` and `publish` write the result bundle (outputs, "
+                              "metrics, holdout fingerprint and rows, predictions, data checks, the fitted model); "
+                              "default `ml-action-result/<comment-key>`.")
+    results: str = setting("", inputs.text, "For `mode: leaderboard`: the folder holding the result bundles of "
+                           "several evaluations (e.g. from `actions/download-artifact` with `merge-multiple: true`).")
     bootstrap: int = setting("1000", inputs.integer(minimum=0), "Paired bootstrap resamples for the confidence "
                              "interval (0 = off).")
     drift_share: float = setting("0.5", inputs.share_up_to_1, "Share of drifted columns at which the dataset "
@@ -133,12 +156,14 @@ class Config:
     fail_on_drift: bool = setting("false", inputs.boolean, "Exit 1 when dataset drift is detected.")
     fail_on_degradation: bool = setting("true", inputs.boolean, "In monitor mode, exit 1 when the champion has "
                                         "degraded or drifted.")
+    # not inputs: what load_config found, for messages
+    config_file: str = field(default="", compare=False)  # the config file read ("" when none was found)
 
     def resolved(self) -> dict[str, Any]:
         """The settings as plain data for the manifest (secrets left out)."""
         out: dict[str, Any] = {}
         for f in fields(self):
-            if f.name in ("workspace", "github_token"):
+            if f.name in ("workspace", "github_token", "config_file"):
                 continue
             value = getattr(self, f.name)
             if isinstance(value, tuple) and value and isinstance(value[0], Gate):
@@ -189,6 +214,7 @@ OUTPUTS: dict[str, str] = {
     "drifted-columns": "JSON list of the drifted columns.",
     "issue-url": "URL of the monitor issue (`mode: monitor`).",
     "reproduced": "`true` when `mode: reproduce` rebuilt the version within tolerance.",
+    "winner": "`mode: leaderboard`: the key of the best result bundle that passes the gates (empty when none does).",
 }
 
 
@@ -213,7 +239,8 @@ def read_config_file(workspace: Path, name: str, explicit: bool) -> dict[str, An
     path = confine(workspace, name, "config")
     if not path.is_file():
         if explicit:
-            raise UserError("config", f"file '{name}' does not exist", "Fix the path or remove `config`.")
+            raise WorkspaceError("config", f"file '{name}' does not exist in the workspace {workspace.resolve()}",
+                                 "Fix the path or remove `config`.", workspace)
         return {}
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -235,32 +262,81 @@ def read_config_file(workspace: Path, name: str, explicit: bool) -> dict[str, An
 
 
 def confine(workspace: Path, relative: str, input_name: str) -> Path:
-    """Resolve a user path inside the workspace; anything outside it is refused."""
+    """Resolve a user path inside the workspace; anything outside it is refused, with a hint when the path is
+    inside the same repository checkout (run from a folder that holds both, or set `workspace`)."""
     root = workspace.resolve()
     path = (root / relative).resolve()
     if path != root and root not in path.parents:
-        raise UserError(input_name, f"path '{relative}' is outside the workspace {root}",
-                        "Use a path inside the repository checkout.")
+        hint, shell_hint = "Use a path inside the workspace.", None
+        top = find_checkout(root)
+        if top is not None and (path == top or top in path.parents):
+            common = common_folder(root, path)
+            inside = path.relative_to(common).as_posix()
+            hint = (f"It is inside the repository checkout: set `workspace: {common.relative_to(top).as_posix()}` "
+                    f"and `{input_name}: {inside}`.")
+            up = shlex.quote(os.path.relpath(common, root))
+            shell_hint = (f"It is inside the repository checkout {top}: run from {common} (or pass `--workspace "
+                          f"{up}`) with `--{input_name} {shlex.quote(inside)}`.")
+        raise WorkspaceError(input_name, f"path '{relative}' is outside the workspace {root}", hint, root,
+                             shell_hint)
     return path
+
+
+def find_checkout(start: Path) -> Path | None:
+    """The top of the git checkout holding ``start`` (the nearest folder with a ``.git``), without running git."""
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def common_folder(a: Path, b: Path) -> Path:
+    """The deepest folder holding both ``a`` (a folder) and ``b`` (a file or folder)."""
+    return Path(os.path.commonpath([a, b if b.is_dir() else b.parent]))
 
 
 def workspace_from_env(env: Mapping[str, str]) -> Path:
     return Path(env.get("GITHUB_WORKSPACE") or os.getcwd())
 
 
+def resolve_workspace(env: Mapping[str, str], chosen: str) -> Path:
+    """The workspace: ``GITHUB_WORKSPACE`` (else the current folder), or the ``workspace`` input/flag
+    relative to it. Under Actions it must stay inside the checkout; at a shell any existing folder will do."""
+    base = workspace_from_env(env)
+    if not chosen.strip():
+        return base
+    folder = (base / chosen.strip()).resolve()
+    if env.get("GITHUB_WORKSPACE"):
+        base = base.resolve()
+        if folder != base and base not in folder.parents:
+            raise WorkspaceError("workspace", f"'{chosen}' is outside the checkout {base}",
+                                 "Give a folder inside the repository checkout.", base)
+    if not folder.is_dir():
+        raise WorkspaceError("workspace", f"'{chosen}' is not a folder (looked for {folder})",
+                             "Give an existing folder.", base)
+    return folder
+
+
 def load_config(env: Mapping[str, str], flags: Mapping[str, Any] | None = None) -> Config:
-    """Build the ``Config``: defaults < config file < ``INPUT_*`` < ``flags`` (input names as keys)."""
+    """Build the ``Config``: defaults < config file < ``INPUT_*`` < ``flags`` (input names as keys).
+
+    ``workspace`` comes from ``INPUT_*`` or a flag only: the config file is looked for inside it."""
     flags = {k.replace("_", "-"): v for k, v in (flags or {}).items() if v is not None}
-    workspace = workspace_from_env(env)
     from_env = inputs_from_env(env)
+    workspace = resolve_workspace(env, str(flags.get("workspace") or from_env.get("workspace") or ""))
     config_name = flags.get("config") or from_env.get("config") or ""
+    config_path = confine(workspace, config_name or "ml-action.yml", "config")
     from_file = read_config_file(workspace, config_name or "ml-action.yml", explicit=bool(config_name))
-    merged: dict[str, Any] = {spec.name: spec.default for spec in INPUTS}
+    if "workspace" in from_file:
+        raise UserError("config", f"'{config_name or 'ml-action.yml'}' sets `workspace`",
+                        "The config file is read from the workspace, so it cannot move it: set `workspace` as an "
+                        "input or flag instead.")
+    merged: dict[str, Any] = {spec.name: spec.default for spec in INPUTS if spec.name != "workspace"}
     merged.update(from_file)
-    merged.update(from_env)
-    merged.update(flags)
+    merged.update({k: v for k, v in from_env.items() if k != "workspace"})
+    merged.update({k: v for k, v in flags.items() if k != "workspace"})
     values = {_attr(name): _BY_NAME[name].parse(name, value) for name, value in merged.items()}
-    config = Config(workspace=workspace, **values)
+    config = Config(workspace=workspace, config_file=str(config_path) if config_path.is_file() else "", **values)
     _check_confidence(config)
     return config
 
@@ -273,9 +349,21 @@ def _check_confidence(config: Config) -> None:
                         "off, so no metric has one", "Remove `confidence`, or set `bootstrap` to e.g. 1000.")
 
 
+def no_config_file(config: Config) -> str:
+    """``; no config file was found: looked for ml-action.yml in /abs`` when none was read, else empty."""
+    if config.config_file:
+        return ""
+    return f"; no config file was found: looked for {config.config or 'ml-action.yml'} in {config.workspace.resolve()}"
+
+
 def require(config: Config, *names: str) -> None:
-    """The runner does not enforce ``required``: we do, naming the input."""
+    """The runner does not enforce ``required``: we do, naming the input (and, when no config file was found,
+    the file that was looked for)."""
     for name in names:
         if not getattr(config, _attr(name)):
-            raise UserError(name, "is required and was not given",
-                            f"Set `{name}` in the workflow's `with:` block, the config file or as --{name}.")
+            looked = no_config_file(config)
+            raise WorkspaceError(name, f"is required and was not given{looked}",
+                                 f"Set `{name}` in the workflow's `with:` block or the config file.",
+                                 config.workspace, f"Pass `--{name} <value>` or write `{name}: <value>` in "
+                                 f"{config.config or 'ml-action.yml'}" + (", or run in the folder that holds your "
+                                                                         "ml-action.yml." if looked else "."))

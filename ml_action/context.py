@@ -43,6 +43,7 @@ class RunContext:
     # test and operator knobs
     github_backoff: float | None = None  # ML_ACTION_GITHUB_BACKOFF: retry backoff factor (tests set ~0)
     github_login: str | None = None  # ML_ACTION_GITHUB_LOGIN: our login when GET /user is forbidden
+    dask_scheduler: str = ""  # DASK_SCHEDULER_ADDRESS: the default of the `dask-scheduler` input, as Dask names it
     # the AWS_* variables, for the S3 client (endpoint, region, static keys); boto3's chain does the rest
     aws_env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -77,6 +78,7 @@ class RunContext:
             workflow_run_head_sha=head_sha if isinstance(head_sha, str) and head_sha else None,
             github_backoff=_float(env.get("ML_ACTION_GITHUB_BACKOFF")),
             github_login=env.get("ML_ACTION_GITHUB_LOGIN") or None,
+            dask_scheduler=env.get("DASK_SCHEDULER_ADDRESS", "").strip(),
             aws_env=MappingProxyType({k: v for k, v in env.items() if k.startswith("AWS_")}),
         )
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ml_action.artifacts import sha256_file
-from ml_action.config import Config, confine
-from ml_action.errors import UserError, first_line
+from ml_action.config import Config, confine, no_config_file
+from ml_action.errors import UserError, WorkspaceError, first_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,8 +60,11 @@ def resolve_data_path(config: Config, value: str, input_name: str, workdir: Path
     """The local file for ``value``: a path in the workspace, or ``s3://bucket/key`` downloaded into ``workdir``
     with the registry's S3 settings (credentials, endpoint, region)."""
     if not value:
-        raise UserError(input_name, "is required and was not given",
-                        f"Set `{input_name}` to a CSV, Parquet or JSON Lines file in the repository.")
+        looked = no_config_file(config) if input_name == "data" else ""
+        raise WorkspaceError(input_name, f"is required and was not given{looked}",
+                             f"Set `{input_name}` to a CSV, Parquet or JSON Lines file in the workspace"
+                             + (", or run in the folder that holds your ml-action.yml." if looked else "."),
+                             config.workspace)
     if value[:5].lower() == "s3://":
         import tempfile
 
@@ -71,13 +74,53 @@ def resolve_data_path(config: Config, value: str, input_name: str, workdir: Path
         return read_s3_uri(value, config, folder / value.rstrip("/").rsplit("/", 1)[-1], env or {}, input_name)
     path = confine(config.workspace, value, input_name)
     if not path.is_file():
-        raise UserError(input_name, f"file '{value}' does not exist in the workspace {config.workspace}",
-                        "Check the path (it is relative to the repository root) and that the checkout has it.")
+        raise WorkspaceError(input_name, f"file '{value}' does not exist in the workspace "
+                             f"{config.workspace.resolve()}", "Check the path (it is relative to the workspace) and "
+                             "that the checkout has it.", config.workspace)
     return path
 
 
-def read_table(path: Path, input_name: str) -> pd.DataFrame:
-    """Read one file by its extension; a parse error is the user's, named with the input."""
+CSV_SEPARATORS = (",", ";", "\t", "|")
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def sniff_separator(path: Path, lines: int = 20, limit: int = 64 * 1024) -> str:
+    """The CSV separator from the header and the first lines (at most ``limit`` characters): of ``, ; tab |``,
+    the one that splits the header into the most columns and every following complete line into as many
+    (outside quotes); a comma when none does."""
+    import csv
+    import gzip
+    import io
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+            head = fh.read(limit)
+    except (OSError, EOFError):
+        return ","
+    complete = head.count("\n") if len(head) == limit else head.count("\n") + 1  # a cut last line is left out
+    text = "".join(head.splitlines(keepends=True)[:max(1, min(lines, complete))])
+    best, best_columns = ",", 1
+    for sep in CSV_SEPARATORS:
+        try:
+            rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]
+        except csv.Error:  # e.g. a field longer than the csv module's limit
+            continue
+        # the last row may be a quoted field with line breaks that the sample cut: no more columns, not as many
+        if rows and len(rows[0]) > best_columns and all(len(r) == len(rows[0]) for r in rows[1:-1]) \
+                and len(rows[-1]) <= len(rows[0]):
+            best, best_columns = sep, len(rows[0])
+    return best
+
+
+def csv_separator(path: Path, wanted: str) -> str:
+    """The separator to read ``path`` with: ``wanted``, or sniffed when it is ``auto``."""
+    return sniff_separator(path) if wanted == "auto" else wanted
+
+
+def read_table(path: Path, input_name: str, separator: str = ",") -> pd.DataFrame:
+    """Read one file by its extension (CSV with ``separator``); a parse error is the user's, named with the
+    input. A CSV whose header is one column holding a separator gets a hint naming ``csv-separator``."""
     import pandas as pd
 
     fmt = _format_of(path)
@@ -87,10 +130,10 @@ def read_table(path: Path, input_name: str) -> pd.DataFrame:
     try:
         if fmt == "csv":
             try:
-                frame = pd.read_csv(path, engine="pyarrow")
+                frame = pd.read_csv(path, engine="pyarrow", sep=separator)
             except Exception:
                 # the pyarrow parser is fast but strict; the C parser gives the clearer error
-                frame = pd.read_csv(path)
+                frame = pd.read_csv(path, sep=separator)
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
@@ -111,24 +154,75 @@ def read_table(path: Path, input_name: str) -> pd.DataFrame:
     if len(frame) == 0:
         raise UserError(input_name, f"'{path.name}' has no rows", "Give a dataset with at least a few rows.")
     frame.columns = [str(c) for c in frame.columns]
+    if fmt == "csv":
+        check_separator(path, list(frame.columns), separator)
+    frame.attrs["csv_separator"] = separator if fmt == "csv" else None
     return frame
 
 
-def read_hashed(path: Path, input_name: str) -> tuple[pd.DataFrame, str]:
+def check_separator(path: Path, columns: list[str], separator: str) -> None:
+    """A CSV header read as one column that holds another separator: the separator is wrong; say which to set."""
+    if len(columns) != 1:
+        return
+    found = [s for s in CSV_SEPARATORS if s != separator and s in columns[0]]
+    if found:
+        raise UserError("csv-separator", f"'{path.name}' read with the separator {SEPARATOR_NAMES[separator]} "
+                        f"has one column, named '{escape_name(columns[0])}', which holds a "
+                        f"{SEPARATOR_NAMES[found[0]]}", f"Set `csv-separator: {_spelling(found[0])}` (or "
+                        "`auto`) for this file.")
+
+
+def csv_header(path: Path, separator: str) -> list[str] | None:
+    """The column names of a CSV file from its first line (no pandas), or ``None`` when it cannot be read
+    cheaply (not UTF-8, empty): then the full read reports the problem."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as fh:
+            row = next(csv.reader(fh, delimiter=separator), None)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error):
+        return None
+    return [c for c in row] if row else None
+
+
+def _spelling(separator: str) -> str:
+    return "tab" if separator == "\t" else separator
+
+
+def escape_name(name: str) -> str:
+    from ml_action.escape import visible
+
+    return visible(name, 80)
+
+
+def read_hashed(path: Path, input_name: str, separator: str = "auto") -> tuple[pd.DataFrame, str]:
     """``read_table`` with the file's sha256 computed on a second thread meanwhile (both release the GIL)."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         digest = pool.submit(sha256_file, path)
-        frame = read_table(path, input_name)
+        frame = read_table(path, input_name, csv_separator(path, separator))
         return frame, digest.result()
 
 
 def fingerprint(path: Path, frame: pd.DataFrame, sha256: str | None = None) -> dict[str, Any]:
     """sha256 of the file's bytes, its size, rows and schema."""
-    return {"file": path.name, "sha256": sha256 or sha256_file(path), "bytes": path.stat().st_size,
-            "rows": int(len(frame)), "columns": len(frame.columns),
-            "schema": {c: str(t) for c, t in frame.dtypes.items()}}
+    out = {"file": path.name, "sha256": sha256 or sha256_file(path), "bytes": path.stat().st_size,
+           "rows": int(len(frame)), "columns": len(frame.columns),
+           "schema": {c: str(t) for c, t in frame.dtypes.items()}}
+    if frame.attrs.get("csv_separator"):
+        out["csv_separator"] = frame.attrs["csv_separator"]
+    return out
+
+
+def describe_separators(fingerprints: Mapping[str, Mapping[str, Any]], wanted: str) -> str:
+    """``CSV separator: semicolon (detected)`` for the log; empty when no CSV was read."""
+    used = sorted({SEPARATOR_NAMES[f["csv_separator"]] for f in fingerprints.values() if f.get("csv_separator")})
+    if not used:
+        return ""
+    return f"CSV separator: {', '.join(used)} ({'detected' if wanted == 'auto' else 'csv-separator'})"
 
 
 def infer_task(y: pd.Series) -> str:
@@ -145,7 +239,11 @@ def infer_task(y: pd.Series) -> str:
 
 
 def select_features(config: Config, frame: pd.DataFrame) -> list[str]:
-    columns = list(frame.columns)
+    return check_columns(config, [str(c) for c in frame.columns])
+
+
+def check_columns(config: Config, columns: list[str]) -> list[str]:
+    """The feature columns of a table with these ``columns``: the target, ``features`` and ``drop`` checked."""
     if config.target not in columns:
         raise UserError("target", f"column '{config.target}' is not in the data",
                         f"Use one of: {', '.join(columns[:30])}.")
@@ -195,7 +293,7 @@ def load_dataset(config: Config, workdir: Path | None = None, env: Mapping[str, 
     from sklearn.model_selection import train_test_split
 
     data_path = resolve_data_path(config, config.data, "data", workdir, env)
-    frame, data_sha = read_hashed(data_path, "data")
+    frame, data_sha = read_hashed(data_path, "data", config.csv_separator)
     features = select_features(config, frame)
     # every column stays: the champion may use one the candidate leaves out (X_* take the features)
     labelled = frame[frame[config.target].notna()]
@@ -206,7 +304,7 @@ def load_dataset(config: Config, workdir: Path | None = None, env: Mapping[str, 
     fingerprints = {"train": {**fingerprint(data_path, frame, data_sha), "source": config.data}}
     if config.test_data:
         test_path = resolve_data_path(config, config.test_data, "test-data", workdir, env)
-        test, test_sha = read_hashed(test_path, "test-data")
+        test, test_sha = read_hashed(test_path, "test-data", config.csv_separator)
         missing = [c for c in [*features, config.target] if c not in test.columns]
         if missing:
             raise UserError("test-data", f"column(s) {', '.join(missing)} missing from '{config.test_data}'",
@@ -247,7 +345,7 @@ def load_scoring_frame(config: Config, workdir: Path | None = None,
                        env: Mapping[str, str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The whole ``data`` file as one labelled frame (monitor mode scores on all of it)."""
     path = resolve_data_path(config, config.data, "data", workdir, env)
-    frame, sha = read_hashed(path, "data")
+    frame, sha = read_hashed(path, "data", config.csv_separator)
     if config.target not in frame.columns:
         raise UserError("target", f"column '{config.target}' is not in the data",
                         f"Use one of: {', '.join(list(frame.columns)[:30])}.")

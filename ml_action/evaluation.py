@@ -20,6 +20,7 @@ from ml_action.report import report_target
 from ml_action.runner import Runner
 
 if TYPE_CHECKING:
+    from ml_action.cluster import Place
     from ml_action.data import Dataset
     from ml_action.registry.base import Registry
 
@@ -99,25 +100,46 @@ def params_table(model: Any) -> dict[str, str]:
 def train_and_compare(config: Config, runner: Runner, registry: Registry, workdir: Path,
                       aws_env: Mapping[str, str]) -> Evaluation:
     """Train the candidate, re-score the champion on the same rows, compare and apply the gates;
-    ``aws_env`` (the run context's AWS_* variables) lets ``s3://`` data be read."""
-    from ml_action import metrics as m
-    from ml_action.compare import champion_checks, compare, score_champion, validate_gates, verdict
-    from ml_action.data import load_dataset
-    from ml_action.model import checked_predict, describe, fit, make_model
+    ``aws_env`` (the run context's AWS_* variables) lets ``s3://`` data be read. Every joblib-parallel part
+    runs where ``dask-scheduler`` says (``ml_action.cluster``), connected before any work."""
+    from ml_action.cluster import connect
 
     require(config, "data", "target")
     report_target(config)  # a bad report-path fails before any work
+    with connect(config.dask_scheduler, runner) as place:
+        ev = _train_and_compare(config, runner, registry, workdir, aws_env, place)
+    ev.context["compute"] = place.as_dict()
+    return ev
+
+
+def _train_and_compare(config: Config, runner: Runner, registry: Registry, workdir: Path,
+                       aws_env: Mapping[str, str], place: Place) -> Evaluation:
+    from ml_action import metrics as m
+    from ml_action import search
+    from ml_action.compare import champion_checks, compare, score_champion, validate_gates, verdict
+    from ml_action.data import describe_separators, load_dataset
+    from ml_action.model import checked_predict, describe, fit, make_candidate
+
     with runner.group("Load data"):
         dataset = load_dataset(config, workdir, aws_env)
         runner.info(f"{dataset.task}: {len(dataset.train)} training rows, {len(dataset.test)} holdout rows, "
                     f"{len(dataset.features)} features")
+        if separators := describe_separators(dataset.fingerprints, config.csv_separator):
+            runner.info(separators)
         n_classes = len(dataset.classes) if dataset.classes else None
         primary = m.primary_metric(config.primary_metric, dataset.task, n_classes)
         validate_gates(config.gates, dataset.task, n_classes)
         names = m.metrics_for(dataset.task, n_classes)
     with runner.group("Build model"):
-        model, params = make_model(config, dataset.task, dataset.X_train)
+        model, params, prefix = make_candidate(config, dataset.task, dataset.X_train)
         runner.info(f"estimator: {describe(model)}")
+    searched = None
+    if config.search:
+        with runner.group(f"Search ({config.search_method})"):
+            searched = search.run(model, config.search, prefix, config.search_method, config.search_iter,
+                                  config.cv, config.seed, dataset, primary, place, runner)
+            model.set_params(**{prefix + k: v for k, v in searched.chosen.items()})
+            params = search.chosen_params(params, searched)
     cv = None
     if config.cv:
         with runner.group(f"Cross-validate ({config.cv} folds)"):
@@ -162,6 +184,9 @@ def train_and_compare(config: Config, runner: Runner, registry: Registry, workdi
         context["notes"].append(note)
     context["sections"] = [checks.data_section(found, dataset)]
     context["sections"].append(pictures.section(dataset.task, dataset.y_test, preds, champion, dataset.classes))
+    context["model_params"] = params  # fixed + chosen by the search: what `reproduce` rebuilds
+    context["search"] = searched.context() if searched else None
+    context["search_record"] = searched.record() if searched else None
     return Evaluation(config, dataset, model, primary, metrics, preds, champion, result, context, found)
 
 

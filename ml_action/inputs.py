@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from ml_action.errors import UserError
@@ -279,3 +280,24 @@ def model_name(name: str, value: Any) -> str:
         raise UserError(name, f"'{word}' is not a valid name",
                         "Use letters, digits, '.', '_' or '-' (up to 100), starting with a letter or digit.")
     return word
+
+
+SEPARATORS = {",": ",", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t", "|": "|"}
+"""The CSV separators ``csv-separator`` accepts (and ``auto`` sniffs among), by their spelling in an input."""
+
+
+def csv_separator(name: str, value: Any) -> str:
+    """``auto`` or one of ``,`` ``;`` ``tab`` (or ``\\t``) ``|``; returned as the character itself."""
+    raw = "" if value is None else str(value)
+    word = raw if raw == "\t" else raw.strip()
+    if word.lower() in ("", "auto"):
+        return "auto"
+    if word.lower() not in SEPARATORS:
+        raise UserError(name, f"'{raw}' is not a CSV separator ml-action knows",
+                        f"Set `{name}` to `auto`, `,`, `;`, `tab` or `|`.")
+    return SEPARATORS[word.lower()]
+
+
+def folder(name: str, value: Any) -> Path:
+    """A folder path as given (resolved against the runner's workspace by ``config.load_config``)."""
+    return Path(_text(value) or ".")

@@ -166,12 +166,30 @@ def build_pipeline(estimator: Any, X: pd.DataFrame) -> Any:
 
 
 def make_model(config: Config, task: str, X: pd.DataFrame) -> tuple[Any, dict[str, Any]]:
-    """The estimator to fit and its user-set parameters."""
+    """The estimator to fit and its user-set parameters (``search`` is not looked at: ``reproduce`` rebuilds a
+    searched version from the parameters it chose)."""
+    model, params, _ = _build(config, task, X, with_search=False)
+    return model, params
+
+
+def make_candidate(config: Config, task: str, X: pd.DataFrame) -> tuple[Any, dict[str, Any], str]:
+    """``make_model`` for a run that may search: also checks ``search`` against the estimator's parameters and
+    ``params``, and returns the prefix of the estimator's parameters inside the model (``model__`` in the
+    automatic pipeline, none in the user's own), since the search varies the whole pipeline."""
+    return _build(config, task, X, with_search=True)
+
+
+def _build(config: Config, task: str, X: pd.DataFrame, with_search: bool) -> tuple[Any, dict[str, Any], str]:
     estimator, complete = base_estimator(config, task)
     params = dict(config.params)
     estimator = apply_params(estimator, params, config.seed)
+    if with_search and config.search:
+        from ml_action.search import check_space
+
+        check_space(config.search, config.search_method, params, estimator.get_params(deep=True),
+                    type(estimator).__name__)
     model = estimator if complete else build_pipeline(estimator, X)
-    return model, params
+    return model, params, "" if complete else "model__"
 
 
 def describe(model: Any) -> str:

@@ -12,6 +12,7 @@ inert code spans for tables and ``mermaid_text`` quoted-safe text for charts.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Sequence
@@ -29,11 +30,17 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
 def md_label(value: Any, limit: int = LABEL_LIMIT) -> str:
-    """A data label as an inert Markdown code span for a table cell: one line, truncated, ``|`` escaped."""
+    """A data label as inert inline code for a table cell: one line, truncated, no backtick of its own; in
+    backticks when that is safe, else in ``<code>`` with ``| < > & @`` as entities (no column break, no
+    HTML, no @mention), as ``escape.code`` does for every other value."""
     text = _CONTROL.sub(" ", str(value)).replace("`", "'").strip()
     if len(text) > limit:
         text = text[:limit - 1] + "…"
-    return f"`{text.replace('|', chr(92) + '|')}`" if text else "_(empty)_"
+    if not text:
+        return "_(empty)_"
+    if not re.search(r"[|<>&@]", text):
+        return f"`{text}`"
+    return "<code>" + html.escape(text, quote=False).replace("|", "&#124;").replace("@", "&#64;") + "</code>"
 
 
 def mermaid_text(value: Any, limit: int = 60) -> str:

@@ -21,13 +21,16 @@ if TYPE_CHECKING:
 
 @dataclass
 class ReportParts:
-    """A report as its unshortenable head and its detail sections."""
+    """A report as its unshortenable head and its detail sections (``summary_details``, when given, replace
+    ``details`` in the report file and the job summary: longer tables than the PR comment's)."""
 
     head: str
     details: list[str]
+    summary_details: list[str] | None = None
 
     def full(self, footer: str = "") -> str:
-        return "\n".join([self.head.rstrip(), "", *[d.rstrip() + "\n" for d in self.details if d.strip()],
+        details = self.details if self.summary_details is None else self.summary_details
+        return "\n".join([self.head.rstrip(), "", *[d.rstrip() + "\n" for d in details if d.strip()],
                           footer]).rstrip() + "\n"
 
 
@@ -76,6 +79,12 @@ def build(context: dict[str, Any]) -> ReportParts:
     """Render the head and the details; extra detail sections can be passed as ``context['sections']``."""
     head = render("head.md.j2", **context)
     details = [render("details.md.j2", **context), *context.get("sections", [])]
+    search = context.get("search")
+    if search:  # the comment gets the top trials, the job summary all of them (bounded)
+        from ml_action.search import COMMENT_ROWS, SUMMARY_ROWS
+
+        return ReportParts(head=head, details=[render("search.md.j2", **search, limit=COMMENT_ROWS), *details],
+                           summary_details=[render("search.md.j2", **search, limit=SUMMARY_ROWS), *details])
     return ReportParts(head=head, details=details)
 
 

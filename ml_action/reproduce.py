@@ -95,7 +95,8 @@ def rebuild_config(config: Config, manifest: Mapping[str, Any]) -> Config:
     return dataclasses.replace(config, model=manifest.get("model") or config.model,
                                params=dict(manifest.get("params") or {}), seed=int(manifest.get("seed", config.seed)),
                                task=manifest["task"], target=manifest["target"],
-                               features=tuple(manifest.get("features") or ()), drop=())
+                               features=tuple(manifest.get("features") or ()), drop=(),
+                               search={})  # a searched version records its choice in `params`: no new search
 
 
 def snapshot_dataset(manifest: Mapping[str, Any], frames: Mapping[str, Any], version: str) -> Any:
@@ -152,7 +153,17 @@ def params_of(manifest: Mapping[str, Any]) -> dict[str, str]:
            "seed": str(manifest.get("seed")), "task": str(manifest.get("task")),
            "target": str(manifest.get("target")), "features": ", ".join(manifest.get("features") or [])}
     out.update({k: str(v) for k, v in (manifest.get("estimator_params") or {}).items()})
+    search = manifest.get("search")
+    if isinstance(search, dict):  # what was searched, and how: the chosen values are among the params above
+        out.update({"search method": str(search.get("method")), "search space": _json(search.get("space")),
+                    "search folds": str(search.get("folds")), "search candidates": str(search.get("candidates"))})
     return out
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def changed(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -164,12 +175,20 @@ def _short(key: str, value: Any) -> str:
     return escape.code(f"{value[:12]}…") if key == "sha256" and value else escape.md(exact(value))
 
 
-def data_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
-    """Rows, file hashes, snapshot hashes and schema of the two versions' data, split by split."""
+def _snapshot_cell(sha: str | None) -> str:
+    return escape.code(f"{sha[:12]}…") if sha else "none"
+
+
+def data_changes(a: Mapping[str, Any], b: Mapping[str, Any], old_v: str = "the base version",
+                 new_v: str = "the new version") -> dict[str, Any]:
+    """Rows, file hashes, snapshot hashes and schema of the two versions' data, split by split, and what can be
+    said of the holdouts: ``same``, ``differ`` or ``unknown``, with ``notes`` saying why (never both "data
+    unchanged" and "the holdouts differ")."""
     rows = []
     schema = []
     fa, fb = (a.get("data") or {}).get("fingerprints") or {}, (b.get("data") or {}).get("fingerprints") or {}
     sa, sb = (a.get("data") or {}).get("snapshots") or {}, (b.get("data") or {}).get("snapshots") or {}
+    notes: list[str] = []
     for split, label in (("train", "training data"), ("test", "holdout")):
         x, y = fa.get(split) or {}, fb.get(split) or {}
         for key, name in (("source", "source"), ("sha256", "file sha256"), ("rows", "file rows"),
@@ -179,16 +198,49 @@ def data_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
                 rows.append({"name": f"{label}: {name}", "old": _short(key, old), "new": _short(key, new),
                              "same": old == new})
         old, new = (sa.get(split) or {}).get("sha256"), (sb.get(split) or {}).get("sha256")
-        rows.append({"name": f"{label}: snapshot", "old": escape.code(f"{old[:12]}…") if old else "none",
-                     "new": escape.code(f"{new[:12]}…") if new else "none", "same": old == new or not old or not new})
+        # one side without a snapshot: its rows are unknown, neither "same" nor "changed"
+        rows.append({"name": f"{label}: snapshot", "old": _snapshot_cell(old), "new": _snapshot_cell(new),
+                     "same": old == new if (old and new) or (not old and not new) else None})
+        if bool(old) != bool(new):
+            missing = escape.code(old_v if not old else new_v)
+            notes.append(f"{missing} has no {label} snapshot, so its {label} rows cannot be compared row by row; "
+                         "the comparison rests on the recorded fingerprints.")
         ta, tb = x.get("schema") or {}, y.get("schema") or {}
         for column in [*ta, *[c for c in tb if c not in ta]]:
             if ta.get(column) != tb.get(column):
                 change = "added" if column not in ta else "removed" if column not in tb else "type changed"
                 schema.append({"split": label, "column": column, "old": ta.get(column, "—"),
                                "new": tb.get(column, "—"), "change": change})
-    return {"rows": rows, "schema": schema, "same_holdout": (fa.get("test") == fb.get("test")
-                                                             and sa.get("test") == sb.get("test"))}
+    holdout = _holdout(fa, fb, (sa.get("test") or {}).get("sha256"), (sb.get("test") or {}).get("sha256"))
+    if holdout == "same" and notes:
+        same_train = (fa.get("train") or {}).get("sha256") == (fb.get("train") or {}).get("sha256")
+        notes.append(("The training data has the same sha256 and rows in both versions, and the holdout the same "
+                      "recorded fingerprint" if same_train else "The holdout has the same recorded fingerprint")
+                     + ": the metrics were scored on the same holdout rows.")
+    verdicts = [r["same"] for r in rows]
+    summary = ("changed" if False in verdicts else
+               "unchanged" if None not in verdicts else "unchanged as far as recorded (a snapshot is missing)")
+    return {"rows": rows, "schema": schema, "holdout": holdout, "same_holdout": holdout == "same",
+            "summary": summary, "notes": notes}
+
+
+def _holdout(fa: Mapping[str, Any], fb: Mapping[str, Any], snap_a: str | None, snap_b: str | None) -> str:
+    """``same``, ``differ`` or ``unknown``: the holdout rows of the two versions, from the snapshots when both
+    have one, else from the recorded fingerprints (a split of ``data`` is the same rows when the file, the
+    seed and the test size are)."""
+    if snap_a and snap_b:
+        return "same" if snap_a == snap_b else "differ"
+    ta, tb = fa.get("test") or {}, fb.get("test") or {}
+    if not ta or not tb:
+        return "unknown"
+    if ta != tb:
+        return "differ"
+    if "sha256" in ta:  # a separate holdout file, hashed
+        return "same"
+    sha_a, sha_b = (fa.get("train") or {}).get("sha256"), (fb.get("train") or {}).get("sha256")
+    if not sha_a or not sha_b:
+        return "unknown"
+    return "same" if sha_a == sha_b else "differ"
 
 
 def training_drift(a: Mapping[str, Any], b: Mapping[str, Any], drift_share: float = 0.5) -> dict[str, Any] | None:

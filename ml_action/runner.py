@@ -6,6 +6,9 @@ The only writer to stdout in ml-action (``_emit``). Our own workflow commands (g
 redacted from free text (log, summary, report, comment), never from outputs. Outside a runner (no
 ``GITHUB_OUTPUT``) outputs are printed as ``name=value`` lines so a person at a shell sees them too. The file
 paths and whether this is GitHub Actions come from the ``RunContext``; nothing here reads the environment.
+
+At a terminal (``cli`` passes ``terminal``: never under Actions) the same events are shown for a person by
+``ml_action.terminal`` instead of as workflow commands; the text is made safe here first either way.
 """
 
 from __future__ import annotations
@@ -16,10 +19,13 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ml_action import escape
 from ml_action.context import RunContext
+
+if TYPE_CHECKING:
+    from ml_action.terminal import Terminal
 
 SUMMARY_LIMIT = 1024 * 1024  # GitHub's limit for the job summary of one step, in bytes
 SUMMARY_MARGIN = 4096  # room kept for the truncation note
@@ -31,8 +37,10 @@ HEARTBEAT_SECONDS = 30.0
 class Runner:
     """Talks to the runner through stdout workflow commands and the file commands named in ``ctx``."""
 
-    def __init__(self, ctx: RunContext | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> None:
+    def __init__(self, ctx: RunContext | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS,
+                 terminal: Terminal | None = None) -> None:
         self.ctx = ctx or RunContext()
+        self.terminal = None if self.ctx.github_actions else terminal
         self.outputs: dict[str, str] = {}
         self.heartbeat_seconds = heartbeat_seconds
         self._secrets: list[str] = []
@@ -57,10 +65,32 @@ class Runner:
     # ---------------------------------------------------------------- log
     def info(self, message: str) -> None:
         """Free text, possibly with values from data: redacted, and no line can start a workflow command."""
-        self._emit(escape.log_lines(self.redact(str(message))))
+        lines = escape.log_lines(self.redact(str(message)))
+        if self.terminal is not None:
+            with self._lock:
+                self.terminal.line("\n".join(lines))
+            return
+        self._emit(lines)
+
+    def markdown(self, text: str) -> None:
+        """A report head (Markdown our templates made, data escaped in it): rendered at a terminal, else ``info``."""
+        if self.terminal is None:
+            self.info(text)
+            return
+        with self._lock:
+            self.terminal.markdown("\n".join(escape.log_lines(self.redact(text))))
 
     @contextlib.contextmanager
     def group(self, name: str) -> Iterator[None]:
+        if self.terminal is not None:
+            with self._lock:
+                self.terminal.begin(escape.visible(self.redact(name)))
+            try:
+                yield
+            finally:
+                with self._lock:
+                    self.terminal.end()
+            return
         self._command("group", escape.visible(self.redact(name)))
         try:
             yield
@@ -68,6 +98,11 @@ class Runner:
             self._command("endgroup", "")
 
     def _annotate(self, kind: str, message: str, title: str | None) -> None:
+        if self.terminal is not None:
+            with self._lock:
+                self.terminal.annotation(kind, "\n".join(escape.log_lines(self.redact(message))),
+                                         escape.visible(self.redact(title)) if title else None)
+            return
         props: dict[str, Any] = {"title": self.redact(title)} if title else {}
         self._command(kind, self.redact(message), props)
 
@@ -102,6 +137,10 @@ class Runner:
 
         def beat() -> None:
             while not stop.wait(self.heartbeat_seconds):
+                if self.terminal is not None:  # the spinner's text, not a line
+                    with self._lock:
+                        self.terminal.still(escape.visible(what), time.monotonic() - started)
+                    continue
                 self.info(f"still {what} … {time.monotonic() - started:.0f} s")
 
         thread = threading.Thread(target=beat, name="ml-action-heartbeat", daemon=True)
@@ -111,6 +150,13 @@ class Runner:
         finally:
             stop.set()
             thread.join()
+
+    def finish(self, code: int) -> None:
+        """At a terminal, a last line with the verdict and the report's path (nothing under Actions)."""
+        if self.terminal is not None:
+            with self._lock:
+                self.terminal.close()
+                self.terminal.verdict(code, {k: escape.visible(self.redact(v)) for k, v in self.outputs.items()})
 
     # ---------------------------------------------------------------- secrets
     def mask(self, secret: str) -> None:
@@ -141,6 +187,10 @@ class Runner:
                 fh.write(prepare_key_value_message(name, text) + "\n")
 
     def print_outputs(self) -> None:
+        if self.terminal is not None:  # in full: a person reads them here, there is no step output
+            with self._lock:
+                self.terminal.outputs({k: escape.visible(self.redact(v), 4000) for k, v in self.outputs.items()})
+            return
         with self.group("Outputs"):
             for name, value in self.outputs.items():
                 self._emit(escape.log_lines(f"{name}={escape.visible(value)}"))

@@ -15,6 +15,7 @@ from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.modes.alias import alias
 from ml_action.modes.evaluate import evaluate, publish
+from ml_action.modes.leaderboard import leaderboard
 from ml_action.modes.monitor import monitor
 from ml_action.modes.registry_ops import comment, list_versions, rollback
 from ml_action.modes.reproduce import diff, reproduce
@@ -25,7 +26,7 @@ Mode = Callable[[Config, RunContext, Runner, "Registry | None", Path], int]
 
 MODES: dict[str, Mode] = {"evaluate": evaluate, "publish": publish, "rollback": rollback, "alias": alias,
                           "list": list_versions, "comment": comment, "monitor": monitor, "reproduce": reproduce,
-                          "diff": diff}
+                          "diff": diff, "leaderboard": leaderboard}
 NO_REGISTRY = frozenset({"comment"})  # posts a file; needs no registry configured
 
 

@@ -7,23 +7,24 @@ reports, and posts the sticky PR comment (or saves it to a file with the fork hi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ml_action import evaluation, github_api
-from ml_action.comment import fit_comment, marker, pr_marker
-from ml_action.config import Config, confine
+from ml_action import bundle, evaluation
+from ml_action.bundle import result_target
+from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.evaluation import Evaluation
+from ml_action.posting import post_or_save
 from ml_action.registry.base import Registry
-from ml_action.report import build, comment_footer, write_report
+from ml_action.report import build, write_report
 from ml_action.runner import Runner
 
 
 def evaluate(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Evaluate the candidate against the champion and report; publishes nothing."""
     assert registry is not None, "cli opens the registry for this mode"
+    result_target(config)  # a bad result-dir fails before any work
     ev = evaluation.train_and_compare(config, runner, registry, workdir, ctx.aws_env)
     evaluation.set_outputs(runner, ev)
     runner.set_output("promoted", False)
@@ -35,14 +36,14 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     from ml_action.artifacts import save_model
     from ml_action.card import FILE as CARD
     from ml_action.card import write_card
-    from ml_action.checks import Checks, confidence
-    from ml_action.compare import NOT_PROMOTED, champion_checks, score_champion, verdict
+    from ml_action.promotion import recheck
     from ml_action.provenance import actor
     from ml_action.reference import FILE as REFERENCE
     from ml_action.reference import write_reference
     from ml_action.snapshot import enabled, store_snapshots
 
     assert registry is not None, "cli opens the registry for this mode"
+    result_target(config)  # a bad result-dir fails before any work
     ev = evaluation.train_and_compare(config, runner, registry, workdir, ctx.aws_env)
     evaluation.set_outputs(runner, ev)
     if not ev.verdict.ok(config.on_inconclusive):
@@ -69,30 +70,9 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
         runner.info(f"wrote version {version} to {registry.uri}")
     evaluated_against = ev.champion.version if ev.champion else None
     conflict_notes: list[str] = []
-
-    def decide(current: dict[str, Any] | None) -> tuple[bool, str]:
-        now = current.get("version") if current else None
-        if now == evaluated_against:
-            return True, ""
-        # another run promoted first: compare with the new champion on our rows before replacing it
-        note = f"Another run promoted `{now}` while this one ran; re-compared against it."
-        if note not in conflict_notes:
-            conflict_notes.append(note)
-        if current is None:
-            return True, ""
-        ds = ev.dataset
-        rescored = score_champion(registry, current, ds.test, ds.target, ds.task, ds.classes, list(ev.metrics),
-                                  workdir, config.allow_unsafe_model_format)
-        found = Checks(profile={})
-        confidence(config, ds, ev.primary, ev.preds, rescored, found, gates)
-        again = verdict(gates, ev.metrics, rescored.metrics if rescored.comparable else None, ds.task,
-                        extra=champion_checks(rescored, NOT_PROMOTED), intervals=found.intervals,
-                        interval_notes=found.interval_notes)
-        if again.ok(config.on_inconclusive):
-            return True, ""
-        reasons = "; ".join(g.reason for g in again.failed() or again.inconclusive())
-        return False, f"the newer champion `{now}` is at least as good ({reasons})"
-
+    ds = ev.dataset
+    decide = recheck(config, registry, evaluated_against, ds.test, ds.target, ds.task, ds.classes, ev.metrics,
+                     ev.primary, ev.preds, gates, workdir, conflict_notes)
     with runner.group("Promote"):
         sha = manifest["artifacts"]["model.skops"]["sha256"]
         promotion = registry.swap_champion(version, sha, actor(ctx), "promote", decide,
@@ -124,14 +104,33 @@ def _finish(config: Config, ctx: RunContext, runner: Runner, ev: Evaluation) -> 
     parts = build(ev.context)
     write_report(config, ctx, runner, parts)
     evaluation.annotate_gates(runner, ev)
-    runner.info(parts.head)
+    runner.markdown(parts.head)
     # the comment (or the comment file) gets the same redaction as the log, summary and report
     url = post_or_save(config, ctx, runner.redact(parts.head), [runner.redact(d) for d in parts.details],
                        runner.warning)
     if url:
         runner.info(f"PR comment: {url}")
     runner.set_output("comment-url", url or "")
+    with runner.group("Result bundle"):
+        folder = result_target(config)
+        bundle.write(folder, model=ev.model, dataset=ev.dataset, preds=ev.preds, fields=_bundle_fields(ev, ctx, runner))
+        runner.info(f"wrote the result bundle to {folder.relative_to(config.workspace.resolve())}")
     return 1 if (not ev.verdict.ok(config.on_inconclusive) and config.fail_on_gate) else 0
+
+
+def _bundle_fields(ev: Evaluation, ctx: RunContext, runner: Runner) -> dict[str, Any]:
+    """What the result bundle records of this evaluation (``bundle.write`` adds the files and the holdout)."""
+    found = ev.checks
+    drift = found.drift
+    checks = {"leakage": found.leakage, "interval_note": found.interval_note,
+              "drift": None if drift is None else {"dataset_drift": bool(drift.dataset_drift), "share": drift.share,
+                                                    "drifted_columns": list(drift.drifted_columns)}}
+    champion = ev.champion
+    return {"key": ev.config.comment_marker_key, "model_name": ev.config.model_name, "model": ev.config.model,
+            "estimator": ev.context["estimator"], "primary_metric": ev.primary, "metrics": ev.metrics,
+            "outputs": dict(runner.outputs), "checks": checks, "verdict": ev.verdict.to_dict(),
+            "champion": {"version": champion.version, "metrics": champion.metrics} if champion else None,
+            "version_fields": _manifest(ev, ctx)}
 
 
 def _manifest(ev: Evaluation, ctx: RunContext, snapshots: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -145,63 +144,13 @@ def _manifest(ev: Evaluation, ctx: RunContext, snapshots: dict[str, Any] | None 
         "schema": 1, "model_name": config.model_name, "created_at": utc_now(), "by": actor(ctx),
         "git": git_info(ctx, config.workspace), "run": run_info(ctx),
         "task": dataset.task, "target": dataset.target, "features": dataset.features, "classes": dataset.classes,
-        "estimator": ev.context["estimator"], "model": config.model, "params": dict(config.params),
+        "estimator": ev.context["estimator"], "model": config.model,
+        "params": ev.context.get("model_params", dict(config.params)),  # with a search's choice: no search to rebuild
         "estimator_params": ev.context["params"], "seed": config.seed,
         "primary_metric": ev.primary, "metrics": ev.metrics, "holdout_rows": len(dataset.test),
         "compared_with": {"version": champion.version, "metrics": champion.metrics} if champion else None,
         "gates": ev.verdict.to_dict(), "cv": ev.context["cv"],
+        "search": ev.context.get("search_record"),  # space, method, seed, folds, chosen parameters
         "data": {"fingerprints": dataset.fingerprints, "profile": ev.context.get("profile"), "snapshots": snapshots},
         "config": config.resolved(), "libraries": library_versions(), "predictions": prediction_record(ev.preds),
     }
-
-
-def _save(config: Config, body: str) -> Path:
-    path = confine(config.workspace, config.comment_file, "comment-file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(body, encoding="utf-8")
-    return path
-
-
-def _fork_hint(path: Path, config: Config) -> str:
-    return (f"The comment was saved to {path.relative_to(config.workspace.resolve())}. For a pull request from a "
-            "fork, upload that file as an artifact (actions/upload-artifact) and post it from a `workflow_run` "
-            "workflow that runs ml-action with `mode: comment` (see examples/workflows/fork-comment.yml). "
-            "For a PR from this repository, give the job `permissions: pull-requests: write`.")
-
-
-def post_or_save(config: Config, ctx: RunContext, head: str, details: list[str],
-                 warn: Callable[[str], None]) -> str | None:
-    """Post (or update) the sticky PR comment; returns its URL, or ``None`` when nothing was posted.
-
-    No PR (push, schedule) or ``comment-mode: off`` → ``None``. No token, or a token that may not write
-    (403, as for fork PRs) → the body goes to ``comment-file`` and ``warn`` says how to post it.
-    Other failures after retries → a warning with the reason. GitHub trouble never raises: the job's
-    result depends on the gates only. A ``comment-file`` outside the workspace is a ``UserError``.
-    """
-    pr = config.pr_number or ctx.pr_number
-    if config.comment_mode == "off" or pr is None:
-        return None
-    confine(config.workspace, config.comment_file, "comment-file")  # a bad path fails the same way every run
-    key = config.comment_marker_key
-    body = fit_comment(head, details, comment_footer(ctx), key=key).replace(
-        marker(key), f"{marker(key)}\n{pr_marker(pr)}", 1)
-    if not config.github_token or not ctx.repository:
-        path = _save(config, body)
-        missing = "`github-token` is empty" if not config.github_token else "GITHUB_REPOSITORY is not set"
-        warn(f"The PR comment was not posted: {missing}. {_fork_hint(path, config)}")
-        return None
-    try:
-        gh = github_api.client(config.github_token, ctx)
-        return github_api.upsert_comment(gh, ctx.repository, pr, body, key, config.comment_mode,
-                                         login=ctx.github_login).url
-    except github_api.GitHubError as exc:
-        path = _save(config, body)
-        saved = f"The comment was saved to {path.relative_to(config.workspace.resolve())}."
-        if exc.status is None:
-            warn(f"The PR comment was not posted: {exc.message}. {saved}")
-        elif exc.status == 403 and not exc.rate_limited:
-            warn(f"The PR comment was not posted: the token may not write to pull requests "
-                 f"({exc.message}). {_fork_hint(path, config)}")
-        else:
-            warn(f"The PR comment was not posted: GitHub answered {exc.status} ({exc.message}). {saved}")
-    return None

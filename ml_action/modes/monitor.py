@@ -87,7 +87,7 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     sections = [render("data.md.j2", drift=drift.to_dict(), leakage=[])] if drift else []
     parts = ReportParts(render("head.md.j2", **context), sections)
     write_report(config, ctx, runner, parts)
-    runner.info(parts.head)
+    runner.markdown(parts.head)
     for gate in result.failed():
         runner.error(gate.reason, title=f"monitor: {gate.rule}")
     for gate in result.inconclusive():

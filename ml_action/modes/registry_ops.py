@@ -91,7 +91,7 @@ def list_versions(config: Config, ctx: RunContext, runner: Runner, registry: Reg
     if not rows:
         lines.append("| _none yet_ | | | | | | |")
     table = "\n".join(lines)
-    runner.info(table)
+    runner.markdown(table)
     runner.summary(table)
     runner.set_output("versions", json.dumps(rows))
     runner.set_output("champion-version", current or "")

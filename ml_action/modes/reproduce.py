@@ -116,7 +116,7 @@ def diff(config: Config, ctx: RunContext, runner: Runner, registry: Registry | N
     a, b = registry.manifest(old_v, "from-version"), registry.manifest(new_v, "to-version")
     params = changed(params_of(a), params_of(b))
     rows = [dataclasses.asdict(r) for r in compare(b.get("metrics") or {}, a.get("metrics") or {})]
-    data = data_changes(a, b)
+    data = data_changes(a, b, old_v, new_v)
     libraries = changed(a.get("libraries") or {}, b.get("libraries") or {})
     context = {"model_name": config.model_name, "old": old_v, "new": new_v, "params": params,
                "unchanged_params": len(set(params_of(a)) | set(params_of(b))) - len(params), "metrics": rows,
@@ -130,5 +130,5 @@ def diff(config: Config, ctx: RunContext, runner: Runner, registry: Registry | N
 
 def _report(config: Config, ctx: RunContext, runner: Runner, template: str, context: dict[str, Any]) -> None:
     text = render(template, **context)
-    runner.info(text)
+    runner.markdown(text)
     write_report(config, ctx, runner, ReportParts(head=text, details=[]))

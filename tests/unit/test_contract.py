@@ -61,6 +61,11 @@ def test_one_version_string() -> None:
     released = re.findall(r"^## \[(\d+\.\d+\.\d+[^\]]*)\] - \d{4}-\d{2}-\d{2}$", changelog, flags=re.M)
     assert released, "CHANGELOG.md has no `## [X.Y.Z] - YYYY-MM-DD` entry"
     assert released[0] == __version__, f"CHANGELOG.md's latest entry is {released[0]}, the package is {__version__}"
+    # what the docs tell people to `uses:` is this major version (release.yml moves the tag `v<major>`)
+    major = __version__.split(".")[0]
+    docs = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"), *(ROOT / "examples" / "workflows").glob("*.yml")]
+    used = {m for path in docs for m in re.findall(r"ml-action/ml-action@v(\d+)\b", path.read_text())}
+    assert used == {major}, f"the docs use @v{sorted(used)}, the package is {__version__}"
 
 
 if __name__ == "__main__":  # print the tables for the README

@@ -1,0 +1,65 @@
+"""The sticky PR comment: post (or update) it, or save it to ``comment-file`` with a hint on how to post it
+when this run may not (no token, a fork's read-only token). Shared by every mode that comments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ml_action import github_api
+from ml_action.comment import fit_comment, marker, pr_marker
+from ml_action.config import Config, confine
+from ml_action.context import RunContext
+from ml_action.report import comment_footer
+
+
+def _save(config: Config, body: str) -> Path:
+    path = confine(config.workspace, config.comment_file, "comment-file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def _fork_hint(path: Path, config: Config) -> str:
+    return (f"The comment was saved to {path.relative_to(config.workspace.resolve())}. For a pull request from a "
+            "fork, upload that file as an artifact (actions/upload-artifact) and post it from a `workflow_run` "
+            "workflow that runs ml-action with `mode: comment` (see examples/workflows/fork-comment.yml). "
+            "For a PR from this repository, give the job `permissions: pull-requests: write`.")
+
+
+def post_or_save(config: Config, ctx: RunContext, head: str, details: list[str],
+                 warn: Callable[[str], None]) -> str | None:
+    """Post (or update) the sticky PR comment; returns its URL, or ``None`` when nothing was posted.
+
+    No PR (push, schedule) or ``comment-mode: off`` → ``None``. No token, or a token that may not write
+    (403, as for fork PRs) → the body goes to ``comment-file`` and ``warn`` says how to post it.
+    Other failures after retries → a warning with the reason. GitHub trouble never raises: the job's
+    result depends on the gates only. A ``comment-file`` outside the workspace is a ``UserError``.
+    """
+    pr = config.pr_number or ctx.pr_number
+    if config.comment_mode == "off" or pr is None:
+        return None
+    confine(config.workspace, config.comment_file, "comment-file")  # a bad path fails the same way every run
+    key = config.comment_marker_key
+    body = fit_comment(head, details, comment_footer(ctx), key=key).replace(
+        marker(key), f"{marker(key)}\n{pr_marker(pr)}", 1)
+    if not config.github_token or not ctx.repository:
+        path = _save(config, body)
+        missing = "`github-token` is empty" if not config.github_token else "GITHUB_REPOSITORY is not set"
+        warn(f"The PR comment was not posted: {missing}. {_fork_hint(path, config)}")
+        return None
+    try:
+        gh = github_api.client(config.github_token, ctx)
+        return github_api.upsert_comment(gh, ctx.repository, pr, body, key, config.comment_mode,
+                                         login=ctx.github_login).url
+    except github_api.GitHubError as exc:
+        path = _save(config, body)
+        saved = f"The comment was saved to {path.relative_to(config.workspace.resolve())}."
+        if exc.status is None:
+            warn(f"The PR comment was not posted: {exc.message}. {saved}")
+        elif exc.status == 403 and not exc.rate_limited:
+            warn(f"The PR comment was not posted: the token may not write to pull requests "
+                 f"({exc.message}). {_fork_hint(path, config)}")
+        else:
+            warn(f"The PR comment was not posted: GitHub answered {exc.status} ({exc.message}). {saved}")
+    return None
