@@ -77,18 +77,9 @@ def non_inferiority(low: float, high: float, allowed: float, greater_is_better: 
     otherwise inconclusive, with ``rows_needed`` estimated from ``observed`` and ``rows`` when given.
     """
     r_low, r_high = regression_interval(low, high, greater_is_better)
-    tol = _tol(allowed, r_low, r_high)
-    if not (math.isfinite(r_low) and math.isfinite(r_high)):
-        return Decision(INCONCLUSIVE, r_low, r_high, allowed)
-    if r_low > allowed + tol:
-        return Decision(FAIL, r_low, r_high, allowed)
-    if r_high <= allowed + tol:
-        return Decision(PASS, r_low, r_high, allowed)
-    needed = None
-    if observed is not None and rows:
-        r_obs = -observed if greater_is_better else observed
-        needed = rows_to_decide(r_low, r_high, r_obs, allowed, rows)
-    return Decision(INCONCLUSIVE, r_low, r_high, allowed, needed)
+    # the regression may not exceed ``allowed``: a ceiling on the regression's interval
+    r_obs = None if observed is None else (-observed if greater_is_better else observed)
+    return floor(r_low, r_high, maximum=allowed, observed=r_obs, rows=rows)
 
 
 def floor(low: float, high: float, *, minimum: float | None = None, maximum: float | None = None,

@@ -73,7 +73,7 @@ def parse_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return text
 
 
-def _yaml(name: str, text: str) -> Any:
+def parse_yaml(name: str, text: str) -> Any:
     import yaml
 
     try:
@@ -89,7 +89,7 @@ def parse_columns(name: str, value: Any) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         text = value.strip()
-        items = _yaml(name, text) if text.startswith("[") else re.split(r"[,\n]", text)
+        items = parse_yaml(name, text) if text.startswith("[") else re.split(r"[,\n]", text)
     else:
         items = value
     if not isinstance(items, list):
@@ -100,7 +100,7 @@ def parse_columns(name: str, value: Any) -> tuple[str, ...]:
 def parse_params(value: Any) -> dict[str, Any]:
     parsed = value
     if isinstance(value, str):
-        parsed = _yaml("params", value) if value.strip() else {}
+        parsed = parse_yaml("params", value) if value.strip() else {}
     if parsed is None:
         parsed = {}
     if not isinstance(parsed, Mapping):
@@ -134,7 +134,7 @@ def _parse_confidence(n: int, rule: Mapping[str, Any]) -> float | None:
 def parse_gates(value: Any) -> tuple[Gate, ...]:
     parsed = value
     if isinstance(value, str):
-        parsed = _yaml("gates", value) if value.strip() else []
+        parsed = parse_yaml("gates", value) if value.strip() else []
     if parsed is None:
         return ()
     if isinstance(parsed, Mapping):

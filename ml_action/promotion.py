@@ -1,5 +1,6 @@
 """The re-check a compare-and-swap promotion asks when the champion changed under it: score the newer champion
-on the same holdout rows and apply the same gates again. Shared by ``publish`` and ``leaderboard``."""
+on the same holdout rows and apply the same gates again; and what a promotion reports (outputs and the
+sentence for the log and the report). Shared by ``publish`` and ``leaderboard``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ml_action.metrics import Predictions
-    from ml_action.registry.base import Registry
+    from ml_action.registry.base import Promotion, Registry
+    from ml_action.runner import Runner
 
 Decide = Callable[[dict[str, Any] | None], tuple[bool, str]]
 
@@ -53,3 +55,23 @@ def recheck(config: Config, registry: Registry, evaluated_against: str | None, r
         return False, f"the newer champion `{now}` is at least as good ({reasons})"
 
     return decide
+
+
+def announce(runner: Runner, registry: Registry, version: str, promotion: Promotion, published: str) -> str:
+    """Set the outputs of a publish (``model-version``, ``model-uri``, ``promoted``, ``champion-version``),
+    annotate what happened and return the sentence; ``published`` names what was written, e.g.
+    ``Published `v3``` or ``Published the winner as `v3```."""
+    uri = registry.store.url(registry.key("versions", version))
+    runner.set_output("model-version", version)
+    runner.set_output("model-uri", uri)
+    runner.set_output("promoted", promotion.promoted)
+    if promotion.promoted:
+        runner.set_output("champion-version", version)
+        text = (f"{published} ({uri}) and promoted it to champion"
+                f"{f', replacing `{promotion.previous}`' if promotion.previous else ''}.")
+        runner.notice(text, title="model promoted")
+    else:
+        runner.set_output("champion-version", promotion.champion.get("version") if promotion.champion else "")
+        text = f"{published} ({uri}) but did not promote it: {promotion.reason}."
+        runner.warning(text, title="not promoted")
+    return text

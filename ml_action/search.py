@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ml_action.errors import UserError, first_line
+from ml_action.inputs import parse_yaml
 
 if TYPE_CHECKING:
     from ml_action.cluster import Place
@@ -45,7 +46,7 @@ def parse_space(name: str, value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         if not value.strip():
             return {}
-        parsed = _yaml(name, value)
+        parsed = parse_yaml(name, value)
     if parsed is None:
         return {}
     if not isinstance(parsed, Mapping):
@@ -57,17 +58,6 @@ def parse_space(name: str, value: Any) -> dict[str, Any]:
             raise UserError(name, "has an empty parameter name", _HINT)
         space[param] = _spec(name, param, spec)
     return space
-
-
-def _yaml(name: str, text: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        raise UserError(name, f"is not valid YAML or JSON{at}", f"Check the syntax of `{name}`.") from None
 
 
 def _number(name: str, param: str, key: str, raw: Any, integer: bool = False) -> float:

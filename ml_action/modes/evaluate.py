@@ -36,7 +36,7 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     from ml_action.artifacts import save_model
     from ml_action.card import FILE as CARD
     from ml_action.card import write_card
-    from ml_action.promotion import recheck
+    from ml_action.promotion import announce, recheck
     from ml_action.provenance import actor
     from ml_action.reference import FILE as REFERENCE
     from ml_action.reference import write_reference
@@ -77,20 +77,7 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
         sha = manifest["artifacts"]["model.skops"]["sha256"]
         promotion = registry.swap_champion(version, sha, actor(ctx), "promote", decide,
                                            details={"git_sha": git["sha"], "run_id": ctx.run_id or None})
-    uri = registry.store.url(registry.key("versions", version))
-    runner.set_output("model-version", version)
-    runner.set_output("model-uri", uri)
-    runner.set_output("promoted", promotion.promoted)
-    if promotion.promoted:
-        runner.set_output("champion-version", version)
-        text = (f"Published `{version}` ({uri}) and promoted it to champion"
-                f"{f', replacing `{promotion.previous}`' if promotion.previous else ''}.")
-        runner.notice(text, title="model promoted")
-    else:
-        now = promotion.champion.get("version") if promotion.champion else ""
-        runner.set_output("champion-version", now)
-        text = f"Published `{version}` ({uri}) but did not promote it: {promotion.reason}."
-        runner.warning(text, title="not promoted")
+    text = announce(runner, registry, version, promotion, f"Published `{version}`")
     card_url = registry.store.url(registry.key("versions", version, CARD))
     ev.context["published"] = "\n".join([*conflict_notes, text, "", f"Model card: [{CARD}]({card_url})"])
     return _finish(config, ctx, runner, ev)

@@ -225,7 +225,7 @@ def _publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry
     from ml_action.card import write_card
     from ml_action.evaluation import gates_with_default
     from ml_action.metrics import predict
-    from ml_action.promotion import recheck
+    from ml_action.promotion import announce, recheck
     from ml_action.provenance import actor, git_info, run_info
     from ml_action.reference import FILE as REFERENCE
     from ml_action.reference import write_reference
@@ -259,19 +259,7 @@ def _publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry
         promotion = registry.swap_champion(version, manifest["artifacts"][MODEL_FILE]["sha256"], actor(ctx),
                                            "promote", decide,
                                            details={"git_sha": fields["git"]["sha"], "run_id": ctx.run_id or None})
-    uri = registry.store.url(registry.key("versions", version))
-    runner.set_output("model-version", version)
-    runner.set_output("model-uri", uri)
-    runner.set_output("promoted", promotion.promoted)
-    if promotion.promoted:
-        runner.set_output("champion-version", version)
-        text = (f"Published the winner as `{version}` ({uri}) and promoted it to champion"
-                f"{f', replacing `{promotion.previous}`' if promotion.previous else ''}.")
-        runner.notice(text, title="model promoted")
-    else:
-        runner.set_output("champion-version", promotion.champion.get("version") if promotion.champion else "")
-        text = f"Published the winner as `{version}` ({uri}) but did not promote it: {promotion.reason}."
-        runner.warning(text, title="not promoted")
+    text = announce(runner, registry, version, promotion, f"Published the winner as `{version}`")
     return "\n".join([*notes, text])
 
 
