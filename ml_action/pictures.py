@@ -43,6 +43,13 @@ def md_label(value: Any, limit: int = LABEL_LIMIT) -> str:
     return "<code>" + html.escape(text, quote=False).replace("|", "&#124;").replace("@", "&#64;") + "</code>"
 
 
+def html_label(value: Any, limit: int = LABEL_LIMIT) -> str:
+    """A data label as ``<code>`` for an HTML element such as ``<summary>``, where Markdown is not rendered."""
+    text = _CONTROL.sub(" ", str(value)).replace("`", "'").strip()
+    text = text if len(text) <= limit else text[:limit - 1] + "…"
+    return "<code>" + html.escape(text).replace("@", "&#64;") + "</code>"
+
+
 def mermaid_text(value: Any, limit: int = 60) -> str:
     """Text safe inside a quoted Mermaid string: no quotes, no newlines or control characters, truncated."""
     text = _CONTROL.sub(" ", str(value)).replace('"', "'").replace("`", "'").strip()
@@ -191,7 +198,8 @@ def pictures(task: str, y_true: Sequence[Any], candidate: Predictions, champion:
                 if roc is not None:
                     curves.append({"name": name, "auc": roc[1], "tpr": roc[0]})
             if curves:
-                out["roc"] = {"curves": curves, "positive": md_label(positive), "chart": xychart(
+                out["roc"] = {"curves": curves, "positive": md_label(positive),
+                              "positive_html": html_label(positive), "chart": xychart(
                     f"ROC ({' then '.join(c['name'] for c in curves)})", "false positive rate",
                     [_num(g) for g in FPR_GRID], "true positive rate", (0.0, 1.0), [c["tpr"] for c in curves])}
         return out
