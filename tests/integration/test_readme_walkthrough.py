@@ -26,9 +26,13 @@ def walkthrough() -> list[str]:
 
 
 def shell_env() -> dict[str, str]:
-    """A person's terminal: no runner variables, no action inputs."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("INPUT_", "GITHUB_", "RUNNER_")) and k not in ("CI", "ACTIONS_STEP_DEBUG")}
+    """A person's terminal: no runner variables, no action inputs. One OpenMP thread per process, as in
+    ``tests.helpers.runner_env``: on a loaded machine HistGradientBoosting's threads oversubscribe the
+    cores (a fit 10x slower); the commands and what they compute are the same."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("INPUT_", "GITHUB_", "RUNNER_")) and k not in ("CI", "ACTIONS_STEP_DEBUG")}
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
 
 
 def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
