@@ -14,13 +14,15 @@ rest of that file (other benchmarks, the profile) is kept as it is.
                         [--work DIR] [--baseline OTHER_CHECKOUT]
 
 `--10m` adds 10,000,000 rows for hist_gradient_boosting only (opt-in: a ~2.4 GB CSV, several GB of RAM per
-process, about 20 minutes on 2 cores for one A and one B run; `--repeats-10m` runs, default 1). The load
+process, about 20 minutes on 2 cores for one A and one B run; `--repeats-10m` runs, default 1). Each size's
+results go to ``WORK/results.json`` as they come; ``--include`` adds another run's to the table. The load
 average (1 minute) at the start and the end of each size is recorded with its figures: the machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -236,25 +238,34 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--10m", dest="ten_million", action="store_true",
                         help="also run 10,000,000 rows (slow, several GB of RAM: opt-in)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", default="3", help="runs of A and B per size: one number, or one per size (3,3,2)")
     parser.add_argument("--repeats-10m", type=int, default=1, help="runs of A and B at 10,000,000 rows (default 1)")
     parser.add_argument("--out", default=str(ROOT / "docs"))
     parser.add_argument("--work", default="", help="folder for data and workspaces (default: a temporary one)")
     parser.add_argument("--baseline", default="", help="another checkout of ml-action to time as A0 (before/after)")
+    parser.add_argument("--include", action="append", default=[],
+                        help="results.json of another run (e.g. --10m run alone) to add to the table and plot")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="ml-action-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     results = []
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    repeats = [int(r) for r in args.repeats.split(",")]
+    repeats += [repeats[-1]] * (len(sizes) - len(repeats))
     baseline = Path(args.baseline) if args.baseline else None
-    for rows in sizes:
-        results.extend(bench_size(rows, args.repeats, work, baseline))
+    for rows, n in zip(sizes, repeats, strict=False):
+        results.extend(bench_size(rows, n, work, baseline))
+        (work / "results.json").write_text(json.dumps(results, indent=1))
     if args.ten_million and TEN_MILLION not in sizes:  # one model: the bigger one, the question is whether it fits
         results.extend(bench_size(TEN_MILLION, args.repeats_10m, work, baseline, ("hist_gradient_boosting",)))
+        (work / "results.json").write_text(json.dumps(results, indent=1))
+    for extra in args.include:
+        results.extend(json.loads(Path(extra).read_text()))
+    results.sort(key=lambda r: (r["rows"], MODELS.index(r["model"])))
     starts = startup()
-    write(results, starts, out, args.repeats)  # the table first: a long run is not lost to a missing plotter
+    write(results, starts, out, repeats[0])  # the table first: a long run is not lost to a missing plotter
     try:
         plot(results, out / "benchmarks.png")
     except ModuleNotFoundError as exc:
