@@ -89,8 +89,17 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+def publish_champion(workspace: Path, inputs: dict[str, str]) -> None:
+    """Publish a champion with the action (not timed), so A has one to load and re-score."""
+    publish = subprocess.run([sys.executable, str(ROOT / "entrypoint.py")], cwd=workspace,
+                             env=action_env(workspace, {**inputs, "mode": "publish", "gates": "[]"}),
+                             capture_output=True, text=True)
+    if publish.returncode != 0:
+        raise RuntimeError(publish.stdout[-3000:] + publish.stderr[-3000:])
+
+
 def bench_size(rows: int, repeats: int, work: Path, baseline: Path | None = None,
-               models: tuple[str, ...] = MODELS) -> list[dict]:
+               models: tuple[str, ...] = MODELS, reuse: bool = False) -> list[dict]:
     data = work / f"data-{rows}.csv"
     if not data.exists():
         make_csv(rows, data)
@@ -102,12 +111,11 @@ def bench_size(rows: int, repeats: int, work: Path, baseline: Path | None = None
         (workspace / "data.csv").unlink(missing_ok=True)
         os.link(data, workspace / "data.csv")
         inputs = {"data": "data.csv", "target": "label", "model": model, "model-name": "bench"}
-        publish = subprocess.run([sys.executable, str(ROOT / "entrypoint.py")], cwd=workspace,
-                                 env=action_env(workspace, {**inputs, "mode": "publish", "gates": "[]"}),
-                                 capture_output=True, text=True)
-        if publish.returncode != 0:
-            raise RuntimeError(publish.stdout[-3000:] + publish.stderr[-3000:])
         champion = workspace / ".ml-action/registry/bench/versions/v1/model.skops"
+        if reuse and champion.exists():
+            print(f"{rows:>9,} {model:<24} champion: the one already in {workspace.name}", flush=True)
+        else:
+            publish_champion(workspace, inputs)
         a_cmd = [sys.executable, str(ROOT / "entrypoint.py")]
         a_env = action_env(workspace, {**inputs, "mode": "evaluate"})
         b_cmd = [sys.executable, str(ROOT / "bench" / "bare.py"), "data.csv", "label", model, str(champion),
@@ -243,6 +251,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs"))
     parser.add_argument("--work", default="", help="folder for data and workspaces (default: a temporary one)")
     parser.add_argument("--baseline", default="", help="another checkout of ml-action to time as A0 (before/after)")
+    parser.add_argument("--reuse-champion", action="store_true",
+                        help="keep a champion already in WORK/ws-ROWS-MODEL (e.g. copied from a smaller size: "
+                             "re-scoring costs the same, and publishing one at 10M rows is an untimed 10-minute fit)")
     parser.add_argument("--include", action="append", default=[],
                         help="results.json of another run (e.g. --10m run alone) to add to the table and plot")
     args = parser.parse_args()
@@ -256,10 +267,11 @@ def main() -> None:
     repeats += [repeats[-1]] * (len(sizes) - len(repeats))
     baseline = Path(args.baseline) if args.baseline else None
     for rows, n in zip(sizes, repeats, strict=False):
-        results.extend(bench_size(rows, n, work, baseline))
+        results.extend(bench_size(rows, n, work, baseline, reuse=args.reuse_champion))
         (work / "results.json").write_text(json.dumps(results, indent=1))
     if args.ten_million and TEN_MILLION not in sizes:  # one model: the bigger one, the question is whether it fits
-        results.extend(bench_size(TEN_MILLION, args.repeats_10m, work, baseline, ("hist_gradient_boosting",)))
+        results.extend(bench_size(TEN_MILLION, args.repeats_10m, work, baseline, ("hist_gradient_boosting",),
+                                  args.reuse_champion))
         (work / "results.json").write_text(json.dumps(results, indent=1))
     for extra in args.include:
         results.extend(json.loads(Path(extra).read_text()))
