@@ -177,8 +177,9 @@ def plot(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, model in zip(axes, MODELS, strict=True):
+    models = [m for m in MODELS if any(r["model"] == m for r in results)]  # a --10m run alone has one
+    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
         rows = [r for r in results if r["model"] == model]
         sizes = [r["rows"] for r in rows]
         ax.plot(sizes, [r["a"] for r in rows], "o-", label="A: ml-action evaluate")
