@@ -14,7 +14,8 @@ rest of that file (other benchmarks, the profile) is kept as it is.
                         [--work DIR] [--baseline OTHER_CHECKOUT]
 
 `--10m` adds 10,000,000 rows for hist_gradient_boosting only (opt-in: a ~2.4 GB CSV, several GB of RAM per
-process, about 20 minutes on 2 cores for one A and one B run; `--repeats-10m` runs, default 1). Each size's
+process; on 2 cores ~7 min to write the CSV, ~10 min to publish the champion (skip it with --reuse-champion),
+~10 min per A or B run; `--repeats-10m` runs, default 1). Each size's
 results go to ``WORK/results.json`` as they come; ``--include`` adds another run's to the table. The load
 average (1 minute) at the start and the end of each size is recorded with its figures: the machine is shared.
 """
