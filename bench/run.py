@@ -13,7 +13,7 @@ rest of that file (other benchmarks, the profile) is kept as it is.
     python bench/run.py [--sizes 10000,100000,1000000] [--10m] [--repeats 3] [--repeats-10m 1] [--out docs]
                         [--work DIR] [--baseline OTHER_CHECKOUT]
 
-`--10m` adds 10,000,000 rows for hist_gradient_boosting only (opt-in: a ~2.4 GB CSV, several GB of RAM per
+`--10m` adds 10,000,000 rows for hist_gradient_boosting only (opt-in: a 2.0 GB CSV, several GB of RAM per
 process; on 2 cores ~7 min to write the CSV, ~10 min to publish the champion (skip it with --reuse-champion),
 ~10 min per A or B run; `--repeats-10m` runs, default 1). Each size's
 results go to ``WORK/results.json`` as they come; ``--include`` adds another run's to the table. The load
