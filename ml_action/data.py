@@ -296,9 +296,9 @@ def load_dataset(config: Config, workdir: Path | None = None, env: Mapping[str, 
     frame, data_sha = read_hashed(data_path, "data", config.csv_separator)
     features = select_features(config, frame)
     # every column stays: the champion may use one the candidate leaves out (X_* take the features)
-    labelled = frame[frame[config.target].notna()]
-    if len(labelled) < len(frame):
-        frame = labelled.reset_index(drop=True)
+    labelled = frame[config.target].notna()
+    if not labelled.all():  # filtering copies every column: only when there is a row to drop
+        frame = frame[labelled].reset_index(drop=True)
     task = config.task if config.task != "auto" else infer_task(frame[config.target])
     _check_target(config, frame[config.target], task, "data")
     fingerprints = {"train": {**fingerprint(data_path, frame, data_sha), "source": config.data}}

@@ -102,24 +102,32 @@ def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[An
 def roc_curve(y_true: Sequence[Any], scores: Sequence[float], positive: Any,
               grid: Sequence[float] = FPR_GRID) -> tuple[list[float], float] | None:
     """True-positive rate at each false-positive rate of ``grid`` (the best threshold with FPR at most that),
-    and the area under the full curve; None when one class is absent."""
+    and the area under the full curve; None when one class is absent.
+
+    Vectorised (one ``argsort`` and two cumulative sums instead of a Python sort of pairs): at 200,000
+    holdout rows the loop took about a second per model. The arithmetic per point is the same, and the
+    area is summed with ``sum`` in the same order, so the result is the same to the last bit."""
+    import numpy as np
+
     pos = str(positive)
-    pairs = sorted(((float(s), str(t) == pos) for s, t in zip(scores, y_true, strict=True)
-                    if not math.isnan(float(s))), key=lambda x: -x[0])
-    n_pos = sum(1 for _, p in pairs if p)
-    n_neg = len(pairs) - n_pos
+    values = np.asarray([float(s) for s in scores], dtype="float64")
+    is_pos = np.asarray([str(t) == pos for t in y_true], dtype=bool)
+    if len(values) != len(is_pos):
+        raise ValueError("scores and labels differ in length")
+    keep = ~np.isnan(values)
+    values, is_pos = values[keep], is_pos[keep]
+    order = np.argsort(-values, kind="stable")  # ties are one threshold: their order does not matter
+    values, is_pos = values[order], is_pos[order]
+    n_pos = int(is_pos.sum())
+    n_neg = len(is_pos) - n_pos
     if not n_pos or not n_neg:
         return None
-    fpr, tpr = [0.0], [0.0]
-    tp = fp = 0
-    for i, (score, is_pos) in enumerate(pairs):
-        tp += is_pos
-        fp += not is_pos
-        if i == len(pairs) - 1 or pairs[i + 1][0] != score:  # one point per distinct threshold
-            fpr.append(fp / n_neg)
-            tpr.append(tp / n_pos)
-    auc = sum((fpr[k] - fpr[k - 1]) * (tpr[k] + tpr[k - 1]) / 2 for k in range(1, len(fpr)))
-    at = [max(t for f, t in zip(fpr, tpr, strict=True) if f <= g + 1e-12) for g in grid]
+    last = np.append(values[1:] != values[:-1], True)  # one point per distinct threshold
+    fpr = np.concatenate(([0.0], np.cumsum(~is_pos)[last] / n_neg))
+    tpr = np.concatenate(([0.0], np.cumsum(is_pos)[last] / n_pos))
+    auc = sum(((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1]) / 2).tolist())
+    # both rates only grow along the curve: the best TPR with FPR <= g is the one at the last such point
+    at = [float(tpr[np.searchsorted(fpr, g + 1e-12, side="right") - 1]) for g in grid]
     return at, auc
 
 

@@ -319,3 +319,15 @@ def test_duplicate_rows_with_unhashable_cells_are_still_found() -> None:
     frame = pd.DataFrame({"a": range(50), "tags": [[1, 2]] * 50, "y": ["x", "z"] * 25})
     warnings = leakage_warnings(frame[:40], pd.concat([frame[40:], frame[:3]]), "y", "classification", 0)
     assert any("3 holdout rows" in w for w in warnings)
+
+
+def test_duplicate_count_is_isin() -> None:
+    from ml_action.leakage import _present
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        haystack = rng.integers(0, 60, int(rng.integers(1, 300))).astype("uint64")
+        needles = rng.integers(0, 60, int(rng.integers(0, 300))).astype("uint64")
+        assert _present(needles, haystack) == int(np.isin(needles, haystack).sum())
+    top = np.array([np.iinfo(np.uint64).max], dtype="uint64")  # the largest hash, past every other
+    assert _present(top, np.array([1, 2], dtype="uint64")) == 0 and _present(top, top) == 1

@@ -119,6 +119,42 @@ def test_roc_matches_sklearn() -> None:
     assert tpr[-1] == 1.0 and roc_curve([1, 1], [0.2, 0.3], 1) is None
 
 
+def _reference_roc(y_true: list, scores: list, positive: object) -> tuple[list[float], float] | None:
+    """The plain-Python ROC the vectorised ``roc_curve`` replaced: the result must be the same to the bit."""
+    import math
+
+    pos = str(positive)
+    pairs = sorted(((float(s), str(t) == pos) for s, t in zip(scores, y_true, strict=True)
+                    if not math.isnan(float(s))), key=lambda x: -x[0])
+    n_pos = sum(1 for _, p in pairs if p)
+    n_neg = len(pairs) - n_pos
+    if not n_pos or not n_neg:
+        return None
+    fpr, tpr = [0.0], [0.0]
+    tp = fp = 0
+    for i, (score, is_pos) in enumerate(pairs):
+        tp += is_pos
+        fp += not is_pos
+        if i == len(pairs) - 1 or pairs[i + 1][0] != score:
+            fpr.append(fp / n_neg)
+            tpr.append(tp / n_pos)
+    auc = sum((fpr[k] - fpr[k - 1]) * (tpr[k] + tpr[k - 1]) / 2 for k in range(1, len(fpr)))
+    return [max(t for f, t in zip(fpr, tpr, strict=True) if f <= g + 1e-12) for g in FPR_GRID], auc
+
+
+def test_roc_is_the_plain_computation_to_the_bit() -> None:
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        n = int(rng.integers(2, 2000))
+        y = rng.choice(["no", "yes"], n)
+        score = np.round(rng.random(n) + (y == "yes") * rng.random(), int(rng.integers(1, 5)))  # ties
+        if trial % 3 == 0:
+            score[rng.random(n) < 0.1] = np.nan
+        assert roc_curve(list(y), list(score), "yes") == _reference_roc(list(y), list(score), "yes")
+    with pytest.raises(ValueError):
+        roc_curve([1, 0], [0.5], 1)
+
+
 def test_regression_pictures() -> None:
     rng = np.random.default_rng(2)
     y = rng.normal(100, 20, 500)
