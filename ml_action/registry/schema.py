@@ -98,14 +98,7 @@ def parse_pointer(data: bytes, where: str) -> dict[str, Any]:
     pointer = _parse(data, where)
     check_version(_expect(pointer, "version", str, where, required=True), where)
     check_sha256(_expect(pointer, "sha256", str, where, required=True), where)
-    if pointer.get("previous") is not None:
-        check_version(pointer["previous"], where, "previous")
-    for name in ("promoted_at", "by", "reason"):
-        _expect(pointer, name, str, where)
-    if pointer.get("event") is not None and not (isinstance(pointer["event"], str)
-                                                 and EVENT_NAME_RE.match(pointer["event"])):
-        raise DamagedObject(where, f"`event` is {_show(pointer['event'])}, not an event file name")
-    return pointer
+    return _check_links(pointer, where, ("promoted_at", "by", "reason"))
 
 
 def check_alias(value: Any, where: str, field: str = "alias") -> str:
@@ -125,9 +118,15 @@ def parse_alias(data: bytes, where: str, name: str) -> dict[str, Any]:
     else:
         check_version(pointer["version"], where)
         check_sha256(_expect(pointer, "sha256", str, where, required=True), where)
+    return _check_links(pointer, where, ("set_at", "by", "reason"))
+
+
+def _check_links(pointer: dict[str, Any], where: str, texts: tuple[str, ...]) -> dict[str, Any]:
+    """What every pointer (champion, alias) may carry: ``previous`` a version id, the ``texts`` strings, and
+    ``event`` the name of its event file."""
     if pointer.get("previous") is not None:
         check_version(pointer["previous"], where, "previous")
-    for key in ("set_at", "by", "reason"):
+    for key in texts:
         _expect(pointer, key, str, where)
     if pointer.get("event") is not None and not (isinstance(pointer["event"], str)
                                                  and EVENT_NAME_RE.match(pointer["event"])):
