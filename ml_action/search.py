@@ -1,10 +1,8 @@
-"""Hyperparameter search: the ``search`` space (parsed and checked here), the scorer of the primary metric,
-and one run of scikit-learn's ``GridSearchCV`` / ``RandomizedSearchCV`` / ``HalvingRandomSearchCV`` on the
-training part, with the trials gathered for the report and the manifest.
+"""Hyperparameter search: the ``search`` space (parsed in ``search_space``) checked against the estimator,
+the scorer of the primary metric, and one run of scikit-learn's ``GridSearchCV`` / ``RandomizedSearchCV`` /
+``HalvingRandomSearchCV`` on the training part, with the trials gathered for the report and the manifest.
 
-The space is YAML: parameter → a list (a grid; sampled uniformly by ``random``/``halving``), or one of
-``{low, high, log}`` (a float), ``{int: [a, b]}`` (an integer, both ends included), ``{choices: [...]}``
-(the same as a list). Names are the estimator's, as in ``params``; ``params`` stay fixed.
+Names are the estimator's, as in ``params``; ``params`` stay fixed.
 
 The search only picks parameters (``refit=False``): the chosen setting then takes the normal path (fit on the
 whole training part, holdout, champion, gates), so a searched model is fitted exactly like any other. Every
@@ -21,88 +19,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ml_action.errors import UserError, first_line
-from ml_action.inputs import parse_yaml
 
 if TYPE_CHECKING:
     from ml_action.cluster import Place
     from ml_action.data import Dataset
     from ml_action.runner import Runner
 
-METHODS = ("grid", "random", "halving")
 DEFAULT_FOLDS = 5
 SUMMARY_ROWS = 200  # trials in the job summary's table; the comment shows the top 10
 COMMENT_ROWS = 10
-_HINT = ("Write `search` as a mapping, e.g. `{max_depth: [2, 4, 8], learning_rate: {low: 0.001, high: 1, "
-         "log: true}, max_leaf_nodes: {int: [8, 64]}, loss: {choices: [a, b]}}`.")
-
-
-# ---------------------------------------------------------------------------------------------- the space
-
-
-def parse_space(name: str, value: Any) -> dict[str, Any]:
-    """The ``search`` input as ``{parameter: spec}``; a spec is a list, ``{"low", "high", "log"}`` or
-    ``{"int": [a, b]}`` (``choices`` become lists). Empty input → ``{}`` (no search)."""
-    parsed = value
-    if isinstance(value, str):
-        if not value.strip():
-            return {}
-        parsed = parse_yaml(name, value)
-    if parsed is None:
-        return {}
-    if not isinstance(parsed, Mapping):
-        raise UserError(name, f"is a {type(parsed).__name__}, not a mapping of parameters", _HINT)
-    space: dict[str, Any] = {}
-    for key, spec in parsed.items():
-        param = str(key).strip()
-        if not param:
-            raise UserError(name, "has an empty parameter name", _HINT)
-        space[param] = _spec(name, param, spec)
-    return space
-
-
-def _number(name: str, param: str, key: str, raw: Any, integer: bool = False) -> float:
-    ok = isinstance(raw, int) if integer else isinstance(raw, (int, float))
-    if isinstance(raw, bool) or not ok or not math.isfinite(raw):
-        kind = "a whole number" if integer else "a number"
-        raise UserError(name, f"'{param}': `{key}` is '{raw}', not {kind}", _HINT)
-    return raw
-
-
-def _spec(name: str, param: str, spec: Any) -> Any:
-    if isinstance(spec, list):
-        if not spec:
-            raise UserError(name, f"'{param}' has an empty list of values", "Give at least one value, e.g. "
-                            f"`{param}: [2, 4]`, or leave the parameter out.")
-        return list(spec)
-    if not isinstance(spec, Mapping):
-        raise UserError(name, f"'{param}' is '{spec}', neither a list nor a distribution", _HINT)
-    keys = {str(k) for k in spec}
-    if keys == {"choices"}:
-        return _spec(name, param, spec["choices"] if isinstance(spec["choices"], list) else None)
-    if keys == {"int"}:
-        bounds = spec["int"]
-        if not isinstance(bounds, list) or len(bounds) != 2:
-            raise UserError(name, f"'{param}': `int` is not a pair [low, high]", f"Write `{param}: {{int: [2, 64]}}`.")
-        low, high = (_number(name, param, "int", b, integer=True) for b in bounds)
-        if low > high:
-            raise UserError(name, f"'{param}': low {low} is above high {high}", "Swap the two bounds.")
-        return {"int": [int(low), int(high)]}
-    if {"low", "high"} <= keys <= {"low", "high", "log"}:
-        low, high = _number(name, param, "low", spec["low"]), _number(name, param, "high", spec["high"])
-        log = spec.get("log", False)
-        if not isinstance(log, bool):
-            raise UserError(name, f"'{param}': `log` is '{log}', not true or false", "Write `log: true`.")
-        if low > high:
-            raise UserError(name, f"'{param}': low {low} is above high {high}", "Swap `low` and `high`.")
-        if low == high:
-            raise UserError(name, f"'{param}': low and high are both {low}", f"Set `{param}` in `params` instead.")
-        if log and low <= 0:
-            raise UserError(name, f"'{param}': a log scale needs low > 0, not {low}", "Raise `low` or drop `log`.")
-        return {"low": float(low), "high": float(high), "log": log}
-    raise UserError(name, f"'{param}' has the keys {', '.join(sorted(keys))}, which is no distribution",
-                    "Use `{low: .., high: .., log: true}`, `{int: [a, b]}` or `{choices: [...]}`.")
-
-
 def is_grid(space: Mapping[str, Any]) -> bool:
     return all(isinstance(spec, list) for spec in space.values())
 

@@ -6,21 +6,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_action import search
+from ml_action import search, search_space
 from ml_action.errors import UserError
 from ml_action.metrics import METRICS, metric_function, predict
 
 
 def test_a_space_of_every_kind_is_parsed() -> None:
-    space = search.parse_space("search", "max_depth: [2, 4, null]\nlearning_rate: {low: 0.001, high: 1, log: true}\n"
-                                         "max_leaf_nodes: {int: [8, 64]}\nloss: {choices: [log_loss, exponential]}\n"
-                                         "subsample: {low: 0.5, high: 1}")
+    space = search_space.parse_space(
+        "search", "max_depth: [2, 4, null]\nlearning_rate: {low: 0.001, high: 1, log: true}\n"
+                  "max_leaf_nodes: {int: [8, 64]}\nloss: {choices: [log_loss, exponential]}\n"
+                  "subsample: {low: 0.5, high: 1}")
     assert space == {"max_depth": [2, 4, None], "learning_rate": {"low": 0.001, "high": 1.0, "log": True},
                      "max_leaf_nodes": {"int": [8, 64]}, "loss": ["log_loss", "exponential"],
                      "subsample": {"low": 0.5, "high": 1.0, "log": False}}
     assert not search.is_grid(space)
-    assert search.parse_space("search", "") == {} and search.parse_space("search", "  ") == {}
-    assert search.parse_space("search", {"C": [1, 10]}) == {"C": [1, 10]}  # from the config file
+    assert search_space.parse_space("search", "") == {} and search_space.parse_space("search", "  ") == {}
+    assert search_space.parse_space("search", {"C": [1, 10]}) == {"C": [1, 10]}  # from the config file
     assert search.is_grid({"a": [1, 2], "b": [3, 4, 5]}) and search.grid_size({"a": [1, 2], "b": [3, 4, 5]}) == 6
 
 
@@ -42,7 +43,7 @@ def test_a_space_of_every_kind_is_parsed() -> None:
 ])
 def test_a_bad_space_names_the_input(text: str, words: str) -> None:
     with pytest.raises(UserError) as caught:
-        search.parse_space("search", text)
+        search_space.parse_space("search", text)
     assert caught.value.input == "search" and words in caught.value.problem, caught.value.problem
 
 
