@@ -229,12 +229,12 @@ def fetch_from(reg: Registry, alias: str | None, version: str | None, cache_dir:
                         f"{version}, whose manifest records {sha[:12]}…; nothing was loaded",
                         "The registry was altered: set the alias again (or roll back) to repair it.")
     key = reg.key("versions", version, MODEL_FILE)
-    path, downloaded = _cached(reg, key, version, sha, cache_dir)
+    path, downloaded = _cached(reg, version, sha, cache_dir)
     return ModelFile(path=path, version=version, sha256=sha, alias=alias, uri=reg.store.url(key),
                      manifest=manifest, downloaded=downloaded)
 
 
-def _cached(reg: Registry, key: str, version: str, sha: str, cache_dir: Path) -> tuple[Path, bool]:
+def _cached(reg: Registry, version: str, sha: str, cache_dir: Path) -> tuple[Path, bool]:
     """``<cache_dir>/<sha256>.skops``, downloaded unless already there with that sha256 (True: downloaded)."""
     from ml_action.artifacts import sha256_file
 
@@ -246,9 +246,7 @@ def _cached(reg: Registry, key: str, version: str, sha: str, cache_dir: Path) ->
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        if not reg.store.download(key, tmp):
-            raise UserError("registry", f"the model file of version {version} is missing from {reg.uri}",
-                            "Roll back to another version or publish anew.")
+        reg.download_model(version, tmp)
         actual = sha256_file(tmp)
         if actual != sha:
             raise UserError("registry", f"the model file of version {version} fails its sha256 check (expected "

@@ -136,11 +136,16 @@ class Registry(AliasesMixin):
                             "Publish the model again with ml-action.")
         # the manifest passed the schema (the name is from a fixed set); the path is checked all the same
         dest = confined(workdir, f"{version}-{MODEL_FILE}")
+        self.download_model(version, dest)
+        return load_model(dest, expected, version, allow_unsafe=allow_unsafe, warn=self.warn,
+                          url=self.store.url(self.key("versions", version, MODEL_FILE)))
+
+    def download_model(self, version: str, dest: Path) -> None:
+        """Copy a version's model file to ``dest`` (unchecked: the caller checks its sha256); a clear error
+        when the registry lacks it."""
         if not self.store.download(self.key("versions", version, MODEL_FILE), dest):
             raise UserError("registry", f"the model file of version {version} is missing from {self.uri}",
                             "Roll back to another version or publish anew.")
-        return load_model(dest, expected, version, allow_unsafe=allow_unsafe, warn=self.warn,
-                          url=self.store.url(self.key("versions", version, MODEL_FILE)))
 
     # ------------------------------------------------------------------ writing
     @property
