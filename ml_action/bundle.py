@@ -98,11 +98,9 @@ def write(folder: Path, *, model: Any, dataset: Any, preds: Predictions, fields:
     ``fields`` carries the evaluation's findings (``key``, ``metrics``, ``primary_metric``, ``outputs``,
     ``checks``, ``champion``, ``verdict``, ``version_fields``, ...); the files and the fingerprint are added here.
     """
-    import pandas as pd
-
     from ml_action.artifacts import save_model
     from ml_action.reference import write_reference
-    from ml_action.snapshot import write_parquet
+    from ml_action.snapshot import read_parquet, write_parquet
 
     folder.mkdir(parents=True, exist_ok=True)
     for name in (*FILES, MANIFEST):
@@ -111,7 +109,7 @@ def write(folder: Path, *, model: Any, dataset: Any, preds: Predictions, fields:
     write_parquet(dataset.test, folder / HOLDOUT)
     write_reference(dataset.y_test, preds, folder / PREDICTIONS)
     source = holdout_source(dataset.fingerprints, (dataset.fingerprints.get("train") or {}).get("sha256"))
-    rows = pd.read_parquet(folder / HOLDOUT)
+    rows = read_parquet(folder / HOLDOUT)
     manifest = {
         **fields, "schema": SCHEMA, "task": dataset.task, "target": dataset.target, "classes": dataset.classes,
         "features": list(dataset.features),
@@ -214,12 +212,11 @@ def _verified(folder: Path, file: str, expected: str, name: str) -> Path:
 
 
 def _predictions(path: Path, manifest: dict[str, Any], rows: int, name: str) -> tuple[Any, Predictions]:
-    import pandas as pd
-
     from ml_action.metrics import Predictions
     from ml_action.reference import LABEL, TARGET
+    from ml_action.snapshot import read_parquet
 
-    frame = pd.read_parquet(path)
+    frame = read_parquet(path)
     if TARGET not in frame.columns or LABEL not in frame.columns or len(frame) != rows:
         raise _bad(name, f"{PREDICTIONS} does not hold {rows} rows of labels and predictions")
     proba_cols = [c for c in frame.columns if str(c).startswith("proba_")]
@@ -234,7 +231,8 @@ def _predictions(path: Path, manifest: dict[str, Any], rows: int, name: str) -> 
 def read(folder: Path, name: str) -> Bundle:
     """Read and verify one bundle folder (see the module docstring); a bad bundle is a ``UserError``."""
     import numpy as np
-    import pandas as pd
+
+    from ml_action.snapshot import read_parquet
 
     path = folder / MANIFEST
     if path.stat().st_size > MAX_MANIFEST_BYTES:
@@ -249,7 +247,7 @@ def read(folder: Path, name: str) -> Bundle:
     for file in FILES:
         _verified(folder, file, manifest["files"][file]["sha256"], name)
     try:
-        holdout = pd.read_parquet(folder / HOLDOUT)
+        holdout = read_parquet(folder / HOLDOUT)
     except Exception as exc:  # pyarrow raises its own types on a damaged file
         raise _bad(name, f"{HOLDOUT} cannot be read ({type(exc).__name__})") from None
     target, task = manifest["target"], manifest["task"]

@@ -51,9 +51,8 @@ def read_reference(registry: Registry, version: str, manifest: dict[str, Any],
 
     A file that is listed but missing or altered (sha256) is an error in the registry, as for the model.
     """
-    import pandas as pd
-
     from ml_action.metrics import Predictions
+    from ml_action.snapshot import read_parquet
 
     info = manifest.get("reference")
     artifact = (manifest.get("artifacts") or {}).get(FILE)
@@ -67,7 +66,7 @@ def read_reference(registry: Registry, version: str, manifest: dict[str, Any],
         raise UserError("registry", f"the reference rows of version {version} do not match the sha256 in its "
                         "manifest: the file was altered", "Publish the model again from a trusted run.")
     try:
-        frame = pd.read_parquet(dest)
+        frame = read_parquet(dest)
     except (OSError, ValueError) as exc:
         return f"the reference rows of version {version} could not be read ({type(exc).__name__})"
     width = info.get("proba_columns") or 0

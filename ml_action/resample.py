@@ -22,7 +22,7 @@ LABEL_METRICS = ("accuracy", "balanced_accuracy", "precision_macro", "recall_mac
 ROW_METRICS = ("mae", "mse", "rmse", "r2", "mape", "log_loss", "roc_auc")
 MAX_CLASSES = 50  # above, per-class counts get large: use the generic loop
 INDEX_ROWS = 5000  # label metrics on more rows draw per-cell counts from the multinomial instead of row indices
-BLOCK_CELLS = 250_000  # resamples x units per block (bounds memory: ~2 MB per float64 array, ~10 MB in all)
+BLOCK_CELLS = 100_000  # resamples x units per block (bounds memory: ~0.8 MB per array, ~4 MB in all)
 
 
 # ------------------------------------------------------------------------------ vectorised metrics

@@ -55,6 +55,16 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> str:
     return sha256_file(path)
 
 
+def read_parquet(path: Path) -> pd.DataFrame:
+    """Read back one file the action wrote (a bundle's holdout or predictions, a reference): the frame as
+    ``pandas.read_parquet`` gives it, read from the file directly. ``pandas.read_parquet`` goes through
+    pyarrow's dataset layer, whose first use costs ~4 MiB of peak RSS on every evaluation."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as handle:
+        return handle.read().to_pandas()
+
+
 def store_snapshots(registry: Registry, dataset: Dataset, workdir: Path,
                     log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
     """Write the train and holdout frames to the registry create-only; return the manifest's references."""

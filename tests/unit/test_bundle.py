@@ -43,3 +43,21 @@ def test_the_default_folder_is_a_safe_segment_inside_the_workspace(tmp_path: Pat
     assert caught.value.input == "result-dir"
     with pytest.raises(UserError):
         result_target(Config(workspace=tmp_path, result_dir="."))
+
+
+def test_files_the_action_wrote_read_back_as_pandas_reads_them(tmp_path: Path) -> None:
+    """``snapshot.read_parquet`` (one file, no dataset layer) gives the frame ``pandas.read_parquet`` gives,
+    dtypes included, so a bundle's fingerprint is the same whichever side computes it."""
+    from ml_action.snapshot import read_parquet, write_parquet
+
+    frame = pd.DataFrame({
+        "f": [1.5, float("nan"), -2.0], "i": [1, 2, 3], "n": pd.array([1, None, 3], dtype="Int64"),
+        "s": ["a", None, "é"], "b": [True, False, True], "c": pd.Categorical(["x", "y", "x"]),
+        "t": pd.to_datetime(["2026-01-01", "2026-06-01", None]).tz_localize("Europe/Lisbon"),
+    })
+    write_parquet(frame, tmp_path / "f.parquet")
+    ours, theirs = read_parquet(tmp_path / "f.parquet"), pd.read_parquet(tmp_path / "f.parquet")
+    pd.testing.assert_frame_equal(ours, theirs)
+    pd.testing.assert_frame_equal(ours, frame)
+    assert holdout_fingerprint(ours, "f", "regression", SOURCE) == holdout_fingerprint(theirs, "f", "regression",
+                                                                                      SOURCE)

@@ -254,6 +254,28 @@ def test_no_warnings_on_clean_data() -> None:
     assert leakage_warnings(df.iloc[:1500], df.iloc[1500:], "y", "classification", 0) == []
 
 
+def _binned_by_quantiles(x: np.ndarray, y: np.ndarray, bins: int = 1024) -> float:
+    """The screen's definition, written plainly: interpolated quantile edges, a binary search per row."""
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)[1:-1]))
+    cells = np.searchsorted(edges, x, side="right")
+    return sum(np.bincount(y[cells == c]).max() for c in np.unique(cells)) / x.size
+
+
+@pytest.mark.parametrize("kind", ["continuous", "few values", "separable", "three classes"])
+@pytest.mark.parametrize("n", [15, 1000, 20_000])
+def test_the_leak_screen_matches_its_definition(kind: str, n: int) -> None:
+    """The one-sort screen gives exactly the plainly written screen's accuracy, and the
+    point-biserial r is scipy's, including NaN for a constant label."""
+    from ml_action.leakage import _binned_accuracy, _pearson
+
+    rng = np.random.default_rng(n)
+    x = rng.integers(0, 4, n).astype(float) if kind == "few values" else rng.normal(size=n)
+    y = (x > 0.3).astype(np.int64) if kind == "separable" else rng.integers(0, 3 if kind == "three classes" else 2, n)
+    assert _binned_accuracy(x, y) == pytest.approx(_binned_by_quantiles(x, y), abs=1e-12)
+    assert _pearson(x, y.astype(float)) == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-12)
+    assert np.isnan(_pearson(x, np.ones(n)))
+
+
 @pytest.mark.parametrize(("make", "task", "phrase"), [
     (lambda d, r: d["y"] * 5 + r.normal(scale=0.01, size=len(d)), "classification", "point-biserial"),
     (lambda d, r: np.where(d["y"] == 1, r.uniform(0, 1, len(d)), r.uniform(2, 3, len(d))), "classification", "tree"),
