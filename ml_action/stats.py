@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ml_action.resample import INDEX_ROWS, draw_loop, draw_multinomial, draw_vectorised, make_plan
+from ml_action.resample import INDEX_ROWS, draw_loop, draw_multinomial, draw_vectorised, make_plan, plan_values
 
 
 @dataclass
@@ -129,9 +129,13 @@ def paired_bootstrap(y_true: Any, pred_candidate: Any, pred_champion: Any, metri
         raise ValueError("no rows to bootstrap")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    observed = float(metric(y, a)) - float(metric(y, b))
-    rng = np.random.default_rng(seed)
     plan = make_plan(metric_name, per_row, y, a, b, classes)
+    if plan is not None and plan.cells is not None:  # label metrics: from the cells' counts, as the resamples are
+        va0, vb0 = plan_values(plan, np.bincount(plan.cells, minlength=plan.features.shape[0]), n)
+        observed = va0 - vb0
+    else:
+        observed = float(metric(y, a)) - float(metric(y, b))
+    rng = np.random.default_rng(seed)
     shift = 0.0
     rows_used = n
     if plan is not None and plan.cells is not None and n > min(max_rows, INDEX_ROWS):

@@ -59,7 +59,18 @@ def test_label_fast_path_equals_loop_on_the_same_indices(name: str, metric, kwar
     assert (fast.method, slow.method) == ("cells", "loop")
     assert fast.low == pytest.approx(slow.low, abs=1e-12)
     assert fast.high == pytest.approx(slow.high, abs=1e-12)
-    assert fast.observed == slow.observed
+    assert fast.observed == pytest.approx(slow.observed, abs=1e-12)  # fast: from the cells' counts
+    assert fast.observed == pytest.approx(metric(y, a) - metric(y, b), abs=1e-12)
+
+
+@pytest.mark.parametrize(("name", "metric", "kwargs"), LABEL_CASES)
+def test_the_all_rows_difference_of_label_metrics_is_scikit_learns(name: str, metric, kwargs) -> None:
+    """Above ``INDEX_ROWS`` (the multinomial path) the observed difference comes from the cells' counts, not
+    from two more scikit-learn calls over every row: it is still scikit-learn's value."""
+    y, a, b = labels(30_000, seed=5, acc_candidate=0.8, acc_champion=0.79, classes=2 if kwargs else 4)
+    result = paired_bootstrap(y, a, b, metric, True, n_resamples=50, seed=1, metric_name=name, **kwargs)
+    assert result.method == "cells" and result.rows_used == 30_000
+    assert result.observed == pytest.approx(metric(y, a) - metric(y, b), abs=1e-12)
 
 
 @pytest.mark.parametrize(("name", "metric"), ROW_CASES)
