@@ -183,16 +183,15 @@ def _auc_plan(y: np.ndarray, a: np.ndarray, b: np.ndarray, classes: Sequence[Any
     return _Plan(features=np.empty((y.shape[0], 0)), stat=_mean_stat(), direct=direct)
 
 
-def plan_values(plan: _Plan, counts: np.ndarray, n: int) -> tuple[float, float]:
-    """Both models' metric values on one sample given as per-unit counts (all rows: each unit's row count).
+def plan_values(plan: _Plan, counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Both models' metric values on each sample of ``counts`` (samples x units: how often each unit is drawn).
 
-    For the label metrics this is the all-rows value without scoring ``n`` labels again: scikit-learn
-    re-encodes them on every call (0.67 s for two scores of 200,000 text labels); the counts give the same
-    value, equal to scikit-learn's to the last bits (tested), and the same arithmetic as every resample's.
+    Every resample goes through here, and so does the all-rows value of the label metrics (one sample: each
+    cell's row count), which then needs no second scoring of ``n`` labels: scikit-learn re-encodes them on
+    every call (0.67 s for two scores of 200,000 text labels); the counts give the same value, equal to
+    scikit-learn's to the last bits (tested).
     """
-    row = np.asarray(counts, dtype="float64")[None, :]
-    va, vb = plan.direct(row) if plan.direct else plan.stat(row @ plan.features, n)
-    return float(va[0]), float(vb[0])
+    return plan.direct(counts) if plan.direct else plan.stat(counts @ plan.features, n)
 
 
 def make_plan(metric_name: str | None, per_row: Callable[[Any, Any], Any] | None, y: np.ndarray, a: np.ndarray,
@@ -235,7 +234,7 @@ def draw_vectorised(plan: _Plan, rng: np.random.Generator, n: int, n_resamples: 
     for idx in _index_blocks(rng, n, n_resamples):
         units = idx if plan.cells is None else plan.cells[idx]
         counts = _unit_counts(units, plan.features.shape[0])
-        va, vb = plan.direct(counts) if plan.direct else plan.stat(counts @ plan.features, n)
+        va, vb = plan_values(plan, counts, n)
         out_a.append(va)
         out_b.append(vb)
     return np.concatenate(out_a), np.concatenate(out_b)
@@ -248,7 +247,7 @@ def draw_multinomial(plan: _Plan, rng: np.random.Generator, n: int, n_resamples:
     out_a, out_b = [], []
     for start in range(0, n_resamples, block):
         counts = rng.multinomial(n, freq, size=min(block, n_resamples - start)).astype("float64")
-        va, vb = plan.stat(counts @ plan.features, n)
+        va, vb = plan_values(plan, counts, n)
         out_a.append(va)
         out_b.append(vb)
     return np.concatenate(out_a), np.concatenate(out_b)

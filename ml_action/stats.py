@@ -131,8 +131,9 @@ def paired_bootstrap(y_true: Any, pred_candidate: Any, pred_champion: Any, metri
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     plan = make_plan(metric_name, per_row, y, a, b, classes)
     if plan is not None and plan.cells is not None:  # label metrics: from the cells' counts, as the resamples are
-        va0, vb0 = plan_values(plan, np.bincount(plan.cells, minlength=plan.features.shape[0]), n)
-        observed = va0 - vb0
+        all_rows = np.bincount(plan.cells, minlength=plan.features.shape[0]).astype("float64")[None, :]
+        va0, vb0 = plan_values(plan, all_rows, n)
+        observed = float(va0[0]) - float(vb0[0])
     else:
         observed = float(metric(y, a)) - float(metric(y, b))
     rng = np.random.default_rng(seed)
