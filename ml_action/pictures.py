@@ -87,11 +87,17 @@ def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[An
     and ``other`` (how many classes were summed into *other*; predictions outside ``classes`` count there too).
     Counted with ``bincount`` over label codes (at 2,000,000 holdout rows a Python loop took about a second).
     """
+    return _confusion(_text_codes(y_true), y_pred, classes, max_classes)
+
+
+def _confusion(coded_truth: tuple[Any, list[str]], y_pred: Sequence[Any], classes: Sequence[Any],
+               max_classes: int) -> dict[str, Any]:
+    """``confusion`` with the true labels already coded (``_text_codes``), so ``pictures`` codes them once."""
     import numpy as np
 
-    if len(y_true) != len(y_pred):
+    truth, truth_texts = coded_truth
+    if len(truth) != len(y_pred):
         raise ValueError("y_true and y_pred differ in length")
-    truth, truth_texts = _text_codes(y_true)
     support = {str(c): 0 for c in classes}
     for text, count in zip(truth_texts, np.bincount(truth, minlength=len(truth_texts)).tolist(), strict=True):
         support[text] = support.get(text, 0) + count
@@ -127,11 +133,17 @@ def roc_curve(y_true: Sequence[Any], scores: Sequence[float], positive: Any,
     Vectorised (one ``argsort`` and two cumulative sums instead of a Python sort of pairs): at 200,000
     holdout rows the loop took about a second per model. The arithmetic per point is the same, and the
     area is summed with ``sum`` in the same order, so the result is the same to the last bit."""
+    return _roc(_text_codes(y_true), scores, positive, grid)
+
+
+def _roc(coded_truth: tuple[Any, list[str]], scores: Sequence[float], positive: Any,
+         grid: Sequence[float]) -> tuple[list[float], float] | None:
+    """``roc_curve`` with the true labels already coded (``_text_codes``), so ``pictures`` codes them once."""
     import numpy as np
 
     pos = str(positive)
     values = np.asarray(scores, dtype="float64")
-    codes, texts = _text_codes(y_true)
+    codes, texts = coded_truth
     is_pos = np.asarray([t == pos for t in texts], dtype=bool)[codes]
     if len(values) != len(is_pos):
         raise ValueError("scores and labels differ in length")
@@ -226,14 +238,15 @@ def pictures(task: str, y_true: Sequence[Any], candidate: Predictions, champion:
     who = f"champion {champion_version}" if champion_version else "champion"
     models = [("candidate", candidate)] + ([(who, champion)] if champion is not None else [])
     if task == "classification":
-        labels = list(classes or sorted(_text_codes(truth)[1]))
+        coded = _text_codes(truth)  # once for every table and curve below
+        labels = list(classes or sorted(coded[1]))
         out: dict[str, Any] = {"task": task, "roc": None, "models": [
-            {"name": name, "confusion": confusion(truth, p.labels, labels)} for name, p in models]}
+            {"name": name, "confusion": _confusion(coded, p.labels, labels, MAX_CLASSES)} for name, p in models]}
         if positive is not None and len(labels) == 2:
             curves: list[dict[str, Any]] = []
             for name, p in reversed(models):  # champion first, as in the comparison table
                 scores = _positive_scores(p, positive)
-                roc = roc_curve(truth, scores, positive) if scores is not None else None
+                roc = _roc(coded, scores, positive, FPR_GRID) if scores is not None else None
                 if roc is not None:
                     curves.append({"name": name, "auc": roc[1], "tpr": roc[0]})
             if curves:
