@@ -56,9 +56,9 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> str:
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
-    """Read back one file the action wrote (a bundle's holdout or predictions, a reference): the frame as
-    ``pandas.read_parquet`` gives it, read from the file directly. ``pandas.read_parquet`` goes through
-    pyarrow's dataset layer, whose first use costs ~4 MiB of peak RSS on every evaluation."""
+    """Read back one file the action wrote (a data snapshot, a bundle's holdout or predictions, a reference
+    file): the frame as ``pandas.read_parquet`` gives it, read from the file directly. ``pandas.read_parquet``
+    goes through pyarrow's dataset layer, whose first use costs ~4 MiB of peak RSS on every evaluation."""
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as handle:
@@ -89,7 +89,6 @@ def store_snapshots(registry: Registry, dataset: Dataset, workdir: Path,
 def fetch_snapshots(registry: Registry, manifest: dict[str, Any], version: str,
                     workdir: Path) -> dict[str, pd.DataFrame]:
     """Download a version's snapshots, check each sha256 against the manifest, and read them."""
-    import pandas as pd
 
     refs = (manifest.get("data") or {}).get("snapshots")
     if not refs:
@@ -114,5 +113,5 @@ def fetch_snapshots(registry: Registry, manifest: dict[str, Any], version: str,
             raise UserError("to-version", f"the {split} data snapshot of version {version} fails its sha256 check "
                             f"(expected {expected[:12]}…, got {actual[:12]}…); it was not used",
                             "The snapshot object was altered or corrupted; restore it from a backup.")
-        frames[split] = pd.read_parquet(dest)
+        frames[split] = read_parquet(dest)
     return frames
