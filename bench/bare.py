@@ -36,11 +36,21 @@ def main(data: str, target: str, model_name: str, champion_path: str, out: str) 
         numeric_steps.append(("scale", StandardScaler()))
     else:
         estimator = HistGradientBoostingClassifier(random_state=42)
-    pre = ColumnTransformer([
-        ("numeric", Pipeline(numeric_steps), numeric),
-        ("categorical", Pipeline([("impute", SimpleImputer(strategy="most_frequent")),
-                                  ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False))]),
-         categorical)])
+    pre = ColumnTransformer(
+        [
+            ("numeric", Pipeline(numeric_steps), numeric),
+            (
+                "categorical",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+                    ]
+                ),
+                categorical,
+            ),
+        ]
+    )
     model = Pipeline([("preprocess", pre), ("model", estimator)]).fit(X_train, y_train)
     champion = sio.load(champion_path, trusted=sio.get_untrusted_types(file=champion_path))
     for fitted in (model, champion):

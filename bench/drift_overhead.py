@@ -33,8 +33,9 @@ import pandas as pd
 def make_data(rows: int, seed: int) -> pd.DataFrame:
     from sklearn.datasets import make_classification
 
-    x, y = make_classification(n_samples=rows, n_features=20, n_informative=10, n_redundant=4, flip_y=0.05,
-                               random_state=seed)
+    x, y = make_classification(
+        n_samples=rows, n_features=20, n_informative=10, n_redundant=4, flip_y=0.05, random_state=seed
+    )
     df = pd.DataFrame(x, columns=[f"f{i}" for i in range(20)])
     rng = np.random.default_rng(seed)
     # categorical columns loosely tied to the label, as pandas categories (HGB reads them natively)
@@ -69,17 +70,36 @@ def run(rows: int, resamples: int, seed: int = 0) -> dict[str, float]:
 
     fit_s, model = timed(HistGradientBoostingClassifier(random_state=seed).fit, train[features], train["target"])
     champion = HistGradientBoostingClassifier(max_iter=15, random_state=seed).fit(
-        train[features].iloc[: min(cut, 20_000)], train["target"].iloc[: min(cut, 20_000)])
+        train[features].iloc[: min(cut, 20_000)], train["target"].iloc[: min(cut, 20_000)]
+    )
     y = holdout["target"].to_numpy()
     pred_candidate, pred_champion = model.predict(holdout[features]), champion.predict(holdout[features])
 
     profile_s, profile = timed(profile_frame, train, "target", seed)
     compare_s, drift = timed(compare_profiles, profile, holdout, "target")
     f1 = lambda t, p: f1_score(t, p, average="macro", zero_division=0)  # noqa: E731
-    boot_f1_s, b_f1 = timed(paired_bootstrap, y, pred_candidate, pred_champion, f1, True, n_resamples=resamples,
-                            seed=seed, metric_name="f1_macro")
-    boot_acc_s, b_acc = timed(paired_bootstrap, y, pred_candidate, pred_champion, accuracy_score, True,
-                              n_resamples=resamples, seed=seed, metric_name="accuracy")
+    boot_f1_s, b_f1 = timed(
+        paired_bootstrap,
+        y,
+        pred_candidate,
+        pred_champion,
+        f1,
+        True,
+        n_resamples=resamples,
+        seed=seed,
+        metric_name="f1_macro",
+    )
+    boot_acc_s, b_acc = timed(
+        paired_bootstrap,
+        y,
+        pred_candidate,
+        pred_champion,
+        accuracy_score,
+        True,
+        n_resamples=resamples,
+        seed=seed,
+        metric_name="accuracy",
+    )
     leak_s, leaks = timed(leakage_warnings, train, holdout, "target", "classification", seed)
     with tempfile.TemporaryDirectory() as tmp:
         preds = Predictions(pred_candidate, model.predict_proba(holdout[features]), list(model.classes_))
@@ -87,16 +107,41 @@ def run(rows: int, resamples: int, seed: int = 0) -> dict[str, float]:
     own_s, _ = timed(b_f1.value_interval, 0.95)
     fresh = df.iloc[: len(holdout)]
     pred_fresh = model.predict(fresh[features])
-    two_s, _ = timed(two_sample_bootstrap, y, pred_candidate, fresh["target"].to_numpy(), pred_fresh, f1, True,
-                     n_resamples=resamples, seed=seed, metric_name="f1_macro")
+    two_s, _ = timed(
+        two_sample_bootstrap,
+        y,
+        pred_candidate,
+        fresh["target"].to_numpy(),
+        pred_fresh,
+        f1,
+        True,
+        n_resamples=resamples,
+        seed=seed,
+        metric_name="f1_macro",
+    )
     before = profile_s + compare_s + boot_f1_s
     total = before + boot_acc_s + reference_s + own_s
-    print(f"  [{rows:,} rows] drift: {len(drift.drifted_columns)} drifted of {len(drift.columns)}; "
-          f"f1_macro diff {b_f1.observed:+.4f} [{b_f1.low:+.4f}, {b_f1.high:+.4f}] ({b_f1.method}, "
-          f"{b_f1.rows_used:,} rows); leakage warnings: {len(leaks)}", flush=True)
-    return {"rows": rows, "fit": fit_s, "profile": profile_s, "compare": compare_s, "bootstrap": boot_f1_s,
-            "second": boot_acc_s, "reference": reference_s + own_s, "before": before, "before_share": before / fit_s,
-            "total": total, "share": total / fit_s, "leakage": leak_s, "two_sample": two_s}
+    print(
+        f"  [{rows:,} rows] drift: {len(drift.drifted_columns)} drifted of {len(drift.columns)}; "
+        f"f1_macro diff {b_f1.observed:+.4f} [{b_f1.low:+.4f}, {b_f1.high:+.4f}] ({b_f1.method}, "
+        f"{b_f1.rows_used:,} rows); leakage warnings: {len(leaks)}",
+        flush=True,
+    )
+    return {
+        "rows": rows,
+        "fit": fit_s,
+        "profile": profile_s,
+        "compare": compare_s,
+        "bootstrap": boot_f1_s,
+        "second": boot_acc_s,
+        "reference": reference_s + own_s,
+        "before": before,
+        "before_share": before / fit_s,
+        "total": total,
+        "share": total / fit_s,
+        "leakage": leak_s,
+        "two_sample": two_s,
+    }
 
 
 def main() -> None:
@@ -106,14 +151,18 @@ def main() -> None:
     args = parser.parse_args()
     results = [run(int(r), args.resamples) for r in args.rows.split(",")]
     print(f"\nOMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset (all cores)')}, cores: {os.cpu_count()}")
-    print("| rows | HGB fit (80 %) | profile_frame | compare_profiles | bootstrap (primary) | before | share of fit "
-          "| 2nd bootstrap | reference rows | after | share of fit | leakage (apart) | monitor two-sample (apart) |")
+    print(
+        "| rows | HGB fit (80 %) | profile_frame | compare_profiles | bootstrap (primary) | before | share of fit "
+        "| 2nd bootstrap | reference rows | after | share of fit | leakage (apart) | monitor two-sample (apart) |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
-        print(f"| {r['rows']:,} | {r['fit']:.2f} s | {r['profile']:.2f} s | {r['compare']:.2f} s | "
-              f"{r['bootstrap']:.2f} s | {r['before']:.2f} s | {r['before_share']:.1%} | {r['second']:.2f} s | "
-              f"{r['reference']:.2f} s | {r['total']:.2f} s | **{r['share']:.1%}** | {r['leakage']:.2f} s | "
-              f"{r['two_sample']:.2f} s |")
+        print(
+            f"| {r['rows']:,} | {r['fit']:.2f} s | {r['profile']:.2f} s | {r['compare']:.2f} s | "
+            f"{r['bootstrap']:.2f} s | {r['before']:.2f} s | {r['before_share']:.1%} | {r['second']:.2f} s | "
+            f"{r['reference']:.2f} s | {r['total']:.2f} s | **{r['share']:.1%}** | {r['leakage']:.2f} s | "
+            f"{r['two_sample']:.2f} s |"
+        )
 
 
 if __name__ == "__main__":

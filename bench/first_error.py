@@ -32,8 +32,15 @@ CASES = {
     "missing data file": [str(ROOT / "entrypoint.py"), "--data", "nope.csv", "--target", "y"],
     "path outside the workspace": [str(ROOT / "entrypoint.py"), "--data", "../x.csv", "--target", "y"],
     "unknown target": [str(ROOT / "entrypoint.py"), "--data", "semi.csv", "--target", "nope"],
-    "wrong separator": [str(ROOT / "entrypoint.py"), "--data", "semi.csv", "--target", "churned",
-                        "--csv-separator", ","],
+    "wrong separator": [
+        str(ROOT / "entrypoint.py"),
+        "--data",
+        "semi.csv",
+        "--target",
+        "churned",
+        "--csv-separator",
+        ",",
+    ],
 }
 
 

@@ -35,8 +35,19 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "localhost/pybase:bookworm"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-RUN = ["podman", "--runtime", "runc", "run", "--rm", "--network", "host",
-       "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+RUN = [
+    "podman",
+    "--runtime",
+    "runc",
+    "run",
+    "--rm",
+    "--network",
+    "host",
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=1024:1024",
+]
 MB = 1e6
 
 
@@ -54,14 +65,32 @@ class Layer:
 def build(image: str, base: str) -> float:
     """Build the image as docs/container.md says; seconds taken."""
     started = time.perf_counter()
-    subprocess.run(["podman", "build", "--isolation", "chroot", "-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro",
-                    "--build-arg", f"BASE_IMAGE={base}", "-t", image, str(ROOT)], check=True)
+    subprocess.run(
+        [
+            "podman",
+            "build",
+            "--isolation",
+            "chroot",
+            "-v",
+            f"{CA_BUNDLE}:{CA_BUNDLE}:ro",
+            "--build-arg",
+            f"BASE_IMAGE={base}",
+            "-t",
+            image,
+            str(ROOT),
+        ],
+        check=True,
+    )
     return time.perf_counter() - started
 
 
 def _diff_ids(image: str) -> list[str]:
-    out = subprocess.run(["podman", "image", "inspect", "--format", "{{json .RootFS.Layers}}", image],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["podman", "image", "inspect", "--format", "{{json .RootFS.Layers}}", image],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return list(json.loads(out))
 
 
@@ -114,8 +143,9 @@ def layer_sizes(image: str, base: str) -> list[Layer]:
     base_ids = set(_diff_ids(base))
     with tempfile.TemporaryDirectory(prefix="ml-action-save-") as tmp:
         archive = Path(tmp) / "image.tar"
-        subprocess.run(["podman", "save", "--format", "docker-archive", "-o", str(archive), image],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["podman", "save", "--format", "docker-archive", "-o", str(archive), image], check=True, capture_output=True
+        )
         with tarfile.open(archive) as tar:
             listing = tar.extractfile("manifest.json")
             assert listing is not None
@@ -148,12 +178,24 @@ def evaluate_command(image: str, work: Path) -> list[str]:
         folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ROOT / "examples" / "iris" / "iris.csv", folders["workspace"] / "iris.csv")
     (folders["workflow"] / "event.json").write_text("{}")
-    env = {"GITHUB_ACTIONS": "true", "CI": "true", "HOME": "/github/home", "GITHUB_WORKSPACE": "/github/workspace",
-           "GITHUB_EVENT_PATH": "/github/workflow/event.json", "GITHUB_EVENT_NAME": "push",
-           "GITHUB_OUTPUT": "/github/file_commands/output", "GITHUB_STEP_SUMMARY": "/github/file_commands/summary",
-           "GITHUB_REPOSITORY": "octo/iris", "GITHUB_SHA": "0" * 40, "GITHUB_REF": "refs/heads/feature",
-           "GITHUB_RUN_ID": "1", "INPUT_DATA": "iris.csv", "INPUT_TARGET": "species", "INPUT_MODE": "evaluate",
-           "INPUT_COMMENT-MODE": "off"}
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "HOME": "/github/home",
+        "GITHUB_WORKSPACE": "/github/workspace",
+        "GITHUB_EVENT_PATH": "/github/workflow/event.json",
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_OUTPUT": "/github/file_commands/output",
+        "GITHUB_STEP_SUMMARY": "/github/file_commands/summary",
+        "GITHUB_REPOSITORY": "octo/iris",
+        "GITHUB_SHA": "0" * 40,
+        "GITHUB_REF": "refs/heads/feature",
+        "GITHUB_RUN_ID": "1",
+        "INPUT_DATA": "iris.csv",
+        "INPUT_TARGET": "species",
+        "INPUT_MODE": "evaluate",
+        "INPUT_COMMENT-MODE": "off",
+    }
     cmd = [*RUN, "--workdir", "/github/workspace"]
     for name, folder in folders.items():
         target = "/github/file_commands" if name == "file_commands" else f"/github/{name}"
@@ -178,9 +220,12 @@ def startup(image: str, runs: int) -> dict[str, dict[str, Any]]:
                 if code not in (0, 1):
                     raise RuntimeError(f"{label}: exit {code}, first line {line!r}")
                 samples.append((first, total))
-            out[label] = {"first_line_s": statistics.median(f for f, _ in samples),
-                          "exit_s": statistics.median(t for _, t in samples),
-                          "first_line_all": [round(f, 3) for f, _ in samples], "line": line[:100]}
+            out[label] = {
+                "first_line_s": statistics.median(f for f, _ in samples),
+                "exit_s": statistics.median(t for _, t in samples),
+                "first_line_all": [round(f, 3) for f, _ in samples],
+                "line": line[:100],
+            }
     return out
 
 
@@ -202,15 +247,28 @@ def main() -> None:
     total, base = _sum(added), _sum([layer for layer in layers if layer.base])
     starts = startup(args.image, args.runs)
     if args.json:
-        Path(args.json).write_text(json.dumps({"build_s": build_s, "layers": [asdict(x) for x in layers],
-                                               "added": total, "base": base, "startup": starts}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "build_s": build_s,
+                    "layers": [asdict(x) for x in layers],
+                    "added": total,
+                    "base": base,
+                    "startup": starts,
+                },
+                indent=2,
+            )
+        )
 
     print("| layers over the base | uncompressed | gzip -6 | zstd -3 |\n| --- | ---: | ---: | ---: |")
     for layer in added:
-        print(f"| {layer.diff_id[:19]} | {layer.raw / MB:.1f} MB | {layer.gzip / MB:.2f} MB "
-              f"| {layer.zstd / MB:.2f} MB |")
-    print(f"| **total over the base** | {total['raw'] / MB:.1f} MB | **{total['gzip'] / MB:.1f} MB** | "
-          f"**{total['zstd'] / MB:.1f} MB** |")
+        print(
+            f"| {layer.diff_id[:19]} | {layer.raw / MB:.1f} MB | {layer.gzip / MB:.2f} MB | {layer.zstd / MB:.2f} MB |"
+        )
+    print(
+        f"| **total over the base** | {total['raw'] / MB:.1f} MB | **{total['gzip'] / MB:.1f} MB** | "
+        f"**{total['zstd'] / MB:.1f} MB** |"
+    )
     print(f"| the base itself | {base['raw'] / MB:.1f} MB | {base['gzip'] / MB:.1f} MB | {base['zstd'] / MB:.1f} MB |")
     print(f"\n| `podman run` (image present), median of {args.runs} | to the first line | to the exit | first line |")
     print("| --- | ---: | ---: | --- |")

@@ -46,21 +46,44 @@ def make_process(n: int, seed: int, flip: float = 0.0) -> pd.DataFrame:
     age = rng.integers(21, 75, n).astype(float)
     utilisation = np.clip(rng.normal(0.4, 0.25, n), 0, 1.2)
     late = rng.poisson(0.6, n).astype(float)
-    region = rng.choice(["north", "south", "east", "west", "centre", "islands"], n, p=[.25, .2, .2, .15, .15, .05])
-    product = rng.choice(["card", "loan", "mortgage"], n, p=[.5, .35, .15])
-    region_effect = pd.Series(region).map({"north": -0.3, "south": 0.4, "east": 0.0, "west": -0.1,
-                                           "centre": 0.1, "islands": 0.6}).to_numpy()
+    region = rng.choice(
+        ["north", "south", "east", "west", "centre", "islands"], n, p=[0.25, 0.2, 0.2, 0.15, 0.15, 0.05]
+    )
+    product = rng.choice(["card", "loan", "mortgage"], n, p=[0.5, 0.35, 0.15])
+    region_effect = (
+        pd.Series(region)
+        .map({"north": -0.3, "south": 0.4, "east": 0.0, "west": -0.1, "centre": 0.1, "islands": 0.6})
+        .to_numpy()
+    )
     product_effect = pd.Series(product).map({"card": 0.3, "loan": 0.0, "mortgage": -0.5}).to_numpy()
     hidden = rng.normal(0, 0.8, n)
-    logit = (-2.45 + 3.2 * (debt_ratio - 0.28) + 0.9 * late - 0.6 * (np.log(income) - 10.5)
-             - 0.02 * (age - 45) + 1.2 * (utilisation - 0.4) + region_effect + product_effect + hidden)
+    logit = (
+        -2.45
+        + 3.2 * (debt_ratio - 0.28)
+        + 0.9 * late
+        - 0.6 * (np.log(income) - 10.5)
+        - 0.02 * (age - 45)
+        + 1.2 * (utilisation - 0.4)
+        + region_effect
+        + product_effect
+        + hidden
+    )
     y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     if flip:
         flipped = rng.random(n) < flip
         y = np.where(flipped, 1 - y, y)
-    frame = pd.DataFrame({"income": income.round(0), "debt_ratio": debt_ratio.round(4), "age": age,
-                          "utilisation": utilisation.round(3), "late_payments": late, "region": region,
-                          "product": product, "default": y})
+    frame = pd.DataFrame(
+        {
+            "income": income.round(0),
+            "debt_ratio": debt_ratio.round(4),
+            "age": age,
+            "utilisation": utilisation.round(3),
+            "late_payments": late,
+            "region": region,
+            "product": product,
+            "default": y,
+        }
+    )
     frame.loc[rng.random(n) < 0.06, "income"] = np.nan  # missing at random
     frame.loc[rng.random(n) < 0.04, "utilisation"] = np.nan
     return frame
@@ -125,44 +148,67 @@ class GateTrial:
         return self.candidate - self.champion
 
 
-def judge_gate(y: Any, cand: Any, champ: Any, cand_value: float, champ_value: float, resamples: int,
-               seed: int) -> tuple[Any, Any]:
+def judge_gate(
+    y: Any, cand: Any, champ: Any, cand_value: float, champ_value: float, resamples: int, seed: int
+) -> tuple[Any, Any]:
     """The default rule on the primary metric as ``evaluate`` applies it: ``compare.check_gate`` with the
     paired bootstrap (``max-regression: 0``, ``confidence: 0.95``)."""
     from ml_action.compare import check_gate
     from ml_action.config import Gate
     from ml_action.stats import paired_bootstrap
 
-    res = paired_bootstrap(y, cand.labels, champ.labels, metric_fn(), True, n_resamples=resamples, seed=seed,
-                           metric_name=PRIMARY, classes=[0, 1], confidence=CONFIDENCE)
+    res = paired_bootstrap(
+        y,
+        cand.labels,
+        champ.labels,
+        metric_fn(),
+        True,
+        n_resamples=resamples,
+        seed=seed,
+        metric_name=PRIMARY,
+        classes=[0, 1],
+        confidence=CONFIDENCE,
+    )
     gate = Gate(PRIMARY, max_regression=0.0, confidence=CONFIDENCE)
     [result] = check_gate(gate, {PRIMARY: cand_value}, {PRIMARY: champ_value}, "classification", res)
     return res, result
 
 
-def gate_trials(seed: int = 0, resamples: int = 1000, rows: int = 4000, seeds: int = 8,
-                weaker: bool = True) -> list[GateTrial]:
+def gate_trials(
+    seed: int = 0, resamples: int = 1000, rows: int = 4000, seeds: int = 8, weaker: bool = True
+) -> list[GateTrial]:
     frame = make_process(rows, seed)
     train_rows, holdout = split(frame)
     y = holdout["default"].to_numpy()
     champion = train(train_rows, FEATURES, {})
     champ_preds, champ_value = score_labels(champion, holdout, FEATURES)
     candidates: list[tuple[str, list[str], dict[str, Any]]] = [
-        (f"random_state={s}", FEATURES, {"random_state": s}) for s in range(1, seeds + 1)]
+        (f"random_state={s}", FEATURES, {"random_state": s}) for s in range(1, seeds + 1)
+    ]
     if weaker:
-        candidates += [("max_depth=8 (weaker)", FEATURES, {"max_depth": 8}),
-                       ("max_depth=6 (weaker)", FEATURES, {"max_depth": 6}),
-                       ("n_estimators=3, max_depth=5 (weaker)", FEATURES, {"n_estimators": 3, "max_depth": 5})]
-    candidates += [(f"without {' and '.join(INFORMATIVE)}", [f for f in FEATURES if f not in INFORMATIVE],
-                    {})]
+        candidates += [
+            ("max_depth=8 (weaker)", FEATURES, {"max_depth": 8}),
+            ("max_depth=6 (weaker)", FEATURES, {"max_depth": 6}),
+            ("n_estimators=3, max_depth=5 (weaker)", FEATURES, {"n_estimators": 3, "max_depth": 5}),
+        ]
+    candidates += [(f"without {' and '.join(INFORMATIVE)}", [f for f in FEATURES if f not in INFORMATIVE], {})]
     out = []
     for name, features, params in candidates:
         model = train(train_rows, features, params)
         preds, value = score_labels(model, holdout, features)
         res, decision = judge_gate(y, preds, champ_preds, value, champ_value, resamples, seed=42)
-        out.append(GateTrial(name, champ_value, value, res.low, res.high,
-                             "pass" if value >= champ_value - 1e-9 else "fail", decision.outcome,
-                             decision.rows_needed))
+        out.append(
+            GateTrial(
+                name,
+                champ_value,
+                value,
+                res.low,
+                res.high,
+                "pass" if value >= champ_value - 1e-9 else "fail",
+                decision.outcome,
+                decision.rows_needed,
+            )
+        )
     return out
 
 
@@ -182,8 +228,15 @@ class MonitorCell:
     examples: list[tuple[float, float, float]] = field(default_factory=list)  # observed, low, high
 
 
-def monitor_trials(sizes: tuple[int, ...] = (500, 1500, 5000), reps: int = 20, flips: tuple[float, ...] = (0.0, 0.2),
-                   seed: int = 0, resamples: int = 1000, rows: int = 4000, worlds: int = 1) -> list[MonitorCell]:
+def monitor_trials(
+    sizes: tuple[int, ...] = (500, 1500, 5000),
+    reps: int = 20,
+    flips: tuple[float, ...] = (0.0, 0.2),
+    seed: int = 0,
+    resamples: int = 1000,
+    rows: int = 4000,
+    worlds: int = 1,
+) -> list[MonitorCell]:
     """``reps`` fresh samples per (size, flip), spread over ``worlds`` champions each trained on its own
     4,000-row draw of the process (each with its own 800-row reference holdout: its luck varies too)."""
     from ml_action.config import Gate
@@ -208,8 +261,17 @@ def monitor_trials(sizes: tuple[int, ...] = (500, 1500, 5000), reps: int = 20, f
                 sample = (fresh["default"].to_numpy(), preds)
                 for level in (CONFIDENCE, 0.90):
                     gate = Gate(PRIMARY, max_regression_pct=SLACK_PCT, confidence=level)
-                    health = judge((gate,), PRIMARY, {PRIMARY: value}, {PRIMARY: recorded}, "classification",
-                                   (y_ref, ref_preds), sample, resamples, rep)
+                    health = judge(
+                        (gate,),
+                        PRIMARY,
+                        {PRIMARY: value},
+                        {PRIMARY: recorded},
+                        "classification",
+                        (y_ref, ref_preds),
+                        sample,
+                        resamples,
+                        rep,
+                    )
                     if level != CONFIDENCE:
                         cell.degraded_90 += health.state == "degraded"
                         continue
@@ -226,55 +288,78 @@ def monitor_trials(sizes: tuple[int, ...] = (500, 1500, 5000), reps: int = 20, f
 
 def markdown(gates: list[GateTrial], cells: list[MonitorCell], seconds: float, worlds: int = 1) -> str:
     seed_only = [g for g in gates if g.name.startswith("random_state")]
-    lines = ["# Decisions and their noise: a fixed-seed simulation", "",
-             f"Generated by `python bench/noise_sim.py` in {seconds:.0f} s (all seeds fixed). The process, the "
-             "candidates and the rules are described in the script's docstring. Primary metric "
-             f"`{PRIMARY}`; champion: `random_forest` with the action's default seed (`random_state` 42) on "
-             "4,000 rows (3,200 train, 800 holdout).",
-             "", "## Gates: the default rule on the primary metric", "",
-             "| candidate | champion | candidate | Δ | 95 % interval of Δ | today (point, `max-regression: 0`) "
-             "| interval rule (confidence 0.95) | rows that would decide |",
-             "| --- | ---: | ---: | ---: | --- | --- | --- | ---: |"]
+    lines = [
+        "# Decisions and their noise: a fixed-seed simulation",
+        "",
+        f"Generated by `python bench/noise_sim.py` in {seconds:.0f} s (all seeds fixed). The process, the "
+        "candidates and the rules are described in the script's docstring. Primary metric "
+        f"`{PRIMARY}`; champion: `random_forest` with the action's default seed (`random_state` 42) on "
+        "4,000 rows (3,200 train, 800 holdout).",
+        "",
+        "## Gates: the default rule on the primary metric",
+        "",
+        "| candidate | champion | candidate | Δ | 95 % interval of Δ | today (point, `max-regression: 0`) "
+        "| interval rule (confidence 0.95) | rows that would decide |",
+        "| --- | ---: | ---: | ---: | --- | --- | --- | ---: |",
+    ]
     for g in gates:
         need = f"~{g.rows_needed:,}" if g.rows_needed else "—"
-        lines.append(f"| {g.name} | {g.champion:.4f} | {g.candidate:.4f} | {g.delta:+.4f} | "
-                     f"[{g.low:+.4f}, {g.high:+.4f}] | {g.point} | **{g.interval}** | {need} |")
+        lines.append(
+            f"| {g.name} | {g.champion:.4f} | {g.candidate:.4f} | {g.delta:+.4f} | "
+            f"[{g.low:+.4f}, {g.high:+.4f}] | {g.point} | **{g.interval}** | {need} |"
+        )
     n_fail_point = sum(g.point == "fail" for g in seed_only)
     n_fail = sum(g.interval == "fail" for g in seed_only)
-    lines += ["", f"Seed-only candidates failing the default rule: **{n_fail_point} of {len(seed_only)}** with "
-              f"today's point rule, **{n_fail} of {len(seed_only)}** with the interval rule.", "",
-              "## Monitor: fresh labelled rows against the reference holdout", "",
-              f"Reference: the champion's predictions on its 800 holdout rows, kept at publish; {worlds} "
-              "champions, each trained on its own draw of the process, share the runs (so the reference's luck "
-              f"varies too). Slack: "
-              f"{SLACK_PCT:g} % of the reference value. Same process = false alarm when called degraded; 20 % "
-              "of labels flipped = detected when called degraded.", "",
-              "| fresh rows | fresh data | runs | today: degraded | interval: degraded | watch | healthy |",
-              "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [
+        "",
+        f"Seed-only candidates failing the default rule: **{n_fail_point} of {len(seed_only)}** with "
+        f"today's point rule, **{n_fail} of {len(seed_only)}** with the interval rule.",
+        "",
+        "## Monitor: fresh labelled rows against the reference holdout",
+        "",
+        f"Reference: the champion's predictions on its 800 holdout rows, kept at publish; {worlds} "
+        "champions, each trained on its own draw of the process, share the runs (so the reference's luck "
+        f"varies too). Slack: "
+        f"{SLACK_PCT:g} % of the reference value. Same process = false alarm when called degraded; 20 % "
+        "of labels flipped = detected when called degraded.",
+        "",
+        "| fresh rows | fresh data | runs | today: degraded | interval: degraded | watch | healthy |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for c in cells:
         what = "same process" if not c.flip else f"{c.flip:.0%} labels flipped"
-        lines.append(f"| {c.fresh_rows:,} | {what} | {c.reps} | {c.point_degraded} ({c.point_degraded / c.reps:.0%}) | "
-                     f"**{c.degraded} ({c.degraded / c.reps:.0%})** | {c.watch} | {c.healthy} |")
-    lines += ["", "| fresh rows | false-alarm rate, today | false-alarm rate, interval | power, today | "
-              "power, interval | flagged (watch or degraded): same process / flipped | at confidence 0.90: "
-              "false alarms / power |",
-              "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines.append(
+            f"| {c.fresh_rows:,} | {what} | {c.reps} | {c.point_degraded} ({c.point_degraded / c.reps:.0%}) | "
+            f"**{c.degraded} ({c.degraded / c.reps:.0%})** | {c.watch} | {c.healthy} |"
+        )
+    lines += [
+        "",
+        "| fresh rows | false-alarm rate, today | false-alarm rate, interval | power, today | "
+        "power, interval | flagged (watch or degraded): same process / flipped | at confidence 0.90: "
+        "false alarms / power |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     by = {(c.fresh_rows, c.flip): c for c in cells}
     for size in sorted({c.fresh_rows for c in cells}):
         null, alt = by.get((size, 0.0)), next((c for c in cells if c.fresh_rows == size and c.flip), None)
         if null is None or alt is None:
             continue
-        lines.append(f"| {size:,} | {null.point_degraded / null.reps:.0%} | {null.degraded / null.reps:.0%} | "
-                     f"{alt.point_degraded / alt.reps:.0%} | {alt.degraded / alt.reps:.0%} | "
-                     f"{(null.degraded + null.watch) / null.reps:.0%} / {(alt.degraded + alt.watch) / alt.reps:.0%} | "
-                     f"{null.degraded_90 / null.reps:.0%} / {alt.degraded_90 / alt.reps:.0%} |")
-    lines += ["", "Reading the monitor table: `degraded` needs the whole 95 % interval of (fresh − reference) beyond "
-              "the slack, and the interval carries the noise of the 800 reference rows as well as the fresh ones. "
-              "That noise, not the fresh sample size, is what limits the power here: more fresh rows narrow only "
-              "their half. Runs that are not `degraded` under a real break are mostly `watch` (a significant "
-              "drop: a warning and a summary line, and an open issue is updated). A lower `confidence` on the "
-              "primary metric's gate buys power with false alarms; a larger holdout at publish (`test-size`, "
-              "`test-data`) buys both."]
+        lines.append(
+            f"| {size:,} | {null.point_degraded / null.reps:.0%} | {null.degraded / null.reps:.0%} | "
+            f"{alt.point_degraded / alt.reps:.0%} | {alt.degraded / alt.reps:.0%} | "
+            f"{(null.degraded + null.watch) / null.reps:.0%} / {(alt.degraded + alt.watch) / alt.reps:.0%} | "
+            f"{null.degraded_90 / null.reps:.0%} / {alt.degraded_90 / alt.reps:.0%} |"
+        )
+    lines += [
+        "",
+        "Reading the monitor table: `degraded` needs the whole 95 % interval of (fresh − reference) beyond "
+        "the slack, and the interval carries the noise of the 800 reference rows as well as the fresh ones. "
+        "That noise, not the fresh sample size, is what limits the power here: more fresh rows narrow only "
+        "their half. Runs that are not `degraded` under a real break are mostly `watch` (a significant "
+        "drop: a warning and a summary line, and an open issue is updated). A lower `confidence` on the "
+        "primary metric's gate buys power with false alarms; a larger holdout at publish (`test-size`, "
+        "`test-data`) buys both.",
+    ]
     return "\n".join(lines) + "\n"
 
 

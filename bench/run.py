@@ -50,12 +50,13 @@ def make_csv(rows: int, path: Path, seed: int = 0, chunk: int = 1_000_000) -> No
     import pandas as pd
     from sklearn.datasets import make_classification
 
-    x, y = make_classification(n_samples=rows, n_features=20, n_informative=10, n_redundant=4, flip_y=0.05,
-                               random_state=seed)
+    x, y = make_classification(
+        n_samples=rows, n_features=20, n_informative=10, n_redundant=4, flip_y=0.05, random_state=seed
+    )
     rng = np.random.default_rng(seed)
     path.unlink(missing_ok=True)
     for start in range(0, rows, chunk):
-        xs, ys = x[start:start + chunk], y[start:start + chunk]
+        xs, ys = x[start : start + chunk], y[start : start + chunk]
         n = len(ys)
         frame = pd.DataFrame(xs, columns=[f"f{i}" for i in range(20)]).round(6)
         region = np.where(rng.random(n) < 0.3, rng.integers(0, 8, n), ys * 4 + rng.integers(0, 4, n))
@@ -92,15 +93,25 @@ def load() -> float:
 
 def publish_champion(workspace: Path, inputs: dict[str, str]) -> None:
     """Publish a champion with the action (not timed), so A has one to load and re-score."""
-    publish = subprocess.run([sys.executable, str(ROOT / "entrypoint.py")], cwd=workspace,
-                             env=action_env(workspace, {**inputs, "mode": "publish", "gates": "[]"}),
-                             capture_output=True, text=True)
+    publish = subprocess.run(
+        [sys.executable, str(ROOT / "entrypoint.py")],
+        cwd=workspace,
+        env=action_env(workspace, {**inputs, "mode": "publish", "gates": "[]"}),
+        capture_output=True,
+        text=True,
+    )
     if publish.returncode != 0:
         raise RuntimeError(publish.stdout[-3000:] + publish.stderr[-3000:])
 
 
-def bench_size(rows: int, repeats: int, work: Path, baseline: Path | None = None,
-               models: tuple[str, ...] = MODELS, reuse: bool = False) -> list[dict]:
+def bench_size(
+    rows: int,
+    repeats: int,
+    work: Path,
+    baseline: Path | None = None,
+    models: tuple[str, ...] = MODELS,
+    reuse: bool = False,
+) -> list[dict]:
     data = work / f"data-{rows}.csv"
     if not data.exists():
         make_csv(rows, data)
@@ -119,15 +130,28 @@ def bench_size(rows: int, repeats: int, work: Path, baseline: Path | None = None
             publish_champion(workspace, inputs)
         a_cmd = [sys.executable, str(ROOT / "entrypoint.py")]
         a_env = action_env(workspace, {**inputs, "mode": "evaluate"})
-        b_cmd = [sys.executable, str(ROOT / "bench" / "bare.py"), "data.csv", "label", model, str(champion),
-                 str(workspace / "bare.skops")]
+        b_cmd = [
+            sys.executable,
+            str(ROOT / "bench" / "bare.py"),
+            "data.csv",
+            "label",
+            model,
+            str(champion),
+            str(workspace / "bare.skops"),
+        ]
         a_runs: list[tuple[float, float]] = []
         b_runs: list[tuple[float, float]] = []
         old_runs: list[tuple[float, float]] = []
         variants = [("A", a_runs, a_cmd, a_env), ("B", b_runs, b_cmd, dict(os.environ))]
         if baseline is not None:  # the action from another checkout (e.g. before an optimisation), same run
-            variants.append(("A0", old_runs, [sys.executable, str(baseline / "entrypoint.py")],
-                             action_env(workspace, {**inputs, "mode": "evaluate"}, baseline)))
+            variants.append(
+                (
+                    "A0",
+                    old_runs,
+                    [sys.executable, str(baseline / "entrypoint.py")],
+                    action_env(workspace, {**inputs, "mode": "evaluate"}, baseline),
+                )
+            )
         for i in range(repeats):
             for name, runs, cmd, env in variants:
                 wall, rss = timed(cmd, workspace, env)
@@ -135,9 +159,18 @@ def bench_size(rows: int, repeats: int, work: Path, baseline: Path | None = None
                 print(f"{rows:>9,} {model:<24} {name:<2} run {i + 1}: {wall:7.2f} s {rss:8.0f} MiB", flush=True)
         a_wall = statistics.median(w for w, _ in a_runs)
         b_wall = statistics.median(w for w, _ in b_runs)
-        result = {"rows": rows, "model": model, "a": a_wall, "b": b_wall, "ratio": a_wall / b_wall,
-                  "overhead": a_wall - b_wall, "a_rss": max(r for _, r in a_runs),
-                  "b_rss": max(r for _, r in b_runs), "runs": repeats, "load": (load_before, load())}
+        result = {
+            "rows": rows,
+            "model": model,
+            "a": a_wall,
+            "b": b_wall,
+            "ratio": a_wall / b_wall,
+            "overhead": a_wall - b_wall,
+            "a_rss": max(r for _, r in a_runs),
+            "b_rss": max(r for _, r in b_runs),
+            "runs": repeats,
+            "load": (load_before, load()),
+        }
         if old_runs:
             old = statistics.median(w for w, _ in old_runs)
             result.update(a0=old, a0_ratio=old / b_wall, a0_rss=max(r for _, r in old_runs))
@@ -160,8 +193,10 @@ def startup(repeats: int = 7) -> dict[str, float]:
         subprocess.run([sys.executable, "-c", "pass"], capture_output=True, check=True)
         walls.append(time.perf_counter() - started)
     out["python -c pass"] = statistics.median(walls)
-    code = ("import ml_action.modes, ml_action.checks, ml_action.data, ml_action.model, ml_action.metrics, "
-            "ml_action.report, ml_action.drift, ml_action.leakage, ml_action.stats, sklearn.ensemble, pandas, skops.io")
+    code = (
+        "import ml_action.modes, ml_action.checks, ml_action.data, ml_action.model, ml_action.metrics, "
+        "ml_action.report, ml_action.drift, ml_action.leakage, ml_action.stats, sklearn.ensemble, pandas, skops.io"
+    )
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True, text=True)
     total = 0
     for line in proc.stderr.splitlines():
@@ -200,27 +235,38 @@ def plot(results: list[dict], path: Path) -> None:
 
 def write(results: list[dict], starts: dict[str, float], out: Path, repeats: int) -> None:
     """Replace this script's part of ``out/benchmarks.md`` (between the markers); keep everything else."""
-    lines = [START,
-             f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
-             f"Python {platform.python_version()}, with `python bench/run.py` (alternating runs, *runs* each, "
-             "medians; peak RSS is the maximum). A is `entrypoint.py` in `evaluate` mode with a champion in the "
-             "local registry and every report section on (data checks, drift, leakage, 1000-resample bootstrap, "
-             "pictures, the result bundle); B is `bench/bare.py`, the same essential work by hand. Shared machine: "
-             "compare ratios, not seconds; *load* is the 1-minute load average before and after the size's runs.",
-             "", "| rows | model | runs | A (s) | B (s) | A/B | A − B (s) | A peak RSS (MiB) | B peak RSS (MiB) "
-             "| RSS A/B | load |",
-             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        START,
+        f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, with `python bench/run.py` (alternating runs, *runs* each, "
+        "medians; peak RSS is the maximum). A is `entrypoint.py` in `evaluate` mode with a champion in the "
+        "local registry and every report section on (data checks, drift, leakage, 1000-resample bootstrap, "
+        "pictures, the result bundle); B is `bench/bare.py`, the same essential work by hand. Shared machine: "
+        "compare ratios, not seconds; *load* is the 1-minute load average before and after the size's runs.",
+        "",
+        "| rows | model | runs | A (s) | B (s) | A/B | A − B (s) | A peak RSS (MiB) | B peak RSS (MiB) "
+        "| RSS A/B | load |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     for r in results:
-        lines.append(f"| {r['rows']:,} | {r['model']} | {r.get('runs', repeats)} | {r['a']:.2f} | {r['b']:.2f} | "
-                     f"{r['ratio']:.2f} | {r['overhead']:+.2f} | {r['a_rss']:.0f} | {r['b_rss']:.0f} | "
-                     f"{r['a_rss'] / r['b_rss']:.2f} | {r['load'][0]:.1f}–{r['load'][1]:.1f} |")
+        lines.append(
+            f"| {r['rows']:,} | {r['model']} | {r.get('runs', repeats)} | {r['a']:.2f} | {r['b']:.2f} | "
+            f"{r['ratio']:.2f} | {r['overhead']:+.2f} | {r['a_rss']:.0f} | {r['b_rss']:.0f} | "
+            f"{r['a_rss'] / r['b_rss']:.2f} | {r['load'][0]:.1f}–{r['load'][1]:.1f} |"
+        )
     if any("a0" in r for r in results):
-        lines += ["", "Before the optimisations (A0: the action at the baseline commit, timed in the same run):", "",
-                  "| rows | model | A0 (s) | A0/B | A/B | A0 peak RSS (MiB) | RSS A0/B |",
-                  "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [
+            "",
+            "Before the optimisations (A0: the action at the baseline commit, timed in the same run):",
+            "",
+            "| rows | model | A0 (s) | A0/B | A/B | A0 peak RSS (MiB) | RSS A0/B |",
+            "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for r in (r for r in results if "a0" in r):  # a size run without --baseline has none
-            lines.append(f"| {r['rows']:,} | {r['model']} | {r['a0']:.2f} | {r['a0_ratio']:.2f} | {r['ratio']:.2f} | "
-                         f"{r['a0_rss']:.0f} | {r['a0_rss'] / r['b_rss']:.2f} |")
+            lines.append(
+                f"| {r['rows']:,} | {r['model']} | {r['a0']:.2f} | {r['a0_ratio']:.2f} | {r['ratio']:.2f} | "
+                f"{r['a0_rss']:.0f} | {r['a0_rss'] / r['b_rss']:.2f} |"
+            )
     lines += ["", "![A vs B](benchmarks.png)", "", "| startup | seconds |", "| --- | ---: |"]
     lines += [f"| `{k}` | {v:.3f} |" for k, v in starts.items()]
     lines.append(END)
@@ -246,18 +292,29 @@ def splice(text: str, block: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--10m", dest="ten_million", action="store_true",
-                        help="also run 10,000,000 rows (slow, several GB of RAM: opt-in)")
+    parser.add_argument(
+        "--10m",
+        dest="ten_million",
+        action="store_true",
+        help="also run 10,000,000 rows (slow, several GB of RAM: opt-in)",
+    )
     parser.add_argument("--repeats", default="3", help="runs of A and B per size: one number, or one per size (3,3,2)")
     parser.add_argument("--repeats-10m", type=int, default=1, help="runs of A and B at 10,000,000 rows (default 1)")
     parser.add_argument("--out", default=str(ROOT / "docs"))
     parser.add_argument("--work", default="", help="folder for data and workspaces (default: a temporary one)")
     parser.add_argument("--baseline", default="", help="another checkout of ml-action to time as A0 (before/after)")
-    parser.add_argument("--reuse-champion", action="store_true",
-                        help="keep a champion already in WORK/ws-ROWS-MODEL (e.g. copied from a smaller size: "
-                             "re-scoring costs the same, and publishing one at 10M rows is an untimed 10-minute fit)")
-    parser.add_argument("--include", action="append", default=[],
-                        help="results.json of another run (e.g. --10m run alone) to add to the table and plot")
+    parser.add_argument(
+        "--reuse-champion",
+        action="store_true",
+        help="keep a champion already in WORK/ws-ROWS-MODEL (e.g. copied from a smaller size: "
+        "re-scoring costs the same, and publishing one at 10M rows is an untimed 10-minute fit)",
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        help="results.json of another run (e.g. --10m run alone) to add to the table and plot",
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -272,8 +329,9 @@ def main() -> None:
         results.extend(bench_size(rows, n, work, baseline, reuse=args.reuse_champion))
         (work / "results.json").write_text(json.dumps(results, indent=1))
     if args.ten_million and TEN_MILLION not in sizes:  # one model: the bigger one, the question is whether it fits
-        results.extend(bench_size(TEN_MILLION, args.repeats_10m, work, baseline, ("hist_gradient_boosting",),
-                                  args.reuse_champion))
+        results.extend(
+            bench_size(TEN_MILLION, args.repeats_10m, work, baseline, ("hist_gradient_boosting",), args.reuse_champion)
+        )
         (work / "results.json").write_text(json.dumps(results, indent=1))
     for extra in args.include:
         results.extend(json.loads(Path(extra).read_text()))

@@ -46,11 +46,28 @@ def make_table(rows: int, features: int, path: Path) -> None:
 def publish_once(workspace: Path, snapshot: bool) -> tuple[float, dict[str, object]]:
     registry = workspace / "registry"
     shutil.rmtree(registry, ignore_errors=True)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))},
-           "GITHUB_WORKSPACE": str(workspace)}
-    flags = ["--mode", "publish", "--data", "data.csv", "--target", "target", "--model", "logistic_regression",
-             "--bootstrap", "0", "--registry", "registry", "--snapshot-data", "true" if snapshot else "false",
-             "--comment-mode", "off"]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))},
+        "GITHUB_WORKSPACE": str(workspace),
+    }
+    flags = [
+        "--mode",
+        "publish",
+        "--data",
+        "data.csv",
+        "--target",
+        "target",
+        "--model",
+        "logistic_regression",
+        "--bootstrap",
+        "0",
+        "--registry",
+        "registry",
+        "--snapshot-data",
+        "true" if snapshot else "false",
+        "--comment-mode",
+        "off",
+    ]
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         code = cli_main(flags, env)
@@ -103,16 +120,20 @@ def main() -> None:
         off, on = statistics.median(times[False]), statistics.median(times[True])
         step = snapshot_step(workspace, args.repeat)
         parquet_bytes = sum(s["bytes"] for s in snapshots.values())  # type: ignore[index, union-attr]
-        print(f"data: {args.rows} rows × {args.features} numeric + 2 categorical columns + target; "
-              f"CSV {csv_bytes / 1e6:.2f} MB")
+        print(
+            f"data: {args.rows} rows × {args.features} numeric + 2 categorical columns + target; "
+            f"CSV {csv_bytes / 1e6:.2f} MB"
+        )
         print(f"publish without snapshot-data: median {off:.2f} s  runs {[round(t, 2) for t in times[False]]}")
         print(f"publish with snapshot-data:    median {on:.2f} s  runs {[round(t, 2) for t in times[True]]}")
         print(f"snapshot adds {on - off:+.2f} s ({(on - off) / off * 100:+.1f} %)")
         print(f"the snapshot step alone: median {statistics.median(step):.2f} s  runs {[round(t, 2) for t in step]}")
         for split, ref in snapshots.items():
             print(f"  {split}: {ref['rows']} rows, Parquet {ref['bytes'] / 1e6:.2f} MB")  # type: ignore[index]
-        print(f"Parquet total {parquet_bytes / 1e6:.2f} MB vs CSV {csv_bytes / 1e6:.2f} MB "
-              f"({parquet_bytes / csv_bytes * 100:.0f} % of the CSV)")
+        print(
+            f"Parquet total {parquet_bytes / 1e6:.2f} MB vs CSV {csv_bytes / 1e6:.2f} MB "
+            f"({parquet_bytes / csv_bytes * 100:.0f} % of the CSV)"
+        )
 
 
 if __name__ == "__main__":

@@ -47,15 +47,20 @@ def run(workspace: Path, *flags: str) -> None:
     """One run of the action at a shell (no GitHub): the same code the container runs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
     env["GITHUB_WORKSPACE"] = str(workspace)
-    done = subprocess.run([sys.executable, "-m", "ml_action", "run", *flags], cwd=workspace, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "ml_action", "run", *flags], cwd=workspace, env=env, capture_output=True, text=True
+    )
     if done.returncode != 0:
         sys.exit(f"ml-action run {' '.join(flags)} exited {done.returncode}:\n{done.stdout[-3000:]}{done.stderr}")
 
 
 def report_markdown(workspace: Path) -> str:
-    shutil.copytree(ROOT / "examples" / "churn", workspace, dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns(".ml-action", "ml-action-report.md"))
+    shutil.copytree(
+        ROOT / "examples" / "churn",
+        workspace,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(".ml-action", "ml-action-report.md"),
+    )
     run(workspace, "--mode", "publish", "--model-name", "churn")
     run(workspace, "--mode", "evaluate", "--model-name", "churn", "--params", CHANGE)
     return (workspace / "ml-action-report.md").read_text()
@@ -66,9 +71,11 @@ def to_html(markdown: str) -> str:
 
     body = MarkdownIt("commonmark", {"html": True}).enable("table").enable("strikethrough").render(markdown)
     head = f"<b>github-actions</b> bot commented · {html.escape('the sticky comment of ml-action')}"
-    return (f"<!doctype html><html><head><meta charset='utf-8'><style>{CSS}</style></head><body>"
-            f"<div class='comment'><div class='head'>{head}</div><div class='body'>{body}</div></div>"
-            "</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><style>{CSS}</style></head><body>"
+        f"<div class='comment'><div class='head'>{head}</div><div class='body'>{body}</div></div>"
+        "</body></html>"
+    )
 
 
 def screenshot(page: Path, out: Path, width: int) -> None:
@@ -76,10 +83,25 @@ def screenshot(page: Path, out: Path, width: int) -> None:
     if not chromium:
         sys.exit("Chromium is not installed: apt-get install -y chromium fonts-noto-color-emoji")
     raw = out.with_suffix(".raw.png")
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--no-first-run", "--hide-scrollbars",
-                    "--force-device-scale-factor=1", f"--window-size={width},3000", f"--screenshot={raw}",
-                    page.as_uri()], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            f"--window-size={width},3000",
+            f"--screenshot={raw}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     crop_below(raw, out)
     raw.unlink()
 

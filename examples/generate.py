@@ -43,8 +43,16 @@ def churn(rows: int = 1500, seed: int = 7) -> pd.DataFrame:
     tickets = rng.poisson(1.5, rows).astype(float)
     logit = 0.2 + 0.9 * tickets - 0.07 * tenure + 0.04 * (monthly - 60) + np.where(plan == "basic", 1.2, 0)
     churned = rng.random(rows) < 1 / (1 + np.exp(-logit))
-    frame = pd.DataFrame({"plan": plan, "region": region, "tenure_months": tenure, "monthly_charges": monthly,
-                          "support_tickets": tickets, "churned": np.where(churned, "yes", "no")})
+    frame = pd.DataFrame(
+        {
+            "plan": plan,
+            "region": region,
+            "tenure_months": tenure,
+            "monthly_charges": monthly,
+            "support_tickets": tickets,
+            "churned": np.where(churned, "yes", "no"),
+        }
+    )
     for column, share in (("region", 0.08), ("tenure_months", 0.05), ("monthly_charges", 0.03)):
         mask = rng.random(rows) < share
         frame[column] = frame[column].astype(object).where(~mask, None)
@@ -52,8 +60,12 @@ def churn(rows: int = 1500, seed: int = 7) -> pd.DataFrame:
 
 
 def main() -> None:
-    for name, frame in {"iris": iris(), "breast-cancer": breast_cancer(), "diabetes": diabetes(),
-                        "churn": churn()}.items():
+    for name, frame in {
+        "iris": iris(),
+        "breast-cancer": breast_cancer(),
+        "diabetes": diabetes(),
+        "churn": churn(),
+    }.items():
         folder = HERE / name
         folder.mkdir(exist_ok=True)
         frame.to_csv(folder / f"{name}.csv", index=False)

@@ -15,8 +15,12 @@ if TYPE_CHECKING:
     from ml_action.api import fetch_model, load_model, registry_info
     from ml_action.errors import UserError
 
-_LAZY = {"load_model": "ml_action.api", "fetch_model": "ml_action.api", "registry_info": "ml_action.api",
-         "UserError": "ml_action.errors"}
+_LAZY = {
+    "load_model": "ml_action.api",
+    "fetch_model": "ml_action.api",
+    "registry_info": "ml_action.api",
+    "UserError": "ml_action.errors",
+}
 
 
 def __getattr__(name: str) -> Any:

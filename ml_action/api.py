@@ -76,9 +76,17 @@ def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     return base / "ml-action"
 
 
-def load_model(registry: PathLike, name: str = "model", *, alias: str | None = None, version: str | None = None,
-               cache_dir: PathLike | None = None, unsafe: bool = False, endpoint_url: str | None = None,
-               region: str | None = None) -> Any:
+def load_model(
+    registry: PathLike,
+    name: str = "model",
+    *,
+    alias: str | None = None,
+    version: str | None = None,
+    cache_dir: PathLike | None = None,
+    unsafe: bool = False,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+) -> Any:
     """Load a published model: resolve the alias or version, download (cached), verify the sha256, load safely.
 
     Parameters
@@ -121,24 +129,42 @@ def load_model(registry: PathLike, name: str = "model", *, alias: str | None = N
     """
     from ml_action.artifacts import load_model as load_checked
 
-    found = fetch_model(registry, name, alias=alias, version=version, cache_dir=cache_dir,
-                        endpoint_url=endpoint_url, region=region)
+    found = fetch_model(
+        registry, name, alias=alias, version=version, cache_dir=cache_dir, endpoint_url=endpoint_url, region=region
+    )
     return load_checked(found.path, found.sha256, found.version, allow_unsafe=unsafe, warn=_warn, url=found.uri)
 
 
-def fetch_model(registry: PathLike, name: str = "model", *, alias: str | None = None, version: str | None = None,
-                cache_dir: PathLike | None = None, endpoint_url: str | None = None,
-                region: str | None = None) -> ModelFile:
+def fetch_model(
+    registry: PathLike,
+    name: str = "model",
+    *,
+    alias: str | None = None,
+    version: str | None = None,
+    cache_dir: PathLike | None = None,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+) -> ModelFile:
     """Download a published model file into the cache and verify its sha256, without loading it.
 
     Takes the same parameters as ``load_model`` (except ``unsafe``) and returns a ``ModelFile``.
     """
-    return fetch_from(open_at(registry, name, endpoint_url, region, os.environ), alias, version,
-                  Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir())
+    return fetch_from(
+        open_at(registry, name, endpoint_url, region, os.environ),
+        alias,
+        version,
+        Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir(),
+    )
 
 
-def registry_info(registry: PathLike, name: str = "model", *, manifests: bool = True,
-                  endpoint_url: str | None = None, region: str | None = None) -> dict[str, Any]:
+def registry_info(
+    registry: PathLike,
+    name: str = "model",
+    *,
+    manifests: bool = True,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+) -> dict[str, Any]:
     """What the registry holds for one model, as plain (JSON-ready) data.
 
     Parameters
@@ -165,8 +191,13 @@ def registry_info(registry: PathLike, name: str = "model", *, manifests: bool = 
 
     pointers.update(reg.aliases(on_damage=on_damage))
     versions = reg.versions()
-    info: dict[str, Any] = {"uri": reg.uri, "name": name, "versions": versions,
-                            "aliases": {k: p["version"] for k, p in pointers.items()}, "pointers": pointers}
+    info: dict[str, Any] = {
+        "uri": reg.uri,
+        "name": name,
+        "versions": versions,
+        "aliases": {k: p["version"] for k, p in pointers.items()},
+        "pointers": pointers,
+    }
     if manifests:
         info["manifests"] = {}
         for v in versions:
@@ -186,8 +217,9 @@ def _warn(message: str) -> None:
     warnings.warn(message, UnsafeModelWarning, stacklevel=4)
 
 
-def open_at(registry: PathLike, name: str, endpoint_url: str | None, region: str | None,
-          environ: Mapping[str, str]) -> Registry:
+def open_at(
+    registry: PathLike, name: str, endpoint_url: str | None, region: str | None, environ: Mapping[str, str]
+) -> Registry:
     from ml_action import inputs
     from ml_action.registry.base import Registry
     from ml_action.registry.s3_client import is_s3_uri
@@ -198,8 +230,13 @@ def open_at(registry: PathLike, name: str, endpoint_url: str | None, region: str
         from ml_action.config import Config
         from ml_action.registry.s3 import S3Store
 
-        config = Config(workspace=Path.cwd(), registry=where, model_name=model_name, aws_region=region or "",
-                        s3_endpoint_url=endpoint_url or "")
+        config = Config(
+            workspace=Path.cwd(),
+            registry=where,
+            model_name=model_name,
+            aws_region=region or "",
+            s3_endpoint_url=endpoint_url or "",
+        )
         env = {k: v for k, v in environ.items() if k.startswith("AWS_")}
         return Registry(S3Store.from_config(config, env), model_name, _warn)
     from ml_action.registry.local import LocalStore
@@ -225,13 +262,23 @@ def fetch_from(reg: Registry, alias: str | None, version: str | None, cache_dir:
     manifest = reg.manifest(version, "version")
     sha = manifest["artifacts"][MODEL_FILE]["sha256"]
     if expected is not None and expected != sha:
-        raise UserError("registry", f"the alias '{alias}' records sha256 {expected[:12]}… for "
-                        f"{version}, whose manifest records {sha[:12]}…; nothing was loaded",
-                        "The registry was altered: set the alias again (or roll back) to repair it.")
+        raise UserError(
+            "registry",
+            f"the alias '{alias}' records sha256 {expected[:12]}… for "
+            f"{version}, whose manifest records {sha[:12]}…; nothing was loaded",
+            "The registry was altered: set the alias again (or roll back) to repair it.",
+        )
     key = reg.key("versions", version, MODEL_FILE)
     path, downloaded = _cached(reg, version, sha, cache_dir)
-    return ModelFile(path=path, version=version, sha256=sha, alias=alias, uri=reg.store.url(key),
-                     manifest=manifest, downloaded=downloaded)
+    return ModelFile(
+        path=path,
+        version=version,
+        sha256=sha,
+        alias=alias,
+        uri=reg.store.url(key),
+        manifest=manifest,
+        downloaded=downloaded,
+    )
 
 
 def _cached(reg: Registry, version: str, sha: str, cache_dir: Path) -> tuple[Path, bool]:
@@ -249,9 +296,12 @@ def _cached(reg: Registry, version: str, sha: str, cache_dir: Path) -> tuple[Pat
         reg.download_model(version, tmp)
         actual = sha256_file(tmp)
         if actual != sha:
-            raise UserError("registry", f"the model file of version {version} fails its sha256 check (expected "
-                            f"{sha[:12]}…, got {actual[:12]}…); it was not loaded",
-                            "The artifact was altered or corrupted: roll back to another version or publish anew.")
+            raise UserError(
+                "registry",
+                f"the model file of version {version} fails its sha256 check (expected "
+                f"{sha[:12]}…, got {actual[:12]}…); it was not loaded",
+                "The artifact was altered or corrupted: roll back to another version or publish anew.",
+            )
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -263,9 +313,12 @@ def copy_verified(found: ModelFile, out: Path, allow_unsafe: bool) -> Path:
     with open(found.path, "rb") as fh:
         skops = fh.read(4).startswith(b"PK\x03\x04")
     if not skops and not allow_unsafe:
-        raise UserError("allow-unsafe-model-format", f"version {found.version} is a pickle/joblib file, which can "
-                        "run arbitrary code when loaded; it was not written",
-                        "Pass --allow-unsafe-model-format only if you trust whoever wrote it.")
+        raise UserError(
+            "allow-unsafe-model-format",
+            f"version {found.version} is a pickle/joblib file, which can "
+            "run arbitrary code when loaded; it was not written",
+            "Pass --allow-unsafe-model-format only if you trust whoever wrote it.",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
     os.close(fd)

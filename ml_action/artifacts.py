@@ -22,17 +22,31 @@ from ml_action.errors import UserError
 
 MODEL_FILE = "model.skops"
 
-_TRUSTED_NAMES = frozenset({
-    "numpy.dtype", "numpy.ndarray", "numpy.float64", "numpy.float32", "numpy.int64", "numpy.int32",
-    "numpy.bool_", "numpy.str_", "numpy.random.mtrand.RandomState", "numpy.random._mt19937.MT19937",
-    "scipy.sparse._csr.csr_matrix", "scipy.sparse._csc.csc_matrix", "builtins.slice",
-    "collections.OrderedDict", "collections.defaultdict",
-    # internal state of fitted estimators, not exported by scikit-learn but held by the classes it exports
-    "sklearn.tree._tree.Tree", "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
-    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
-    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
-})
+_TRUSTED_NAMES = frozenset(
+    {
+        "numpy.dtype",
+        "numpy.ndarray",
+        "numpy.float64",
+        "numpy.float32",
+        "numpy.int64",
+        "numpy.int32",
+        "numpy.bool_",
+        "numpy.str_",
+        "numpy.random.mtrand.RandomState",
+        "numpy.random._mt19937.MT19937",
+        "scipy.sparse._csr.csr_matrix",
+        "scipy.sparse._csc.csc_matrix",
+        "builtins.slice",
+        "collections.OrderedDict",
+        "collections.defaultdict",
+        # internal state of fitted estimators, not exported by scikit-learn but held by the classes it exports
+        "sklearn.tree._tree.Tree",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    }
+)
 
 
 def _qualified(cls: type) -> str:
@@ -103,8 +117,14 @@ def _format(path: Path) -> str:
     return "pickle"
 
 
-def load_model(path: Path, expected_sha256: str, version: str, allow_unsafe: bool = False,
-               warn: Callable[[str], None] | None = None, url: str = "") -> Any:
+def load_model(
+    path: Path,
+    expected_sha256: str,
+    version: str,
+    allow_unsafe: bool = False,
+    warn: Callable[[str], None] | None = None,
+    url: str = "",
+) -> Any:
     """Load a model file only after its sha256 matches ``expected_sha256``.
 
     Raises ``UserError`` naming ``version`` when the hash differs, when the file is a pickle/joblib
@@ -113,42 +133,57 @@ def load_model(path: Path, expected_sha256: str, version: str, allow_unsafe: boo
     """
     actual = sha256_file(path)
     if actual != expected_sha256:
-        raise UserError("registry", f"the model file of version {version} fails its sha256 check "
-                        f"(expected {expected_sha256[:12]}…, got {actual[:12]}…); it was not loaded",
-                        "The artifact was altered or corrupted: roll back to another version or publish anew.")
+        raise UserError(
+            "registry",
+            f"the model file of version {version} fails its sha256 check "
+            f"(expected {expected_sha256[:12]}…, got {actual[:12]}…); it was not loaded",
+            "The artifact was altered or corrupted: roll back to another version or publish anew.",
+        )
     if _format(path) != "skops":
         if not allow_unsafe:
-            raise UserError("allow-unsafe-model-format",
-                            f"version {version} is a pickle/joblib file, which can run arbitrary code when "
-                            "loaded; it was refused", "Publish it again with ml-action (skops format), or set "
-                            "`allow-unsafe-model-format: true` only if you trust whoever wrote it.")
+            raise UserError(
+                "allow-unsafe-model-format",
+                f"version {version} is a pickle/joblib file, which can run arbitrary code when loaded; it was refused",
+                "Publish it again with ml-action (skops format), or set "
+                "`allow-unsafe-model-format: true` only if you trust whoever wrote it.",
+            )
         import joblib
 
         where = json.dumps(url or path.name, ensure_ascii=True)  # registry text, quoted on one line
-        (warn or _print_warning)(f"loading {where} (version {version}, sha256 {actual}) as a pickle/joblib "
-                                 "file because `allow-unsafe-model-format` is true: it runs any code its "
-                                 "author put in it")
+        (warn or _print_warning)(
+            f"loading {where} (version {version}, sha256 {actual}) as a pickle/joblib "
+            "file because `allow-unsafe-model-format` is true: it runs any code its "
+            "author put in it"
+        )
         return _estimator(joblib.load(path), version)
     import skops.io as sio
 
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:  # a corrupt zip or schema
-        raise UserError("registry", f"the model file of version {version} is not a readable skops file ({exc})",
-                        "Publish the model again.") from None
+        raise UserError(
+            "registry",
+            f"the model file of version {version} is not a readable skops file ({exc})",
+            "Publish the model again.",
+        ) from None
     refused = sorted(t for t in untrusted if not is_trusted_type(t))
     if refused:
-        raise UserError("registry", f"version {version} contains types outside ml-action's trusted list: "
-                        f"{', '.join(refused)}", "Use scikit-learn components only, or load it yourself "
-                        "with skops after reviewing these types.")
+        raise UserError(
+            "registry",
+            f"version {version} contains types outside ml-action's trusted list: {', '.join(refused)}",
+            "Use scikit-learn components only, or load it yourself with skops after reviewing these types.",
+        )
     return _estimator(sio.load(path, trusted=list(untrusted)), version)
 
 
 def _estimator(model: Any, version: str) -> Any:
     if not callable(getattr(model, "predict", None)):
         kind = json.dumps(type(model).__qualname__[:80], ensure_ascii=True)
-        raise UserError("registry", f"the model file of version {version} holds a {kind} object, not an estimator "
-                        "(it has no `predict`)", "Publish a fitted scikit-learn estimator or pipeline.")
+        raise UserError(
+            "registry",
+            f"the model file of version {version} holds a {kind} object, not an estimator (it has no `predict`)",
+            "Publish a fitted scikit-learn estimator or pipeline.",
+        )
     return model
 
 
@@ -197,5 +232,12 @@ def prediction_record(preds: Any) -> dict[str, Any]:
     sample = [round(x, DECIMALS) if isinstance(x, float) else x for x in labels[:SAMPLE_ROWS]]
     proba = None if preds.proba is None else np.round(np.asarray(preds.proba)[:SAMPLE_ROWS], DECIMALS).tolist()
     classes = None if preds.classes is None else np.asarray(preds.classes).tolist()
-    return {"rows": len(labels), "sha256": prediction_digest(preds), "sample_rows": len(sample),
-            "decimals": DECIMALS, "labels": sample, "proba": proba, "classes": classes}
+    return {
+        "rows": len(labels),
+        "sha256": prediction_digest(preds),
+        "sample_rows": len(sample),
+        "decimals": DECIMALS,
+        "labels": sample,
+        "proba": proba,
+        "classes": classes,
+    }

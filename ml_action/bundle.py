@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ml_action.artifacts import MODEL_FILE, sha256_file
-from ml_action.config import Config, confine
+from ml_action.config import Config
 from ml_action.errors import UserError
 from ml_action.registry.schema import SHA256_RE
+from ml_action.workspace import confine
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,8 +50,10 @@ PREDICTIONS = "predictions.parquet"
 FILES = (MODEL_FILE, HOLDOUT, PREDICTIONS)
 DEFAULT_ROOT = "ml-action-result"
 MAX_MANIFEST_BYTES = 20_000_000
-_HINT = ("Re-run the evaluation job that made it; bundles are written by `evaluate`/`publish` and must be passed on "
-         "unchanged (actions/upload-artifact, actions/download-artifact).")
+_HINT = (
+    "Re-run the evaluation job that made it; bundles are written by `evaluate`/`publish` and must be passed on "
+    "unchanged (actions/upload-artifact, actions/download-artifact)."
+)
 
 
 def folder_name(key: str) -> str:
@@ -66,8 +69,11 @@ def result_target(config: Config) -> Path:
     relative = config.result_dir or f"{DEFAULT_ROOT}/{folder_name(config.comment_marker_key)}"
     path = confine(config.workspace, relative, "result-dir")
     if path == config.workspace.resolve() or path.is_file():
-        raise UserError("result-dir", f"'{relative}' is the workspace itself or a file",
-                        "Name a folder of its own, e.g. `ml-action-result/my-model`.")
+        raise UserError(
+            "result-dir",
+            f"'{relative}' is the workspace itself or a file",
+            "Name a folder of its own, e.g. `ml-action-result/my-model`.",
+        )
     return path
 
 
@@ -76,8 +82,17 @@ def holdout_fingerprint(frame: pd.DataFrame, target: str, task: str, source: dic
     import numpy as np
     import pandas as pd
 
-    head = json.dumps({"target": target, "task": task, "source": source, "columns": list(map(str, frame.columns)),
-                       "rows": int(len(frame))}, sort_keys=True, default=str)
+    head = json.dumps(
+        {
+            "target": target,
+            "task": task,
+            "source": source,
+            "columns": list(map(str, frame.columns)),
+            "rows": int(len(frame)),
+        },
+        sort_keys=True,
+        default=str,
+    )
     digest = hashlib.sha256(head.encode())
     rows = pd.util.hash_pandas_object(frame.reset_index(drop=True), index=False).to_numpy()
     digest.update(np.ascontiguousarray(rows, dtype="<u8").tobytes())
@@ -111,12 +126,20 @@ def write(folder: Path, *, model: Any, dataset: Any, preds: Predictions, fields:
     source = holdout_source(dataset.fingerprints, (dataset.fingerprints.get("train") or {}).get("sha256"))
     rows = read_parquet(folder / HOLDOUT)
     manifest = {
-        **fields, "schema": SCHEMA, "task": dataset.task, "target": dataset.target, "classes": dataset.classes,
+        **fields,
+        "schema": SCHEMA,
+        "task": dataset.task,
+        "target": dataset.target,
+        "classes": dataset.classes,
         "features": list(dataset.features),
-        "holdout": {"fingerprint": holdout_fingerprint(rows, dataset.target, dataset.task, source),
-                    "rows": int(len(rows)), "source": source},
-        "files": {name: {"sha256": sha256_file(folder / name), "size": (folder / name).stat().st_size}
-                  for name in FILES},
+        "holdout": {
+            "fingerprint": holdout_fingerprint(rows, dataset.target, dataset.task, source),
+            "rows": int(len(rows)),
+            "source": source,
+        },
+        "files": {
+            name: {"sha256": sha256_file(folder / name), "size": (folder / name).stat().st_size} for name in FILES
+        },
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str), encoding="utf-8")
     return manifest
@@ -167,8 +190,11 @@ def _field(obj: dict[str, Any], key: str, types: type | tuple[type, ...], name: 
     value = obj.get(key)
     if value is None and not required:
         return None
-    if not isinstance(value, types) or isinstance(value, bool) and bool not in (
-            types if isinstance(types, tuple) else (types,)):
+    if (
+        not isinstance(value, types)
+        or isinstance(value, bool)
+        and bool not in (types if isinstance(types, tuple) else (types,))
+    ):
         raise _bad(name, f"`{key}` is {_show(value)}")
     return value
 
@@ -176,11 +202,27 @@ def _field(obj: dict[str, Any], key: str, types: type | tuple[type, ...], name: 
 def _check_manifest(data: dict[str, Any], name: str) -> dict[str, Any]:
     if data.get("schema") != SCHEMA:
         raise _bad(name, f"`schema` is {_show(data.get('schema'))}, not {SCHEMA}")
-    for key, types in (("key", str), ("task", str), ("target", str), ("primary_metric", str), ("metrics", dict),
-                       ("holdout", dict), ("files", dict), ("features", list)):
+    for key, types in (
+        ("key", str),
+        ("task", str),
+        ("target", str),
+        ("primary_metric", str),
+        ("metrics", dict),
+        ("holdout", dict),
+        ("files", dict),
+        ("features", list),
+    ):
         _field(data, key, types, name)
-    for key, types in (("classes", list), ("outputs", dict), ("checks", dict), ("champion", dict),
-                       ("verdict", dict), ("version_fields", dict), ("estimator", str), ("model", str)):
+    for key, types in (
+        ("classes", list),
+        ("outputs", dict),
+        ("checks", dict),
+        ("champion", dict),
+        ("verdict", dict),
+        ("version_fields", dict),
+        ("estimator", str),
+        ("model", str),
+    ):
         _field(data, key, types, name, required=False)
     if data["task"] not in ("classification", "regression"):
         raise _bad(name, f"`task` is {_show(data['task'])}")
@@ -206,8 +248,11 @@ def _verified(folder: Path, file: str, expected: str, name: str) -> Path:
         raise _bad(name, f"it has no {file}")
     actual = sha256_file(path)
     if actual != expected:
-        raise _bad(name, f"{file} fails its sha256 check (expected {expected[:12]}…, got {actual[:12]}…): "
-                   "it was altered after the evaluation wrote it")
+        raise _bad(
+            name,
+            f"{file} fails its sha256 check (expected {expected[:12]}…, got {actual[:12]}…): "
+            "it was altered after the evaluation wrote it",
+        )
     return path
 
 
@@ -224,8 +269,9 @@ def _predictions(path: Path, manifest: dict[str, Any], rows: int, name: str) -> 
     proba = frame[[f"proba_{i}" for i in range(len(proba_cols))]].to_numpy(dtype="float64") if proba_cols else None
     if proba is not None and classes is not None and proba.shape[1] != len(classes):
         proba = None  # a model that saw fewer classes: compared on labels only
-    return frame[TARGET].to_numpy(), Predictions(labels=frame[LABEL].to_numpy(), proba=proba,
-                                                 classes=list(classes) if classes is not None else None)
+    return frame[TARGET].to_numpy(), Predictions(
+        labels=frame[LABEL].to_numpy(), proba=proba, classes=list(classes) if classes is not None else None
+    )
 
 
 def read(folder: Path, name: str) -> Bundle:
@@ -266,12 +312,26 @@ def find(results: Path, limit: int = 200) -> list[tuple[str, Path]]:
     """The bundle folders under ``results`` (any depth, symlinks not followed), sorted, as (name, folder)."""
     found = []
     for path in sorted(results.rglob(MANIFEST)):
-        if path.is_symlink() or not path.is_file() or any(p.is_symlink() for p in path.parents
-                                                          if results in p.parents):
+        if path.is_symlink() or not path.is_file() or any(p.is_symlink() for p in path.parents if results in p.parents):
             continue
         rel = path.parent.relative_to(results).as_posix() or "."
         found.append((re.sub(r"[^A-Za-z0-9._/-]", "?", rel)[:120], path.parent))
         if len(found) > limit:
-            raise UserError("results", f"more than {limit} result bundles under the folder",
-                            "Pass only the bundles of one pull request's matrix.")
+            raise UserError(
+                "results",
+                f"more than {limit} result bundles under the folder",
+                "Pass only the bundles of one pull request's matrix.",
+            )
     return found
+
+
+def same_labels(a: Any, b: Any) -> bool:
+    """Whether two arrays of predictions are the same (floats to a relative 1e-9)."""
+    import numpy as np
+
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind in "fc" and b.dtype.kind in "fc":
+        return bool(np.allclose(a, b, rtol=1e-9, atol=1e-12))
+    return bool((a.astype(object) == b.astype(object)).all())

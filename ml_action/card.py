@@ -20,18 +20,24 @@ def _fingerprints(manifest: Mapping[str, Any]) -> str:
     for split, label in (("train", "Training data"), ("test", "Holdout")):
         f = (data.get("fingerprints") or {}).get(split) or {}
         if "sha256" in f:
-            lines.append(f"- {label}: `{f.get('source') or f.get('file')}`, {f.get('rows')} rows × {f.get('columns')} "
-                         f"columns, file sha256 `{f['sha256']}`"
-                         + (f", {f['split_rows']} rows after the split" if "split_rows" in f else ""))
+            lines.append(
+                f"- {label}: `{f.get('source') or f.get('file')}`, {f.get('rows')} rows × {f.get('columns')} "
+                f"columns, file sha256 `{f['sha256']}`"
+                + (f", {f['split_rows']} rows after the split" if "split_rows" in f else "")
+            )
         elif f:
-            lines.append(f"- {label}: {f.get('rows')} rows split from the training data "
-                         f"(test-size {f.get('test_size')}, seed {f.get('seed')})")
+            lines.append(
+                f"- {label}: {f.get('rows')} rows split from the training data "
+                f"(test-size {f.get('test_size')}, seed {f.get('seed')})"
+            )
         snap = (data.get("snapshots") or {}).get(split)
         if snap:
             lines.append(f"  - snapshot of the rows used: `{snap['key']}` (Parquet, sha256 `{snap['sha256']}`)")
     if not data.get("snapshots"):
-        lines.append("- No data snapshot was stored (`snapshot-data` was off): this version cannot be reproduced "
-                     "from the registry alone.")
+        lines.append(
+            "- No data snapshot was stored (`snapshot-data` was off): this version cannot be reproduced "
+            "from the registry alone."
+        )
     return "\n".join(lines)
 
 
@@ -65,7 +71,7 @@ model = sio.load("model.skops", trusted=TRUSTED)
 ```
 
 The manifest (`manifest.json` beside this card) records the same sha256. To rebuild this version and
-check it: `mode: reproduce` with `to-version: {manifest.get('version')}`."""
+check it: `mode: reproduce` with `to-version: {manifest.get("version")}`."""
 
 
 def write_card(model: Any, manifest: Mapping[str, Any], model_path: Path, sha256: str, dest: Path) -> Path:
@@ -79,26 +85,32 @@ def write_card(model: Any, manifest: Mapping[str, Any], model_path: Path, sha256
     git = manifest.get("git") or {}
     classes = manifest.get("classes")
     ref = f" ({git['ref']})" if git.get("ref") else ""
-    card.add(**{
-        f"Model card: {name} {version}": (
-            f"`{manifest.get('estimator')}` for **{manifest.get('task')}** of `{manifest.get('target')}`"
-            + (f" ({len(classes)} classes: {', '.join(map(str, classes))})" if classes else "")
-            + f", published by ml-action on {manifest.get('created_at')}."),
-        "Model description": (
-            f"- model: `{manifest.get('model')}` with params `{dict(manifest.get('params') or {})}`, "
-            f"seed {manifest.get('seed')}\n"
-            f"- features ({len(manifest.get('features') or [])}): {', '.join(manifest.get('features') or [])}\n"
-            f"- built from commit `{git.get('sha') or 'unknown'}`{ref} of {git.get('repository') or 'the repository'}"
-            f" by {manifest.get('by')}"),
-        "Training data": _fingerprints(manifest),
-    })
+    card.add(
+        **{
+            f"Model card: {name} {version}": (
+                f"`{manifest.get('estimator')}` for **{manifest.get('task')}** of `{manifest.get('target')}`"
+                + (f" ({len(classes)} classes: {', '.join(map(str, classes))})" if classes else "")
+                + f", published by ml-action on {manifest.get('created_at')}."
+            ),
+            "Model description": (
+                f"- model: `{manifest.get('model')}` with params `{dict(manifest.get('params') or {})}`, "
+                f"seed {manifest.get('seed')}\n"
+                f"- features ({len(manifest.get('features') or [])}): {', '.join(manifest.get('features') or [])}\n"
+                f"- built from commit `{git.get('sha') or 'unknown'}`{ref} of "
+                f"{git.get('repository') or 'the repository'}"
+                f" by {manifest.get('by')}"
+            ),
+            "Training data": _fingerprints(manifest),
+        }
+    )
     metrics = manifest.get("metrics") or {}
-    card.add_metrics(section="Evaluation results",
-                     description=f"On {manifest.get('holdout_rows')} holdout rows not used for training; "
-                                 f"primary metric **{manifest.get('primary_metric')}**.",
-                     **{k: f"{v:.6g}" for k, v in metrics.items()})
-    card.add(**{"Gates passed": _gates(manifest),
-                "How to load it safely": _how_to_load(manifest, trusted, sha256)})
+    card.add_metrics(
+        section="Evaluation results",
+        description=f"On {manifest.get('holdout_rows')} holdout rows not used for training; "
+        f"primary metric **{manifest.get('primary_metric')}**.",
+        **{k: f"{v:.6g}" for k, v in metrics.items()},
+    )
+    card.add(**{"Gates passed": _gates(manifest), "How to load it safely": _how_to_load(manifest, trusted, sha256)})
     params = manifest.get("estimator_params") or {}
     table = "\n".join(["| parameter | value |", "| --- | --- |", *[f"| {k} | `{v}` |" for k, v in params.items()]])
     card.add(**{"Hyperparameters": f"<details><summary>{len(params)} parameters</summary>\n\n{table}\n</details>"})

@@ -13,8 +13,10 @@ from ml_action.config import Config, Gate
 from ml_action.errors import first_line
 
 MAX_COLUMNS = 1000  # feature columns the data checks look at; a seeded sample above
-INCONCLUSIVE_ADVICE = ("The holdout is too small to tell at this confidence: score on more rows (`test-data`, or a "
-                      "larger `test-size`), or decide with `on-inconclusive: pass|fail`")
+INCONCLUSIVE_ADVICE = (
+    "The holdout is too small to tell at this confidence: score on more rows (`test-data`, or a "
+    "larger `test-size`), or decide with `on-inconclusive: pass|fail`"
+)
 
 
 @dataclass
@@ -37,22 +39,31 @@ class Checks:
         out: list[GateResult] = []
         if self.drift is not None and config.fail_on_drift:
             cols = ", ".join(escape.visible(c, 80) for c in self.drift.drifted_columns[:10]) or "none"
-            out.append(GateResult("no dataset drift (fail-on-drift)", "*", not self.drift.dataset_drift,
-                                  f"{len(self.drift.drifted_columns)} of {len(self.drift.columns)} columns drifted "
-                                  f"({self.drift.share:.0%}, threshold {config.drift_share:.0%}): {cols}"))
+            out.append(
+                GateResult(
+                    "no dataset drift (fail-on-drift)",
+                    "*",
+                    not self.drift.dataset_drift,
+                    f"{len(self.drift.drifted_columns)} of {len(self.drift.columns)} columns drifted "
+                    f"({self.drift.share:.0%}, threshold {config.drift_share:.0%}): {cols}",
+                )
+            )
         for gate in config.gates:
             kind = gate.significant_regression
             if kind is None:
                 continue
             rule = f"significant-regression: {kind}"
             if self.interval is None:
-                out.append(GateResult(rule, "*", True, f"not applied: {self.interval_note or 'no interval'}",
-                                      note="skipped"))
+                out.append(
+                    GateResult(rule, "*", True, f"not applied: {self.interval_note or 'no interval'}", note="skipped")
+                )
                 continue
             iv = self.interval
             bad = iv.whole_interval_regression
-            reason = (f"95 % interval of the change [{iv.low:+.4g}, {iv.high:+.4g}] is "
-                      f"{'entirely a regression' if bad else 'not entirely a regression'}")
+            reason = (
+                f"95 % interval of the change [{iv.low:+.4g}, {iv.high:+.4g}] is "
+                f"{'entirely a regression' if bad else 'not entirely a regression'}"
+            )
             if kind == "fail":
                 out.append(GateResult(rule, "*", not bad, reason))
             else:  # warn: reported, never failing
@@ -64,8 +75,10 @@ class Checks:
 
         if self.drift is None:
             return {"drift-detected": "false", "drifted-columns": "[]"}
-        return {"drift-detected": "true" if self.drift.dataset_drift else "false",
-                "drifted-columns": json.dumps(self.drift.drifted_columns)}
+        return {
+            "drift-detected": "true" if self.drift.dataset_drift else "false",
+            "drifted-columns": json.dumps(self.drift.drifted_columns),
+        }
 
 
 def sample_columns(names: list[Any], limit: int, seed: int) -> list[Any]:
@@ -91,8 +104,10 @@ def _drift(config: Config, dataset: Any, reference: dict[str, Any], sampled: boo
         return compare_profiles(reference, dataset.train[present], target, config.drift_share, used=columns)
     by_name = {str(c): c for c in [*dataset.features, target]}
     present = [c for c in ref_columns if c in by_name and c != str(target)]
-    chosen = [*sample_columns(present, MAX_COLUMNS, config.seed), *([str(target)] if str(target) in ref_columns
-                                                                   else [])]
+    chosen = [
+        *sample_columns(present, MAX_COLUMNS, config.seed),
+        *([str(target)] if str(target) in ref_columns else []),
+    ]
     reduced = {**reference, "columns": {c: ref_columns[c] for c in chosen}}
     drift = compare_profiles(reduced, dataset.train[[by_name[c] for c in chosen]], target, config.drift_share)
     drift.removed = [c for c in ref_columns if c not in by_name]
@@ -113,8 +128,12 @@ def run_checks(config: Config, dataset: Any, champion: Any, runner: Any) -> Chec
     total = len(dataset.features)
     features = sample_columns(dataset.features, MAX_COLUMNS, config.seed)
     sampled = len(features) < total
-    note = (f"Data checks looked at a seeded sample of {len(features):,} of the {total:,} feature columns, "
-            "to bound their time." if sampled else "")
+    note = (
+        f"Data checks looked at a seeded sample of {len(features):,} of the {total:,} feature columns, "
+        "to bound their time."
+        if sampled
+        else ""
+    )
     if sampled:
         runner.info(note)
     columns = [*features, dataset.target]
@@ -124,8 +143,9 @@ def run_checks(config: Config, dataset: Any, champion: Any, runner: Any) -> Chec
         profile["columns_sampled"] = {"of": total}
     checks = Checks(profile=profile, sampled_note=note)
     runner.info("looking for leakage between the training rows and the holdout")
-    checks.leakage = leakage_warnings(dataset.train[columns], dataset.test[columns], dataset.target, dataset.task,
-                                      config.seed)
+    checks.leakage = leakage_warnings(
+        dataset.train[columns], dataset.test[columns], dataset.target, dataset.task, config.seed
+    )
     for warning in checks.leakage:
         runner.warning(escape.clip(warning, 1000), title="possible leakage")
     reference = ((champion.manifest.get("data") or {}).get("profile")) if champion else None
@@ -133,15 +153,18 @@ def run_checks(config: Config, dataset: Any, champion: Any, runner: Any) -> Chec
         runner.info("comparing with the champion's training data profile")
         checks.drift = _drift(config, dataset, reference, sampled, columns)
         if checks.drift.dataset_drift:
-            runner.warning(f"{len(checks.drift.drifted_columns)} of {len(checks.drift.columns)} columns drifted "
-                           f"from the champion's training data: "
-                           f"{', '.join(escape.visible(c, 80) for c in checks.drift.drifted_columns[:10])}",
-                           title="dataset drift")
+            runner.warning(
+                f"{len(checks.drift.drifted_columns)} of {len(checks.drift.columns)} columns drifted "
+                f"from the champion's training data: "
+                f"{', '.join(escape.visible(c, 80) for c in checks.drift.drifted_columns[:10])}",
+                title="dataset drift",
+            )
     return checks
 
 
-def confidence(config: Config, dataset: Any, primary: str, preds: Any, champion: Any, checks: Checks,
-               gates: tuple[Gate, ...] = ()) -> None:
+def confidence(
+    config: Config, dataset: Any, primary: str, preds: Any, champion: Any, checks: Checks, gates: tuple[Gate, ...] = ()
+) -> None:
     """Paired bootstrap intervals of candidate − champion on the same rows: the primary metric's, and one for
     each metric a rule with ``confidence`` names (the candidate's own-value interval comes from the same
     resamples). Without a champion only floors (``min``/``max``) with ``confidence`` need one: the candidate
@@ -165,8 +188,11 @@ def confidence(config: Config, dataset: Any, primary: str, preds: Any, champion:
                     checks.interval = result
                 continue
             if why.startswith("the candidate") and any(g.metric == name and g.confidence for g in gates):
-                raise UserError("gates", f"a rule on {name} sets `confidence`, but {name} has no interval: {why}",
-                                "Remove `confidence` from that rule, or use a metric the model can compute.")
+                raise UserError(
+                    "gates",
+                    f"a rule on {name} sets `confidence`, but {name} has no interval: {why}",
+                    "Remove `confidence` from that rule, or use a metric the model can compute.",
+                )
         checks.interval_notes[name] = why
         if name == primary:
             checks.interval_note = why
@@ -188,9 +214,17 @@ def _paired(config: Config, dataset: Any, name: str, preds: Any, other: Any) -> 
         a, b = preds.labels, other.labels
     classes = preds.classes
     try:
-        return paired_bootstrap(dataset.y_test.to_numpy(), a, b, metric_function(name, classes),
-                                metric.greater_is_better, n_resamples=config.bootstrap, seed=config.seed,
-                                metric_name=name, classes=classes), ""
+        return paired_bootstrap(
+            dataset.y_test.to_numpy(),
+            a,
+            b,
+            metric_function(name, classes),
+            metric.greater_is_better,
+            n_resamples=config.bootstrap,
+            seed=config.seed,
+            metric_name=name,
+            classes=classes,
+        ), ""
     except (ValueError, TypeError) as exc:  # e.g. labels of different types: the models are not comparable
         return None, f"the interval could not be computed ({first_line(exc, 200)})"
 
@@ -200,12 +234,16 @@ def data_section(checks: Checks, dataset: Any) -> str:
     from ml_action.report import render
 
     if checks.drift is not None:
-        return render("data.md.j2", drift=checks.drift.to_dict(), leakage=checks.leakage,
-                      sampled_note=checks.sampled_note)
-    lines = ["<details><summary>Data: no reference to compare with</summary>", "",
-             f"The champion has no stored data profile (or there is no champion yet), so drift is not measured. "
-             f"This run trained on {len(dataset.train):,} rows × {len(dataset.features)} features; its profile "
-             "is stored with the version when it is published."]
+        return render(
+            "data.md.j2", drift=checks.drift.to_dict(), leakage=checks.leakage, sampled_note=checks.sampled_note
+        )
+    lines = [
+        "<details><summary>Data: no reference to compare with</summary>",
+        "",
+        f"The champion has no stored data profile (or there is no champion yet), so drift is not measured. "
+        f"This run trained on {len(dataset.train):,} rows × {len(dataset.features)} features; its profile "
+        "is stored with the version when it is published.",
+    ]
     if checks.sampled_note:
         lines += ["", checks.sampled_note]
     if checks.leakage:
@@ -225,10 +263,18 @@ def inconclusive_note(verdict: Any, on_inconclusive: str) -> str | None:
     if not rules or verdict.failed():
         return None
     needed = [g.rows_needed for g in rules if g.rows_needed]
-    rows = (f" About {max(needed):,} holdout rows would likely decide it." if needed else
-            " The models are so close that more rows are unlikely to decide it.")
-    effect = ("the job passes and `publish` promotes the candidate" if on_inconclusive == "pass" else
-              "the job fails (with `fail-on-gate`) and nothing is promoted")
-    return (f"**Inconclusive:** {', '.join(f'`{g.rule}`' for g in rules)} — the interval straddles the limit, so the "
-            f"holdout cannot tell at that confidence whether the candidate is within it.{rows} To decide, score on "
-            f"more rows (`test-data`, or a larger `test-size`). With `on-inconclusive: {on_inconclusive}`, {effect}.")
+    rows = (
+        f" About {max(needed):,} holdout rows would likely decide it."
+        if needed
+        else " The models are so close that more rows are unlikely to decide it."
+    )
+    effect = (
+        "the job passes and `publish` promotes the candidate"
+        if on_inconclusive == "pass"
+        else "the job fails (with `fail-on-gate`) and nothing is promoted"
+    )
+    return (
+        f"**Inconclusive:** {', '.join(f'`{g.rule}`' for g in rules)} — the interval straddles the limit, so the "
+        f"holdout cannot tell at that confidence whether the candidate is within it.{rows} To decide, score on "
+        f"more rows (`test-data`, or a larger `test-size`). With `on-inconclusive: {on_inconclusive}`, {effect}."
+    )

@@ -33,28 +33,42 @@ def settings_flags() -> argparse.ArgumentParser:
     group = flags.add_argument_group("settings (the flags of `run`, the default command)")
     for spec in INPUTS:
         default = f" (default: {spec.default})" if spec.default else ""
-        group.add_argument(f"--{spec.name}", dest=spec.name.replace("-", "_"), metavar="VALUE",
-                           help=spec.description.replace("%", "%%") + default)
+        group.add_argument(
+            f"--{spec.name}",
+            dest=spec.name.replace("-", "_"),
+            metavar="VALUE",
+            help=spec.description.replace("%", "%%") + default,
+        )
     return flags
 
 
 def parser() -> argparse.ArgumentParser:
     settings = settings_flags()
     top = argparse.ArgumentParser(
-        prog="ml-action", parents=[settings],
+        prog="ml-action",
+        parents=[settings],
         usage="ml-action [run] [--mode MODE] [--data VALUE] [--target VALUE] [...settings]",
         description="Train, evaluate and compare a scikit-learn model with the champion in a registry; "
-                    "gate it, publish it and promote it. Runs as a GitHub Action or at a shell. "
-                    "`ml-action --mode list` is `ml-action run --mode list`: `run` is the default command.",
+        "gate it, publish it and promote it. Runs as a GitHub Action or at a shell. "
+        "`ml-action --mode list` is `ml-action run --mode list`: `run` is the default command.",
         epilog="Every flag can also come from an INPUT_<NAME> variable or the config file (ml-action.yml). "
-               "Precedence: defaults < config file < INPUT_* < flags.")
+        "Precedence: defaults < config file < INPUT_* < flags.",
+    )
     top.add_argument("--version", action="version", version=f"ml-action {__version__}")
     sub = top.add_subparsers(dest="command", title="commands")
-    sub.add_parser("run", prog="ml-action run", help="run a mode (the default command)", parents=[settings],
-                   description="Run one mode of ml-action with the given settings.")
-    fetch = sub.add_parser("fetch", help="download a published model file, sha256 verified",
-                           description="Download the model an alias (default: champion) or a version points at, "
-                                       "check its sha256 against the manifest, and write it to --out.")
+    sub.add_parser(
+        "run",
+        prog="ml-action run",
+        help="run a mode (the default command)",
+        parents=[settings],
+        description="Run one mode of ml-action with the given settings.",
+    )
+    fetch = sub.add_parser(
+        "fetch",
+        help="download a published model file, sha256 verified",
+        description="Download the model an alias (default: champion) or a version points at, "
+        "check its sha256 against the manifest, and write it to --out.",
+    )
     fetch.add_argument("--registry", default=".ml-action/registry", help="a folder or s3://bucket/prefix")
     fetch.add_argument("--model-name", default="model", help="the model's name in the registry")
     which = fetch.add_mutually_exclusive_group()
@@ -64,8 +78,11 @@ def parser() -> argparse.ArgumentParser:
     fetch.add_argument("--cache-dir", help="download cache, by sha256 (default: ~/.cache/ml-action)")
     fetch.add_argument("--s3-endpoint-url", help="an S3-compatible endpoint (else AWS_ENDPOINT_URL)")
     fetch.add_argument("--aws-region", help="the bucket's region (else from the environment)")
-    fetch.add_argument("--allow-unsafe-model-format", action="store_true",
-                       help="also write a pickle/joblib file (it runs code when loaded)")
+    fetch.add_argument(
+        "--allow-unsafe-model-format",
+        action="store_true",
+        help="also write a pickle/joblib file (it runs code when loaded)",
+    )
     return top
 
 
@@ -108,10 +125,19 @@ def fetch(args: Mapping[str, object], env: Mapping[str, str]) -> int:
             runner.mask(line.strip())
     try:
         cache = str(args.get("cache_dir") or "")
-        reg = api.open_at(str(args["registry"]), str(args["model_name"]), str(args.get("s3_endpoint_url") or ""),
-                        str(args.get("aws_region") or ""), env)
-        found = api.fetch_from(reg, args.get("alias") or None, args.get("model_version") or None,  # type: ignore[arg-type]
-                           Path(cache).expanduser() if cache else api.default_cache_dir(env))
+        reg = api.open_at(
+            str(args["registry"]),
+            str(args["model_name"]),
+            str(args.get("s3_endpoint_url") or ""),
+            str(args.get("aws_region") or ""),
+            env,
+        )
+        found = api.fetch_from(
+            reg,
+            str(args.get("alias") or "") or None,
+            str(args.get("model_version") or "") or None,
+            Path(cache).expanduser() if cache else api.default_cache_dir(env),
+        )
         out = api.copy_verified(found, Path(str(args["out"])), bool(args.get("allow_unsafe_model_format")))
     except UserError as exc:
         runner.error(exc.annotation(), title=exc.input)
@@ -120,8 +146,10 @@ def fetch(args: Mapping[str, object], env: Mapping[str, str]) -> int:
         _report_bug(runner, exc)
         return 2
     how = f"alias {found.alias}" if found.alias else "version"
-    runner.info(f"fetched {found.uri} ({how}, version {found.version}, sha256 {found.sha256}"
-                f"{'' if found.downloaded else ', from the cache'}) to {out}")
+    runner.info(
+        f"fetched {found.uri} ({how}, version {found.version}, sha256 {found.sha256}"
+        f"{'' if found.downloaded else ', from the cache'}) to {out}"
+    )
     return 0
 
 
@@ -174,8 +202,11 @@ def user_message(exc: UserError, flags: Mapping[str, str], env: Mapping[str, str
     problem = exc.problem
     if isinstance(exc, WorkspaceError):
         chosen = flags.get("workspace") or env.get("INPUT_WORKSPACE")
-        origin = ("set by `workspace`" if github_actions else "set by `--workspace`") if chosen else (
-            "GITHUB_WORKSPACE, the repository checkout" if env.get("GITHUB_WORKSPACE") else "the current folder")
+        origin = (
+            ("set by `workspace`" if github_actions else "set by `--workspace`")
+            if chosen
+            else ("GITHUB_WORKSPACE, the repository checkout" if env.get("GITHUB_WORKSPACE") else "the current folder")
+        )
         where = str(exc.workspace.resolve()) if exc.workspace else ""
         if where and problem.endswith(where):
             problem = f"{problem} ({origin})"
@@ -196,15 +227,19 @@ def _report_bug(runner: Runner, exc: BaseException) -> None:
 
     from ml_action.errors import first_line
 
-    runner.error(f"ml-action failed unexpectedly: {type(exc).__name__}: {first_line(exc, 300)}. This is a bug in "
-                 f"ml-action, not in your settings: please report it at {ISSUES_URL} with the traceback "
-                 "from the log group 'Traceback'.", title="internal error")
+    runner.error(
+        f"ml-action failed unexpectedly: {type(exc).__name__}: {first_line(exc, 300)}. This is a bug in "
+        f"ml-action, not in your settings: please report it at {ISSUES_URL} with the traceback "
+        "from the log group 'Traceback'.",
+        title="internal error",
+    )
     with runner.group("Traceback"):
         runner.info("".join(traceback.format_exception(exc)).rstrip())
 
 
-def _run(flags: Mapping[str, str], env: Mapping[str, str], ctx: RunContext, runner: Runner,
-         modes: Mapping[str, Mode] | None) -> int:
+def _run(
+    flags: Mapping[str, str], env: Mapping[str, str], ctx: RunContext, runner: Runner, modes: Mapping[str, Mode] | None
+) -> int:
     from ml_action.config import load_config
     from ml_action.preflight import preflight
 
@@ -220,9 +255,11 @@ def _run(flags: Mapping[str, str], env: Mapping[str, str], ctx: RunContext, runn
     mode = decide_mode(config, ctx)
     handler = table.get(mode)
     if handler is None:
-        raise UserError("mode", f"mode '{mode}' is not available in this version",
-                        f"Use one of: {', '.join(table)}.")
-    registry = None if mode in NO_REGISTRY else open_registry(
-        config, ctx.aws_env, lambda text: runner.warning(text, title="registry"), runner.info)
+        raise UserError("mode", f"mode '{mode}' is not available in this version", f"Use one of: {', '.join(table)}.")
+    registry = (
+        None
+        if mode in NO_REGISTRY
+        else open_registry(config, ctx.aws_env, lambda text: runner.warning(text, title="registry"), runner.info)
+    )
     with tempfile.TemporaryDirectory(prefix="ml-action-") as tmp:
         return handler(config, ctx, runner, registry, Path(tmp))

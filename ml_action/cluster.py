@@ -38,12 +38,18 @@ class Place:
         if self.client is None:
             return f"the runner's {self.threads} core{'s' if self.threads != 1 else ''} (local joblib)"
         # no address: it may be a secret, and this text goes to the PR comment
-        return (f"a Dask cluster of {self.workers} worker{'s' if self.workers != 1 else ''}, "
-                f"{self.threads} thread{'s' if self.threads != 1 else ''}")
+        return (
+            f"a Dask cluster of {self.workers} worker{'s' if self.workers != 1 else ''}, "
+            f"{self.threads} thread{'s' if self.threads != 1 else ''}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"dask": self.client is not None, "workers": self.workers,
-                "threads": self.threads, "text": self.describe()}
+        return {
+            "dask": self.client is not None,
+            "workers": self.workers,
+            "threads": self.threads,
+            "text": self.describe(),
+        }
 
     @contextlib.contextmanager
     def backend(self, *data: Any) -> Iterator[None]:
@@ -78,25 +84,32 @@ def connect(address: str, runner: Runner) -> Iterator[Place]:
         import joblib
         from distributed import Client
     except ImportError:
-        raise UserError("dask-scheduler", "is set, but dask and distributed are not installed",
-                        "Use the ml-action image, or `pip install 'ml-action[dask]'`.") from None
+        raise UserError(
+            "dask-scheduler",
+            "is set, but dask and distributed are not installed",
+            "Use the ml-action image, or `pip install 'ml-action[dask]'`.",
+        ) from None
     timeout = _timeout()
     with runner.group("Connect to the Dask cluster"):
         try:
             client = Client(address, timeout=timeout)
         except Exception as exc:  # anything the connection raises is about the address, the network or TLS
-            raise UserError("dask-scheduler", f"cannot connect to the Dask scheduler at {address!r}: "
-                            f"{type(exc).__name__}: {first_line(exc, 300)}",
-                            "Check the address (tcp://host:8786 or tls://host:8786), that the scheduler runs and "
-                            "is reachable from the runner, and for tls:// the DASK_DISTRIBUTED__COMM__TLS__* "
-                            "certificate variables.") from None
+            raise UserError(
+                "dask-scheduler",
+                f"cannot connect to the Dask scheduler at {address!r}: {type(exc).__name__}: {first_line(exc, 300)}",
+                "Check the address (tcp://host:8786 or tls://host:8786), that the scheduler runs and "
+                "is reachable from the runner, and for tls:// the DASK_DISTRIBUTED__COMM__TLS__* "
+                "certificate variables.",
+            ) from None
         try:
             try:
                 client.wait_for_workers(1, timeout=timeout)
             except Exception:  # noqa: BLE001  (distributed raises TimeoutError here, wrapped differently by version)
-                raise UserError("dask-scheduler", f"the Dask scheduler at {address!r} has no workers (waited "
-                                f"{timeout:g} s)", "Start workers (`dask worker <address>`) or scale the "
-                                "cluster up.") from None
+                raise UserError(
+                    "dask-scheduler",
+                    f"the Dask scheduler at {address!r} has no workers (waited {timeout:g} s)",
+                    "Start workers (`dask worker <address>`) or scale the cluster up.",
+                ) from None
             threads = client.nthreads()  # {worker address: threads}, every worker
             place = Place(address=address, workers=len(threads), threads=sum(threads.values()), client=client)
             runner.info(f"joblib runs on {place.describe()} at {address}")

@@ -102,8 +102,11 @@ def read_comment_file(text: str) -> tuple[str, int | None]:
     if found:
         raw = found.group(1)
         if not re.fullmatch(r"[1-9][0-9]{0,9}", raw):
-            raise UserError("comment-file", f"the embedded PR number '{raw[:20]}' is not a positive integer",
-                            "Use the file written by ml-action, or set `pr-number`.")
+            raise UserError(
+                "comment-file",
+                f"the embedded PR number '{raw[:20]}' is not a positive integer",
+                "Use the file written by ml-action, or set `pr-number`.",
+            )
         number = int(raw)
     body = _PR_MARKER.sub("", text)
     body = re.sub(r"^\s*(<!-- ml-action:[^>]*-->\s*)+", "", body)

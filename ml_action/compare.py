@@ -121,8 +121,9 @@ def _rows_hint(rows_needed: int | None, rows: int) -> str:
     return "the two are too close for more rows to settle it"
 
 
-def _interval_result(gate: Gate, kind: str, limit: float, value: float, old: float | None,
-                     interval: Any, rule: str) -> GateResult:
+def _interval_result(
+    gate: Gate, kind: str, limit: float, value: float, old: float | None, interval: Any, rule: str
+) -> GateResult:
     """One limit of a rule with ``confidence``, judged on the bootstrap interval (``decide``)."""
     from ml_action import decide
 
@@ -135,8 +136,11 @@ def _interval_result(gate: Gate, kind: str, limit: float, value: float, old: flo
         bound = {"minimum": limit} if kind == "min" else {"maximum": limit}
         d = decide.floor(low, high, observed=value, rows=interval.rows, **bound)
         sign = "≥" if kind == "min" else "≤"
-        where = {decide.PASS: f"wholly {sign} {sig(limit)}", decide.FAIL: f"wholly on the wrong side of {sig(limit)}",
-                 decide.INCONCLUSIVE: f"contains {sig(limit)}"}[d.outcome]
+        where = {
+            decide.PASS: f"wholly {sign} {sig(limit)}",
+            decide.FAIL: f"wholly on the wrong side of {sig(limit)}",
+            decide.INCONCLUSIVE: f"contains {sig(limit)}",
+        }[d.outcome]
         reason = f"{metric} = {sig(value)}, {pct} interval [{sig(low)}, {sig(high)}] {where}"
     else:
         assert old is not None
@@ -144,15 +148,19 @@ def _interval_result(gate: Gate, kind: str, limit: float, value: float, old: flo
         allowed = decide.allowance(kind, limit, old)
         d = decide.non_inferiority(low, high, allowed, up, observed=interval.observed, rows=interval.rows)
         if kind == "min-improvement":
-            word = {decide.PASS: "wholly meets", decide.FAIL: "wholly misses",
-                    decide.INCONCLUSIVE: "straddles"}[d.outcome]
+            word = {decide.PASS: "wholly meets", decide.FAIL: "wholly misses", decide.INCONCLUSIVE: "straddles"}[
+                d.outcome
+            ]
             target = f"the required improvement {sig(limit)}"
         else:
-            word = {decide.PASS: "is within", decide.FAIL: "lies wholly beyond",
-                    decide.INCONCLUSIVE: "reaches beyond"}[d.outcome]
+            word = {decide.PASS: "is within", decide.FAIL: "lies wholly beyond", decide.INCONCLUSIVE: "reaches beyond"}[
+                d.outcome
+            ]
             target = f"the allowed regression {sig(allowed)}" + (f" ({sig(limit)} %)" if kind.endswith("pct") else "")
-        reason = (f"{metric}: {sig(old)} → {sig(value)}, Δ {value - old:+.4g}, {pct} interval of Δ "
-                  f"[{low:+.4g}, {high:+.4g}] {word} {target}")
+        reason = (
+            f"{metric}: {sig(old)} → {sig(value)}, Δ {value - old:+.4g}, {pct} interval of Δ "
+            f"[{low:+.4g}, {high:+.4g}] {word} {target}"
+        )
     if d.outcome == decide.INCONCLUSIVE:
         reason += f": inconclusive; {_rows_hint(d.rows_needed, interval.rows)}"
     return GateResult(rule, metric, d.passed, reason, outcome=d.outcome, rows_needed=d.rows_needed)
@@ -169,8 +177,14 @@ def _change(worse: float, champion: float, amount: str) -> str:
     return f"{'worse' if worse > 0 else 'better'} by {amount}"
 
 
-def check_gate(gate: Gate, candidate: dict[str, float], champion: dict[str, float] | None,
-               task: str, interval: Any = None, no_interval: str = "") -> list[GateResult]:
+def check_gate(
+    gate: Gate,
+    candidate: dict[str, float],
+    champion: dict[str, float] | None,
+    task: str,
+    interval: Any = None,
+    no_interval: str = "",
+) -> list[GateResult]:
     """Evaluate one rule; each limit it sets gives one result.
 
     Without ``confidence`` a rule compares point values (MLflow ``MetricThreshold``). With it, and the
@@ -197,12 +211,18 @@ def check_gate(gate: Gate, candidate: dict[str, float], champion: dict[str, floa
         if judged:
             out.append(_interval_result(gate, kind, limit, value, None, interval, rule))
             continue
-        ok = value >= limit - EPS * max(1.0, abs(limit)) if kind == "min" else \
-            value <= limit + EPS * max(1.0, abs(limit))
+        ok = (
+            value >= limit - EPS * max(1.0, abs(limit))
+            if kind == "min"
+            else value <= limit + EPS * max(1.0, abs(limit))
+        )
         sign = ("≥" if ok else "<") if kind == "min" else ("≤" if ok else ">")
         out.append(GateResult(rule, metric, ok, f"{metric} = {sig(value)} {sign} {sig(limit)}{fallback}"))
-    relative = [("max-regression", gate.max_regression), ("max-regression-pct", gate.max_regression_pct),
-                ("min-improvement", gate.min_improvement)]
+    relative = [
+        ("max-regression", gate.max_regression),
+        ("max-regression-pct", gate.max_regression_pct),
+        ("min-improvement", gate.min_improvement),
+    ]
     for kind, limit in relative:
         if limit is None:
             continue
@@ -228,21 +248,36 @@ def check_gate(gate: Gate, candidate: dict[str, float], champion: dict[str, floa
             ok = gain >= limit - EPS * max(1.0, abs(old))
             reason = f"improved by {sig(gain)} (needed {sig(limit)})"
         direction = "higher is better" if up else "lower is better"
-        out.append(GateResult(rule, metric, ok,
-                              f"{metric}: {sig(old)} → {sig(value)}, {reason}; {direction}{fallback}"))
+        out.append(
+            GateResult(rule, metric, ok, f"{metric}: {sig(old)} → {sig(value)}, {reason}; {direction}{fallback}")
+        )
     return out
 
 
-def verdict(gates: tuple[Gate, ...], candidate: dict[str, float], champion: dict[str, float] | None,
-            task: str, extra: list[GateResult] | None = None, intervals: Mapping[str, Any] | None = None,
-            interval_notes: Mapping[str, str] | None = None) -> Verdict:
+def verdict(
+    gates: tuple[Gate, ...],
+    candidate: dict[str, float],
+    champion: dict[str, float] | None,
+    task: str,
+    extra: list[GateResult] | None = None,
+    intervals: Mapping[str, Any] | None = None,
+    interval_notes: Mapping[str, str] | None = None,
+) -> Verdict:
     """All rules evaluated (``intervals``: metric → paired bootstrap, for rules with ``confidence``);
     ``extra`` adds checks made elsewhere. See ``Verdict`` for how the outcomes combine."""
     results: list[GateResult] = []
     for gate in gates:
         if gate.metric:
-            results.extend(check_gate(gate, candidate, champion, task, (intervals or {}).get(gate.metric),
-                                      (interval_notes or {}).get(gate.metric, "")))
+            results.extend(
+                check_gate(
+                    gate,
+                    candidate,
+                    champion,
+                    task,
+                    (intervals or {}).get(gate.metric),
+                    (interval_notes or {}).get(gate.metric, ""),
+                )
+            )
     results.extend(extra or [])
     return Verdict(results)
 
@@ -253,14 +288,19 @@ def validate_gates(gates: tuple[Gate, ...], task: str, n_classes: int | None = N
         if gate.metric:
             metric = check_metric_name(gate.metric, "gates", task)
             if metric.binary_only and n_classes != 2:
-                raise UserError("gates", f"'{gate.metric}' needs a binary target, this one has {n_classes} classes",
-                                f"Use the macro version, e.g. {gate.metric}_macro.")
+                raise UserError(
+                    "gates",
+                    f"'{gate.metric}' needs a binary target, this one has {n_classes} classes",
+                    f"Use the macro version, e.g. {gate.metric}_macro.",
+                )
 
 
 # ---------------------------------------------------------------------------------------------- the champion
 
-NOT_PROMOTED = ("a model that cannot be compared with production is not promoted (publish under a new "
-                "`model-name` if the change is deliberate)")
+NOT_PROMOTED = (
+    "a model that cannot be compared with production is not promoted (publish under a new "
+    "`model-name` if the change is deliberate)"
+)
 
 
 @dataclass
@@ -280,9 +320,17 @@ class ChampionScore:
         return str(self.pointer["version"])
 
 
-def score_champion(registry: Registry, pointer: Mapping[str, Any], rows: pd.DataFrame, target: str, task: str,
-                   classes: list[Any] | None, names: list[str], workdir: Path,
-                   allow_unsafe: bool = False) -> ChampionScore:
+def score_champion(
+    registry: Registry,
+    pointer: Mapping[str, Any],
+    rows: pd.DataFrame,
+    target: str,
+    task: str,
+    classes: list[Any] | None,
+    names: list[str],
+    workdir: Path,
+    allow_unsafe: bool = False,
+) -> ChampionScore:
     """Load the champion (sha256 checked, restricted loader) and score it on ``rows`` (features + ``target``).
 
     Not comparable (with the reason in ``notes['*']``) when it is another task, predicts another target, its
@@ -299,8 +347,10 @@ def score_champion(registry: Registry, pointer: Mapping[str, Any], rows: pd.Data
     elif manifest.get("target") not in (None, target):
         result.notes["*"] = f"the champion predicts '{manifest['target']}', this run '{target}'"
     elif task == "classification" and recorded and not set(map(str, recorded)) & set(map(str, classes or [])):
-        result.notes["*"] = (f"the champion's labels ({', '.join(map(str, recorded[:5]))}) share none with this "
-                             f"data's ({', '.join(map(str, (classes or [])[:5]))}): the target was re-encoded")
+        result.notes["*"] = (
+            f"the champion's labels ({', '.join(map(str, recorded[:5]))}) share none with this "
+            f"data's ({', '.join(map(str, (classes or [])[:5]))}): the target was re-encoded"
+        )
     if "*" in result.notes:
         result.comparable = False
         return result
@@ -327,10 +377,22 @@ def champion_checks(champion: ChampionScore | None, consequence: str = "") -> li
     tail = f"; {consequence}" if consequence else ""
     if champion.missing_features:
         cols = ", ".join(champion.missing_features)
-        return [GateResult("champion features present", "*", False,
-                           f"feature(s) {cols} used by champion {champion.version} are missing from the data{tail}")]
+        return [
+            GateResult(
+                "champion features present",
+                "*",
+                False,
+                f"feature(s) {cols} used by champion {champion.version} are missing from the data{tail}",
+            )
+        ]
     if not champion.comparable:
-        return [GateResult("champion comparable", "*", False,
-                           f"champion {champion.version} could not be scored on these rows: "
-                           f"{champion.notes.get('*', 'unknown reason')}{tail}")]
+        return [
+            GateResult(
+                "champion comparable",
+                "*",
+                False,
+                f"champion {champion.version} could not be scored on these rows: "
+                f"{champion.notes.get('*', 'unknown reason')}{tail}",
+            )
+        ]
     return []

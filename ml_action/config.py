@@ -16,8 +16,6 @@ in ``action.yml`` and the README inputs table (tests/unit/test_contract.py print
 
 from __future__ import annotations
 
-import os
-import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -28,9 +26,21 @@ from ml_action.errors import UserError, WorkspaceError, first_line
 from ml_action.inputs import Gate, parse_gates  # noqa: F401  (parse_gates: monitor imports it from here)
 from ml_action.search_space import METHODS as SEARCH_METHODS
 from ml_action.search_space import parse_space
+from ml_action.workspace import confine, resolve_workspace
 
-MODES = ("auto", "evaluate", "publish", "rollback", "alias", "list", "comment", "monitor", "reproduce", "diff",
-         "leaderboard")
+MODES = (
+    "auto",
+    "evaluate",
+    "publish",
+    "rollback",
+    "alias",
+    "list",
+    "comment",
+    "monitor",
+    "reproduce",
+    "diff",
+    "leaderboard",
+)
 TASKS = ("auto", "classification", "regression")
 COMMENT_MODES = ("update", "recreate", "new", "off")
 
@@ -50,112 +60,192 @@ class Input:
 
 def setting(default: str, parse: Callable[[str, Any], T], description: str, *, required: bool = False) -> T:
     """Declare an action input as a ``Config`` field; the field's default is ``parse`` applied to ``default``."""
-    return field(default_factory=lambda: parse("", default),
-                 metadata={"input": {"default": default, "description": description, "required": required,
-                                     "parse": parse}})
+    return field(
+        default_factory=lambda: parse("", default),
+        metadata={"input": {"default": default, "description": description, "required": required, "parse": parse}},
+    )
 
 
 @dataclass(frozen=True)
 class Config:
     """The resolved settings of one run. Paths are resolved against ``workspace``."""
 
-    workspace: Path = setting("", inputs.folder, "The folder that paths and the config file are relative to: "
-                              "a folder in the checkout (`GITHUB_WORKSPACE`) under Actions, any folder at a shell "
-                              "(default: the checkout under Actions, the current folder at a shell).")
-    data: str = setting("", inputs.text, "Training data (CSV, Parquet or JSON Lines), a path relative to the "
-                        "workspace or `s3://bucket/key`.", required=True)
+    workspace: Path = setting(
+        "",
+        inputs.folder,
+        "The folder that paths and the config file are relative to: "
+        "a folder in the checkout (`GITHUB_WORKSPACE`) under Actions, any folder at a shell "
+        "(default: the checkout under Actions, the current folder at a shell).",
+    )
+    data: str = setting(
+        "",
+        inputs.text,
+        "Training data (CSV, Parquet or JSON Lines), a path relative to the workspace or `s3://bucket/key`.",
+        required=True,
+    )
     target: str = setting("", inputs.text, "Name of the target column.", required=True)
-    test_data: str = setting("", inputs.text, "A separate holdout file (a path or `s3://bucket/key`); when empty, "
-                             "`data` is split.")
-    test_size: float = setting("0.2", inputs.share, "Holdout share when splitting `data` (stratified for "
-                               "classification).")
+    test_data: str = setting(
+        "", inputs.text, "A separate holdout file (a path or `s3://bucket/key`); when empty, `data` is split."
+    )
+    test_size: float = setting(
+        "0.2", inputs.share, "Holdout share when splitting `data` (stratified for classification)."
+    )
     seed: int = setting("42", inputs.seed, "Seed for every random choice (split, model, bootstrap).")
-    task: str = setting("auto", inputs.choice(*TASKS), "`classification`, `regression`, or `auto` to decide from "
-                        "the target.")
-    features: tuple[str, ...] = setting("", inputs.columns, "Columns to use (comma-separated or YAML list); "
-                                        "default all but the target.")
+    task: str = setting(
+        "auto", inputs.choice(*TASKS), "`classification`, `regression`, or `auto` to decide from the target."
+    )
+    features: tuple[str, ...] = setting(
+        "", inputs.columns, "Columns to use (comma-separated or YAML list); default all but the target."
+    )
     drop: tuple[str, ...] = setting("", inputs.columns, "Columns to leave out (comma-separated or YAML list).")
-    model: str = setting("random_forest", inputs.text,
-                         "A short name (random_forest, hist_gradient_boosting, logistic_regression, ...), the import "
-                         "path of an estimator class, or `module:function` in your repo returning an unfitted "
-                         "estimator.")
-    params: Mapping[str, Any] = setting("{}", inputs.params, "Hyperparameters as a JSON or YAML mapping, checked "
-                                        "against `get_params()`.")
-    cv: int = setting("0", inputs.integer(minimum=0), "k-fold cross-validation on the training part (0 = off), "
-                      "reported as mean ± std.")
-    search: Mapping[str, Any] = setting("", parse_space, "Hyperparameter search as a YAML mapping: parameter "
-                                        "→ a list of values, `{low: 0.001, high: 1, log: true}`, `{int: [2, 64]}` "
-                                        "or `{choices: [...]}`; `params` stay fixed. Scored by `cv` folds (5 when "
-                                        "`cv` is 0) on the training part with the primary metric.")
-    search_method: str = setting("random", inputs.choice(*SEARCH_METHODS), "`grid`, `random` or `halving` "
-                                 "(scikit-learn's GridSearchCV, RandomizedSearchCV, HalvingRandomSearchCV).")
+    model: str = setting(
+        "random_forest",
+        inputs.text,
+        "A short name (random_forest, hist_gradient_boosting, logistic_regression, ...), the import "
+        "path of an estimator class, or `module:function` in your repo returning an unfitted "
+        "estimator.",
+    )
+    params: Mapping[str, Any] = setting(
+        "{}", inputs.params, "Hyperparameters as a JSON or YAML mapping, checked against `get_params()`."
+    )
+    cv: int = setting(
+        "0",
+        inputs.integer(minimum=0),
+        "k-fold cross-validation on the training part (0 = off), reported as mean ± std.",
+    )
+    search: Mapping[str, Any] = setting(
+        "",
+        parse_space,
+        "Hyperparameter search as a YAML mapping: parameter "
+        "→ a list of values, `{low: 0.001, high: 1, log: true}`, `{int: [2, 64]}` "
+        "or `{choices: [...]}`; `params` stay fixed. Scored by `cv` folds (5 when "
+        "`cv` is 0) on the training part with the primary metric.",
+    )
+    search_method: str = setting(
+        "random",
+        inputs.choice(*SEARCH_METHODS),
+        "`grid`, `random` or `halving` (scikit-learn's GridSearchCV, RandomizedSearchCV, HalvingRandomSearchCV).",
+    )
     search_iter: int = setting("20", inputs.integer(minimum=1), "Candidates drawn by `random` and `halving`.")
-    dask_scheduler: str = setting("", inputs.text, "Address of a Dask scheduler (`tcp://host:8786`, `tls://...`) "
-                                  "on which fit, CV and search run; default the `DASK_SCHEDULER_ADDRESS` "
-                                  "environment variable, else the runner's own cores.")
-    primary_metric: str = setting("", inputs.text, "The metric the verdict leads with (default f1_macro or rmse by "
-                                  "task).")
-    gates: tuple[Gate, ...] = setting("", inputs.gates, "YAML list of gate rules, e.g. `[{metric: f1_macro, min: "
-                                      "0.8, max-regression: 0.01}]`.")
+    dask_scheduler: str = setting(
+        "",
+        inputs.text,
+        "Address of a Dask scheduler (`tcp://host:8786`, `tls://...`) "
+        "on which fit, CV and search run; default the `DASK_SCHEDULER_ADDRESS` "
+        "environment variable, else the runner's own cores.",
+    )
+    primary_metric: str = setting(
+        "", inputs.text, "The metric the verdict leads with (default f1_macro or rmse by task)."
+    )
+    gates: tuple[Gate, ...] = setting(
+        "", inputs.gates, "YAML list of gate rules, e.g. `[{metric: f1_macro, min: 0.8, max-regression: 0.01}]`."
+    )
     fail_on_gate: bool = setting("true", inputs.boolean, "Exit 1 when a gate fails.")
-    on_inconclusive: str = setting("pass", inputs.choice("pass", "fail"), "`pass` or `fail`: how an `inconclusive` "
-                                   "verdict (the holdout cannot tell within a rule's `confidence`) counts for the "
-                                   "exit code and whether `publish` promotes.")
-    registry: str = setting(".ml-action/registry", inputs.text, "Where versions and the champion live: a folder or "
-                            "`s3://bucket/prefix`.")
+    on_inconclusive: str = setting(
+        "pass",
+        inputs.choice("pass", "fail"),
+        "`pass` or `fail`: how an `inconclusive` "
+        "verdict (the holdout cannot tell within a rule's `confidence`) counts for the "
+        "exit code and whether `publish` promotes.",
+    )
+    registry: str = setting(
+        ".ml-action/registry", inputs.text, "Where versions and the champion live: a folder or `s3://bucket/prefix`."
+    )
     model_name: str = setting("model", inputs.model_name, "Name of the model inside the registry.")
-    mode: str = setting("auto", inputs.choice(*MODES), "`auto`, `evaluate`, `publish`, `rollback`, `alias`, "
-                        "`list`, `comment`, `monitor`, `reproduce`, `diff` or `leaderboard`.")
+    mode: str = setting(
+        "auto",
+        inputs.choice(*MODES),
+        "`auto`, `evaluate`, `publish`, `rollback`, `alias`, "
+        "`list`, `comment`, `monitor`, `reproduce`, `diff` or `leaderboard`.",
+    )
     report_path: str = setting("ml-action-report.md", inputs.text, "Where the markdown report is written.")
-    config: str = setting("", inputs.text, "A YAML config file with the same keys as these inputs (default "
-                          "`ml-action.yml`).")
-    csv_separator: str = setting("auto", inputs.csv_separator, "Separator of CSV files: `,`, `;`, `tab`, `|`, "
-                                 "or `auto` to detect it from the first lines.")
-    to_version: str = setting("", inputs.text, "Target version for `rollback` (`previous` or an id), `alias` "
-                              "(an id, `champion` or `latest`), `reproduce` and `diff`.")
-    alias: str = setting("", inputs.text, "For `mode: alias`: the alias to set or remove (`[a-z][a-z0-9-]{0,40}`, "
-                         "e.g. `staging`; `champion` is reserved for promotion and rollback).")
-    remove_alias: bool = setting("false", inputs.boolean, "For `mode: alias`: remove the alias instead of setting "
-                                 "it (leave `to-version` empty).")
+    config: str = setting(
+        "", inputs.text, "A YAML config file with the same keys as these inputs (default `ml-action.yml`)."
+    )
+    csv_separator: str = setting(
+        "auto",
+        inputs.csv_separator,
+        "Separator of CSV files: `,`, `;`, `tab`, `|`, or `auto` to detect it from the first lines.",
+    )
+    to_version: str = setting(
+        "",
+        inputs.text,
+        "Target version for `rollback` (`previous` or an id), `alias` "
+        "(an id, `champion` or `latest`), `reproduce` and `diff`.",
+    )
+    alias: str = setting(
+        "",
+        inputs.text,
+        "For `mode: alias`: the alias to set or remove (`[a-z][a-z0-9-]{0,40}`, "
+        "e.g. `staging`; `champion` is reserved for promotion and rollback).",
+    )
+    remove_alias: bool = setting(
+        "false", inputs.boolean, "For `mode: alias`: remove the alias instead of setting it (leave `to-version` empty)."
+    )
     from_version: str = setting("", inputs.text, "Base version for `diff` (default the champion).")
-    tolerance: float = setting("1e-9", inputs.tolerance, "How far `reproduce` may differ from the recorded "
-                               "predictions and metrics (relative, and absolute near 0).")
-    allow_unsafe_model_format: bool = setting("false", inputs.boolean, "Allow loading a pickle/joblib champion "
-                                              "(runs its code!).")
+    tolerance: float = setting(
+        "1e-9",
+        inputs.tolerance,
+        "How far `reproduce` may differ from the recorded predictions and metrics (relative, and absolute near 0).",
+    )
+    allow_unsafe_model_format: bool = setting(
+        "false", inputs.boolean, "Allow loading a pickle/joblib champion (runs its code!)."
+    )
     aws_region: str = setting("", inputs.text, "AWS region of the S3 registry (else from the environment).")
-    s3_endpoint_url: str = setting("", inputs.text, "Endpoint of an S3-compatible store (MinIO, R2, ...); "
-                                   "path-style addressing.")
-    s3_checksum: str = setting("when_supported", inputs.choice("when_supported", "when_required"),
-                               "`when_supported` or `when_required` (for stores that reject checksums).")
+    s3_endpoint_url: str = setting(
+        "", inputs.text, "Endpoint of an S3-compatible store (MinIO, R2, ...); path-style addressing."
+    )
+    s3_checksum: str = setting(
+        "when_supported",
+        inputs.choice("when_supported", "when_required"),
+        "`when_supported` or `when_required` (for stores that reject checksums).",
+    )
     s3_sse: str = setting("", inputs.s3_sse, "Server-side encryption for uploads: `AES256` or `aws:kms`.")
     s3_kms_key_id: str = setting("", inputs.text, "KMS key id when `s3-sse` is `aws:kms`.")
-    s3_max_attempts: int = setting("5", inputs.integer(minimum=1), "Attempts per S3 request (standard retry "
-                                   "mode).")
+    s3_max_attempts: int = setting("5", inputs.integer(minimum=1), "Attempts per S3 request (standard retry mode).")
     s3_conditional_writes: str = setting(
-        "verify", inputs.choice("verify", "unsupported"),
+        "verify",
+        inputs.choice("verify", "unsupported"),
         "`verify`: check once per run that the store honours `If-None-Match`/`If-Match` before writing; "
-        "`unsupported`: write anyway, with a warning (one writer at a time only).")
-    snapshot_data: str = setting("auto", inputs.auto_or_bool, "Store the exact training and holdout rows in the "
-                                 "registry as Parquet, for `reproduce` (`auto`: on for S3).")
-    github_token: str = setting("", inputs.text, "Token for the PR comment and monitor issues (default "
-                                "`${{ github.token }}`).")
+        "`unsupported`: write anyway, with a warning (one writer at a time only).",
+    )
+    snapshot_data: str = setting(
+        "auto",
+        inputs.auto_or_bool,
+        "Store the exact training and holdout rows in the registry as Parquet, for `reproduce` (`auto`: on for S3).",
+    )
+    github_token: str = setting(
+        "", inputs.text, "Token for the PR comment and monitor issues (default `${{ github.token }}`)."
+    )
     pr_number: int | None = setting("", inputs.pr_number, "Pull request to comment on (default from the event).")
     comment_key: str = setting("", inputs.text, "Key of the sticky comment (default the model name).")
     comment_mode: str = setting("update", inputs.choice(*COMMENT_MODES), "`update`, `recreate`, `new` or `off`.")
-    comment_file: str = setting("ml-action-comment.md", inputs.text, "Where the comment body is written when it "
-                                "cannot be posted.")
-    result_dir: str = setting("", inputs.text, "Where `evaluate` and `publish` write the result bundle (outputs, "
-                              "metrics, holdout fingerprint and rows, predictions, data checks, the fitted model); "
-                              "default `ml-action-result/<comment-key>`.")
-    results: str = setting("", inputs.text, "For `mode: leaderboard`: the folder holding the result bundles of "
-                           "several evaluations (e.g. from `actions/download-artifact` with `merge-multiple: true`).")
-    bootstrap: int = setting("1000", inputs.integer(minimum=0), "Paired bootstrap resamples for the confidence "
-                             "interval (0 = off).")
-    drift_share: float = setting("0.5", inputs.share_up_to_1, "Share of drifted columns at which the dataset "
-                                 "counts as drifted.")
+    comment_file: str = setting(
+        "ml-action-comment.md", inputs.text, "Where the comment body is written when it cannot be posted."
+    )
+    result_dir: str = setting(
+        "",
+        inputs.text,
+        "Where `evaluate` and `publish` write the result bundle (outputs, "
+        "metrics, holdout fingerprint and rows, predictions, data checks, the fitted model); "
+        "default `ml-action-result/<comment-key>`.",
+    )
+    results: str = setting(
+        "",
+        inputs.text,
+        "For `mode: leaderboard`: the folder holding the result bundles of "
+        "several evaluations (e.g. from `actions/download-artifact` with `merge-multiple: true`).",
+    )
+    bootstrap: int = setting(
+        "1000", inputs.integer(minimum=0), "Paired bootstrap resamples for the confidence interval (0 = off)."
+    )
+    drift_share: float = setting(
+        "0.5", inputs.share_up_to_1, "Share of drifted columns at which the dataset counts as drifted."
+    )
     fail_on_drift: bool = setting("false", inputs.boolean, "Exit 1 when dataset drift is detected.")
-    fail_on_degradation: bool = setting("true", inputs.boolean, "In monitor mode, exit 1 when the champion has "
-                                        "degraded or drifted.")
+    fail_on_degradation: bool = setting(
+        "true", inputs.boolean, "In monitor mode, exit 1 when the champion has degraded or drifted."
+    )
     # not inputs: what load_config found, for messages
     config_file: str = field(default="", compare=False)  # the config file read ("" when none was found)
 
@@ -188,8 +278,9 @@ def _attr(name: str) -> str:
     return name.replace("-", "_")
 
 
-INPUTS: tuple[Input, ...] = tuple(Input(f.name.replace("_", "-"), **f.metadata["input"])
-                                  for f in fields(Config) if "input" in f.metadata)
+INPUTS: tuple[Input, ...] = tuple(
+    Input(f.name.replace("_", "-"), **f.metadata["input"]) for f in fields(Config) if "input" in f.metadata
+)
 """Every action input, in ``action.yml`` order, read from the fields of ``Config``."""
 
 INPUT_NAMES = frozenset(i.name for i in INPUTS)
@@ -197,12 +288,12 @@ _BY_NAME = {i.name: i for i in INPUTS}
 
 OUTPUTS: dict[str, str] = {
     "verdict": "`pass`, `fail` or `inconclusive` (a rule with `confidence` whose interval straddles its limit; "
-               "no rule failed). In `mode: monitor`, `fail` when degraded or drifted.",
+    "no rule failed). In `mode: monitor`, `fail` when degraded or drifted.",
     "health": "`mode: monitor`: `healthy`, `watch` (a significant drop, not significantly beyond the slack) or "
-              "`degraded`.",
+    "`degraded`.",
     "primary-metric": "Name of the primary metric.",
     "primary-metric-value": "The candidate's value of the primary metric on the holdout.",
-    "metrics": "JSON: `{\"candidate\": {...}, \"champion\": {...}}` scored on the same holdout rows.",
+    "metrics": 'JSON: `{"candidate": {...}, "champion": {...}}` scored on the same holdout rows.',
     "champion-version": "The champion's version after this run (empty when there is none).",
     "model-version": "The version written by `publish` (or the rollback target, or the alias's version).",
     "model-uri": "Where that version lives (`s3://...` or a folder).",
@@ -216,7 +307,6 @@ OUTPUTS: dict[str, str] = {
     "reproduced": "`true` when `mode: reproduce` rebuilt the version within tolerance.",
     "winner": "`mode: leaderboard`: the key of the best result bundle that passes the gates (empty when none does).",
 }
-
 
 
 # --------------------------------------------------------------------------- sources
@@ -239,14 +329,17 @@ def read_config_file(workspace: Path, name: str, explicit: bool) -> dict[str, An
     path = confine(workspace, name, "config")
     if not path.is_file():
         if explicit:
-            raise WorkspaceError("config", f"file '{name}' does not exist in the workspace {workspace.resolve()}",
-                                 "Fix the path or remove `config`.", workspace)
+            raise WorkspaceError(
+                "config",
+                f"file '{name}' does not exist in the workspace {workspace.resolve()}",
+                "Fix the path or remove `config`.",
+                workspace,
+            )
         return {}
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError("config", f"'{name}' is not valid YAML ({first_line(exc)})",
-                        "Fix the file's syntax.") from None
+        raise UserError("config", f"'{name}' is not valid YAML ({first_line(exc)})", "Fix the file's syntax.") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, Mapping):
@@ -261,62 +354,6 @@ def read_config_file(workspace: Path, name: str, explicit: bool) -> dict[str, An
     return out
 
 
-def confine(workspace: Path, relative: str, input_name: str) -> Path:
-    """Resolve a user path inside the workspace; anything outside it is refused, with a hint when the path is
-    inside the same repository checkout (run from a folder that holds both, or set `workspace`)."""
-    root = workspace.resolve()
-    path = (root / relative).resolve()
-    if path != root and root not in path.parents:
-        hint, shell_hint = "Use a path inside the workspace.", None
-        top = find_checkout(root)
-        if top is not None and (path == top or top in path.parents):
-            common = common_folder(root, path)
-            inside = path.relative_to(common).as_posix()
-            hint = (f"It is inside the repository checkout: set `workspace: {common.relative_to(top).as_posix()}` "
-                    f"and `{input_name}: {inside}`.")
-            up = shlex.quote(os.path.relpath(common, root))
-            shell_hint = (f"It is inside the repository checkout {top}: run from {common} (or pass `--workspace "
-                          f"{up}`) with `--{input_name} {shlex.quote(inside)}`.")
-        raise WorkspaceError(input_name, f"path '{relative}' is outside the workspace {root}", hint, root,
-                             shell_hint)
-    return path
-
-
-def find_checkout(start: Path) -> Path | None:
-    """The top of the git checkout holding ``start`` (the nearest folder with a ``.git``), without running git."""
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
-
-
-def common_folder(a: Path, b: Path) -> Path:
-    """The deepest folder holding both ``a`` (a folder) and ``b`` (a file or folder)."""
-    return Path(os.path.commonpath([a, b if b.is_dir() else b.parent]))
-
-
-def workspace_from_env(env: Mapping[str, str]) -> Path:
-    return Path(env.get("GITHUB_WORKSPACE") or os.getcwd())
-
-
-def resolve_workspace(env: Mapping[str, str], chosen: str) -> Path:
-    """The workspace: ``GITHUB_WORKSPACE`` (else the current folder), or the ``workspace`` input/flag
-    relative to it. Under Actions it must stay inside the checkout; at a shell any existing folder will do."""
-    base = workspace_from_env(env)
-    if not chosen.strip():
-        return base
-    folder = (base / chosen.strip()).resolve()
-    if env.get("GITHUB_WORKSPACE"):
-        base = base.resolve()
-        if folder != base and base not in folder.parents:
-            raise WorkspaceError("workspace", f"'{chosen}' is outside the checkout {base}",
-                                 "Give a folder inside the repository checkout.", base)
-    if not folder.is_dir():
-        raise WorkspaceError("workspace", f"'{chosen}' is not a folder (looked for {folder})",
-                             "Give an existing folder.", base)
-    return folder
-
-
 def load_config(env: Mapping[str, str], flags: Mapping[str, Any] | None = None) -> Config:
     """Build the ``Config``: defaults < config file < ``INPUT_*`` < ``flags`` (input names as keys).
 
@@ -328,9 +365,12 @@ def load_config(env: Mapping[str, str], flags: Mapping[str, Any] | None = None) 
     config_path = confine(workspace, config_name or "ml-action.yml", "config")
     from_file = read_config_file(workspace, config_name or "ml-action.yml", explicit=bool(config_name))
     if "workspace" in from_file:
-        raise UserError("config", f"'{config_name or 'ml-action.yml'}' sets `workspace`",
-                        "The config file is read from the workspace, so it cannot move it: set `workspace` as an "
-                        "input or flag instead.")
+        raise UserError(
+            "config",
+            f"'{config_name or 'ml-action.yml'}' sets `workspace`",
+            "The config file is read from the workspace, so it cannot move it: set `workspace` as an "
+            "input or flag instead.",
+        )
     merged: dict[str, Any] = {spec.name: spec.default for spec in INPUTS if spec.name != "workspace"}
     merged.update(from_file)
     merged.update({k: v for k, v in from_env.items() if k != "workspace"})
@@ -345,8 +385,11 @@ def _check_confidence(config: Config) -> None:
     """A rule's ``confidence`` needs the bootstrap: with ``bootstrap: 0`` no metric has an interval."""
     asked = [g.metric for g in config.gates if g.confidence is not None]
     if asked and config.bootstrap == 0:
-        raise UserError("gates", f"a rule on {asked[0]} sets `confidence`, but `bootstrap: 0` turns the intervals "
-                        "off, so no metric has one", "Remove `confidence`, or set `bootstrap` to e.g. 1000.")
+        raise UserError(
+            "gates",
+            f"a rule on {asked[0]} sets `confidence`, but `bootstrap: 0` turns the intervals off, so no metric has one",
+            "Remove `confidence`, or set `bootstrap` to e.g. 1000.",
+        )
 
 
 def no_config_file(config: Config) -> str:
@@ -362,8 +405,12 @@ def require(config: Config, *names: str) -> None:
     for name in names:
         if not getattr(config, _attr(name)):
             looked = no_config_file(config)
-            raise WorkspaceError(name, f"is required and was not given{looked}",
-                                 f"Set `{name}` in the workflow's `with:` block or the config file.",
-                                 config.workspace, f"Pass `--{name} <value>` or write `{name}: <value>` in "
-                                 f"{config.config or 'ml-action.yml'}" + (", or run in the folder that holds your "
-                                                                         "ml-action.yml." if looked else "."))
+            raise WorkspaceError(
+                name,
+                f"is required and was not given{looked}",
+                f"Set `{name}` in the workflow's `with:` block or the config file.",
+                config.workspace,
+                f"Pass `--{name} <value>` or write `{name}: <value>` in "
+                f"{config.config or 'ml-action.yml'}"
+                + (", or run in the folder that holds your ml-action.yml." if looked else "."),
+            )

@@ -64,14 +64,19 @@ class RunContext:
         repo = payload.get("repository")
         default_branch = repo.get("default_branch") if isinstance(repo, dict) else None
         return cls(
-            event_name=event_name, repository=env.get("GITHUB_REPOSITORY", ""), sha=env.get("GITHUB_SHA", ""),
-            ref=env.get("GITHUB_REF", ""), run_id=env.get("GITHUB_RUN_ID", ""),
-            run_attempt=env.get("GITHUB_RUN_ATTEMPT", ""), workflow=env.get("GITHUB_WORKFLOW", ""),
+            event_name=event_name,
+            repository=env.get("GITHUB_REPOSITORY", ""),
+            sha=env.get("GITHUB_SHA", ""),
+            ref=env.get("GITHUB_REF", ""),
+            run_id=env.get("GITHUB_RUN_ID", ""),
+            run_attempt=env.get("GITHUB_RUN_ATTEMPT", ""),
+            workflow=env.get("GITHUB_WORKFLOW", ""),
             actor=env.get("GITHUB_ACTOR", ""),
             server_url=(env.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL).rstrip("/"),
             api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
             github_actions=env.get("GITHUB_ACTIONS") == "true",
-            output_path=env.get("GITHUB_OUTPUT", ""), summary_path=env.get("GITHUB_STEP_SUMMARY", ""),
+            output_path=env.get("GITHUB_OUTPUT", ""),
+            summary_path=env.get("GITHUB_STEP_SUMMARY", ""),
             has_token=has_token,
             default_branch=default_branch if isinstance(default_branch, str) and default_branch else None,
             pr_number=pr_number_from_event(event_name, payload),

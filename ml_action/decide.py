@@ -69,8 +69,15 @@ def _tol(*values: float) -> float:
     return EPS * max(1.0, *(abs(v) for v in values if math.isfinite(v)))
 
 
-def non_inferiority(low: float, high: float, allowed: float, greater_is_better: bool, *, observed: float | None = None,
-                    rows: int | None = None) -> Decision:
+def non_inferiority(
+    low: float,
+    high: float,
+    allowed: float,
+    greater_is_better: bool,
+    *,
+    observed: float | None = None,
+    rows: int | None = None,
+) -> Decision:
     """Judge ``candidate − champion`` in ``[low, high]`` against an allowed regression ``allowed``.
 
     fail: the whole interval is worse than allowed; pass: the whole interval is within the allowance;
@@ -82,8 +89,15 @@ def non_inferiority(low: float, high: float, allowed: float, greater_is_better: 
     return floor(r_low, r_high, maximum=allowed, observed=r_obs, rows=rows)
 
 
-def floor(low: float, high: float, *, minimum: float | None = None, maximum: float | None = None,
-          observed: float | None = None, rows: int | None = None) -> Decision:
+def floor(
+    low: float,
+    high: float,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    observed: float | None = None,
+    rows: int | None = None,
+) -> Decision:
     """Judge the interval ``[low, high]`` of a value against ``minimum`` (a floor) or ``maximum`` (a ceiling).
 
     ``min``: pass when the whole interval is at or above it, fail when all of it is below; ``max`` mirrors.

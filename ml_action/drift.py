@@ -2,7 +2,7 @@
 
 Owns ``compare_profiles`` (schema diff, null-rate changes, new categories, per-column drift tests chosen as
 Evidently does by default, label shift, dataset drift share), its result ``DriftResult`` / ``ColumnDrift``,
-and the tests themselves. The profile it reads is built by ``ml_action.profile``.
+and the tests (``ml_action.stattests``). The profile it reads is built by ``ml_action.profile``.
 
 Test choice (Evidently's ``get_stattest`` default): with at most 1000 non-null reference values,
 Kolmogorov-Smirnov for numeric columns with more than 5 distinct values, else chi-square (z-test for
@@ -29,8 +29,8 @@ from ml_action.profile import (
     view_from_profile,
     view_from_series,
 )
+from ml_action.stattests import chisquare_test, choose_test, jensenshannon_test, wasserstein_norm, z_test
 
-SMALL_REFERENCE = 1000  # Evidently: <= 1000 reference values -> p-value tests, above -> distances
 P_THRESHOLD = 0.05
 DISTANCE_THRESHOLD = 0.1
 NULL_POINTS = 0.05
@@ -98,60 +98,6 @@ def _align(ref: ColumnView, cur: ColumnView) -> tuple[np.ndarray, np.ndarray, li
     return np.asarray(ref_arr, dtype="float64"), np.asarray(cur_arr, dtype="float64"), new
 
 
-def chisquare_test(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:
-    """Evidently's chi-square: expected = reference counts scaled to the current total. (statistic, p)."""
-    from scipy import stats
-
-    expected = ref_counts * (cur_counts.sum() / ref_counts.sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result = stats.chisquare(cur_counts, expected)
-    return float(result.statistic), float(result.pvalue)
-
-
-def z_test(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:
-    """Evidently's two-proportion z-test on the share of all but the first key. (statistic, p)."""
-    from scipy import stats
-
-    n1, n2 = ref_counts.sum(), cur_counts.sum()
-    if np.count_nonzero(ref_counts + cur_counts) <= 1:
-        return 0.0, 1.0
-    p1, p2 = 1 - ref_counts[0] / n1, 1 - cur_counts[0] / n2
-    pooled = (p1 * n1 + p2 * n2) / (n1 + n2)
-    z = (p1 - p2) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    return float(z), float(2 * (1 - stats.norm.cdf(abs(z))))
-
-
-def jensenshannon_test(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
-    """Jensen-Shannon distance (natural log, as Evidently) between the two category distributions."""
-    from scipy.spatial import distance
-
-    return float(distance.jensenshannon(ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum()))
-
-
-def wasserstein_norm(ref_values: np.ndarray, cur_values: np.ndarray, ref_std: float) -> float:
-    """Wasserstein-1 distance divided by the reference standard deviation (at least 0.001), as Evidently.
-
-    Equal to ``scipy.stats.wasserstein_distance(ref, cur) / std`` (the area between the two empirical
-    CDFs), computed directly because scipy's general version is several times slower on large columns.
-    """
-    u, v = np.sort(ref_values), np.sort(cur_values)
-    both = np.sort(np.concatenate((u, v)), kind="stable")  # two sorted runs: timsort merges them in O(n)
-    deltas = np.diff(both)
-    u_cdf = np.searchsorted(u, both[:-1], side="right") / u.size
-    v_cdf = np.searchsorted(v, both[:-1], side="right") / v.size
-    return float(np.sum(np.abs(u_cdf - v_cdf) * deltas) / max(ref_std, 0.001))
-
-
-def choose_test(kind: str, reference_count: int, n_values: int) -> str:
-    """Evidently's default test for a column: ``ks``, ``chisquare``, ``z``, ``wasserstein`` or ``jensenshannon``."""
-    numeric = kind == "numeric"
-    if reference_count <= SMALL_REFERENCE:
-        if numeric and n_values > 5:
-            return "ks"
-        return "chisquare" if n_values > 2 else "z"
-    return "wasserstein" if numeric and n_values > 5 else "jensenshannon"
-
-
 @dataclass
 class ColumnDrift:
     """One column's drift test: which test, its statistic, p-value (tests that have one), threshold, verdict."""
@@ -182,10 +128,18 @@ class ColumnDrift:
         return self.statistic / self.threshold
 
     def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "kind": self.kind, "test": self.test, "statistic": _json_float(self.statistic),
-                "p_value": _json_float(self.p_value), "threshold": self.threshold, "drifted": self.drifted,
-                "strength": _json_float(self.strength), "reference_count": self.reference_count,
-                "current_count": self.current_count}
+        return {
+            "column": self.column,
+            "kind": self.kind,
+            "test": self.test,
+            "statistic": _json_float(self.statistic),
+            "p_value": _json_float(self.p_value),
+            "threshold": self.threshold,
+            "drifted": self.drifted,
+            "strength": _json_float(self.strength),
+            "reference_count": self.reference_count,
+            "current_count": self.current_count,
+        }
 
 
 def _json_float(value: float | None) -> float | None:
@@ -194,8 +148,13 @@ def _json_float(value: float | None) -> float | None:
     return float(value)
 
 
-TEST_LABELS = {"ks": "Kolmogorov-Smirnov p-value", "chisquare": "chi-square p-value", "z": "Z-test p-value",
-               "wasserstein": "Wasserstein distance (normed)", "jensenshannon": "Jensen-Shannon distance"}
+TEST_LABELS = {
+    "ks": "Kolmogorov-Smirnov p-value",
+    "chisquare": "chi-square p-value",
+    "z": "Z-test p-value",
+    "wasserstein": "Wasserstein distance (normed)",
+    "jensenshannon": "Jensen-Shannon distance",
+}
 
 
 def _test_column(name: str, ref: ColumnView, cur: ColumnView, kind: str) -> ColumnDrift | None:
@@ -206,8 +165,17 @@ def _test_column(name: str, ref: ColumnView, cur: ColumnView, kind: str) -> Colu
     else:
         n_values = len(set(ref.counts or {}) | set(cur.counts or {})) + (1 if ref.other or cur.other else 0)
     test = choose_test(kind, ref.count, n_values)
-    row = ColumnDrift(column=name, kind=kind, test=test, statistic=None, p_value=None, threshold=P_THRESHOLD,
-                      drifted=False, reference_count=ref.count, current_count=cur.count)
+    row = ColumnDrift(
+        column=name,
+        kind=kind,
+        test=test,
+        statistic=None,
+        p_value=None,
+        threshold=P_THRESHOLD,
+        drifted=False,
+        reference_count=ref.count,
+        current_count=cur.count,
+    )
     if test in ("ks", "wasserstein"):
         # a numeric view with values (count > 0) always holds them: the profile's sample or the live column
         assert ref.values is not None and cur.values is not None
@@ -291,14 +259,21 @@ class DriftResult:
             "n_tested": len(self.columns),
             "drifted_columns": self.drifted_columns,
             "columns": [c.to_dict() for c in self.top_drifted(len(self.columns))],
-            "schema": {"changed": self.schema_changed, "added": self.added, "removed": self.removed,
-                       "kind_changed": self.kind_changed, "unused": self.unused},
+            "schema": {
+                "changed": self.schema_changed,
+                "added": self.added,
+                "removed": self.removed,
+                "kind_changed": self.kind_changed,
+                "unused": self.unused,
+            },
             "truncated": self.truncated,
             "null_changes": self.null_changes,
             "new_categories": self.new_categories,
             "label": self.label.to_dict() if self.label else None,
-            "tests": {t: TEST_LABELS[t] for t in sorted({c.test for c in self.columns}
-                                                        | ({self.label.test} if self.label else set()))},
+            "tests": {
+                t: TEST_LABELS[t]
+                for t in sorted({c.test for c in self.columns} | ({self.label.test} if self.label else set()))
+            },
         }
 
 
@@ -307,12 +282,18 @@ def _label_view(side: ColumnView, task: str) -> ColumnView:
     if task != "classification" or side.kind != "numeric":
         return side
     counts = {category_key(k): c for k, c in (side.counts or {}).items()}
-    return ColumnView(kind="categorical", rows=side.rows, nulls=side.nulls, count=side.count, n_unique=len(counts),
-                      counts=counts)
+    return ColumnView(
+        kind="categorical", rows=side.rows, nulls=side.nulls, count=side.count, n_unique=len(counts), counts=counts
+    )
 
 
-def compare_profiles(reference: dict[str, Any], current: dict[str, Any] | pd.DataFrame, target: str | None,
-                     drift_share: float = 0.5, used: Iterable[str] | None = None) -> DriftResult:
+def compare_profiles(
+    reference: dict[str, Any],
+    current: dict[str, Any] | pd.DataFrame,
+    target: str | None,
+    drift_share: float = 0.5,
+    used: Iterable[str] | None = None,
+) -> DriftResult:
     """Compare the champion's stored profile with current data (a DataFrame or another profile).
 
     A DataFrame column is used whole up to ``profile.CURRENT_CAP`` values (a seeded subsample above), category
@@ -336,9 +317,15 @@ def compare_profiles(reference: dict[str, Any], current: dict[str, Any] | pd.Dat
         cur_names = list(current["columns"])
         cur_rows = int(current["rows"])
         cur_profile = current["columns"]
-    result = DriftResult(reference_rows=ref_rows, current_rows=cur_rows, columns=[],
-                         reference_columns=list(ref_columns), current_columns=cur_names,
-                         drift_share=drift_share, target=target)
+    result = DriftResult(
+        reference_rows=ref_rows,
+        current_rows=cur_rows,
+        columns=[],
+        reference_columns=list(ref_columns),
+        current_columns=cur_names,
+        drift_share=drift_share,
+        target=target,
+    )
     result.added = [c for c in cur_names if c not in ref_columns]
     result.removed = [c for c in ref_columns if c not in set(cur_names)]
     if used is not None:
@@ -351,15 +338,22 @@ def compare_profiles(reference: dict[str, Any], current: dict[str, Any] | pd.Dat
         else:
             cur = view_from_series(current[by_name[name]], ref, seed)
         if abs(cur.nulls - ref.nulls) > NULL_POINTS:
-            result.null_changes.append({"column": name, "reference": ref.nulls, "current": cur.nulls,
-                                        "change": cur.nulls - ref.nulls})
+            result.null_changes.append(
+                {"column": name, "reference": ref.nulls, "current": cur.nulls, "change": cur.nulls - ref.nulls}
+            )
         if ref.kind != cur.kind:
             result.kind_changed.append({"column": name, "reference": ref.kind, "current": cur.kind})
             continue
         if ref.other or cur.other:  # the reference's (or the current profile's) rarer categories were not named
             side = ref if ref.other else cur
-            result.truncated.append({"column": name, "kept": len(side.counts or {}), "n_unique": side.n_unique,
-                                     "buckets": _tail_buckets(ref, cur)})
+            result.truncated.append(
+                {
+                    "column": name,
+                    "kept": len(side.counts or {}),
+                    "n_unique": side.n_unique,
+                    "buckets": _tail_buckets(ref, cur),
+                }
+            )
         if name == target:
             task = infer_label_task(ref_columns[name])
             label_kind = "categorical" if task == "classification" else "numeric"
@@ -372,10 +366,12 @@ def compare_profiles(reference: dict[str, Any], current: dict[str, Any] | pd.Dat
             _, _, new = _align(ref, cur)
             if new:
                 rows_new = sum((cur.counts or {})[k] for k in new)
-                result.new_categories[name] = {"count": len(new), "rows": rows_new,
-                                               "examples": [str(k) for k in new[:EXAMPLES]]}
+                result.new_categories[name] = {
+                    "count": len(new),
+                    "rows": rows_new,
+                    "examples": [str(k) for k in new[:EXAMPLES]],
+                }
         row = _test_column(name, ref, cur, kind)
         if row is not None:
             result.columns.append(row)
     return result
-

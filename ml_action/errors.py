@@ -46,8 +46,9 @@ class UserError(Exception):
 class WorkspaceError(UserError):
     """A path problem: the message says where the workspace is (``cli`` adds how it was chosen)."""
 
-    def __init__(self, input: str, problem: str, hint: str = "", workspace: Path | None = None,
-                 shell_hint: str | None = None) -> None:
+    def __init__(
+        self, input: str, problem: str, hint: str = "", workspace: Path | None = None, shell_hint: str | None = None
+    ) -> None:
         super().__init__(input, problem, hint, shell_hint)
         self.workspace = workspace
 
@@ -60,6 +61,7 @@ def for_shell(text: str, names: Collection[str]) -> str:
     """A hint written for a workflow, as a person at a shell types it: `` `to-version: v<N>` `` becomes
     `` `--to-version v<N>` `` and `` `test-size` `` becomes `` `--test-size` ``, for the input ``names`` only
     (other backticked words, e.g. a column or a YAML key inside a value, are left as they are)."""
+
     def flag(match: re.Match[str]) -> str:
         name, value = match.group(1), match.group(2)
         if name not in names:

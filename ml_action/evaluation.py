@@ -48,13 +48,16 @@ def gates_with_default(config: Config, primary: str) -> tuple[tuple[Gate, ...], 
 
     if any(g.metric == primary for g in config.gates):
         return config.gates, None
-    note = (f"No gate names the primary metric {primary}, so the default rule applies: the candidate may not "
-            f"be worse than the champion on it (`max-regression: 0`, `confidence: {DEFAULT_CONFIDENCE}`).")
+    note = (
+        f"No gate names the primary metric {primary}, so the default rule applies: the candidate may not "
+        f"be worse than the champion on it (`max-regression: 0`, `confidence: {DEFAULT_CONFIDENCE}`)."
+    )
     return (*config.gates, Gate(metric=primary, max_regression=0.0, confidence=DEFAULT_CONFIDENCE)), note
 
 
-def cross_validate(model: Any, dataset: Dataset, folds: int, seed: int, names: list[str],
-                   runner: Runner) -> dict[str, Any] | None:
+def cross_validate(
+    model: Any, dataset: Dataset, folds: int, seed: int, names: list[str], runner: Runner
+) -> dict[str, Any] | None:
     """k-fold CV on the training part, every metric as mean ± std."""
     if folds == 0:
         return None
@@ -73,13 +76,13 @@ def cross_validate(model: Any, dataset: Dataset, folds: int, seed: int, names: l
     else:
         splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
     if len(X) < folds:
-        raise UserError("cv", f"{folds} folds need at least {folds} training rows, there are {len(X)}",
-                        "Lower `cv`.")
+        raise UserError("cv", f"{folds} folds need at least {folds} training rows, there are {len(X)}", "Lower `cv`.")
     per_metric: dict[str, list[float]] = {n: [] for n in names}
     for i, (tr, va) in enumerate(splitter.split(X, y), 1):
         fold = fit(clone(model), X.iloc[tr], y.iloc[tr])
-        values, _ = score(y.iloc[va], checked_predict(fold, X.iloc[va], dataset.task, f"cv fold {i}"),
-                          dataset.task, names)
+        values, _ = score(
+            y.iloc[va], checked_predict(fold, X.iloc[va], dataset.task, f"cv fold {i}"), dataset.task, names
+        )
         for name, value in values.items():
             per_metric[name].append(value)
         runner.info(f"cv fold {i}/{folds} done")
@@ -90,15 +93,15 @@ def cross_validate(model: Any, dataset: Dataset, folds: int, seed: int, names: l
 def params_table(model: Any) -> dict[str, str]:
     out = {}
     for key, value in sorted(model.get_params(deep=True).items()):
-        if hasattr(value, "get_params") or isinstance(value, (list, tuple)) and value and \
-                isinstance(value[0], tuple):
+        if hasattr(value, "get_params") or isinstance(value, (list, tuple)) and value and isinstance(value[0], tuple):
             continue
         out[key] = repr(value)
     return out
 
 
-def train_and_compare(config: Config, runner: Runner, registry: Registry, workdir: Path,
-                      aws_env: Mapping[str, str]) -> Evaluation:
+def train_and_compare(
+    config: Config, runner: Runner, registry: Registry, workdir: Path, aws_env: Mapping[str, str]
+) -> Evaluation:
     """Train the candidate, re-score the champion on the same rows, compare and apply the gates;
     ``aws_env`` (the run context's AWS_* variables) lets ``s3://`` data be read. Every joblib-parallel part
     runs where ``dask-scheduler`` says (``ml_action.cluster``), connected before any work."""
@@ -112,18 +115,22 @@ def train_and_compare(config: Config, runner: Runner, registry: Registry, workdi
     return ev
 
 
-def _train_and_compare(config: Config, runner: Runner, registry: Registry, workdir: Path,
-                       aws_env: Mapping[str, str], place: Place) -> Evaluation:
+def _train_and_compare(
+    config: Config, runner: Runner, registry: Registry, workdir: Path, aws_env: Mapping[str, str], place: Place
+) -> Evaluation:
     from ml_action import metrics as m
     from ml_action import search
     from ml_action.compare import champion_checks, compare, score_champion, validate_gates, verdict
-    from ml_action.data import describe_separators, load_dataset
+    from ml_action.data import load_dataset
     from ml_action.model import checked_predict, describe, fit, make_candidate
+    from ml_action.tables import describe_separators
 
     with runner.group("Load data"):
         dataset = load_dataset(config, workdir, aws_env)
-        runner.info(f"{dataset.task}: {len(dataset.train)} training rows, {len(dataset.test)} holdout rows, "
-                    f"{len(dataset.features)} features")
+        runner.info(
+            f"{dataset.task}: {len(dataset.train)} training rows, {len(dataset.test)} holdout rows, "
+            f"{len(dataset.features)} features"
+        )
         if separators := describe_separators(dataset.fingerprints, config.csv_separator):
             runner.info(separators)
         n_classes = len(dataset.classes) if dataset.classes else None
@@ -136,8 +143,19 @@ def _train_and_compare(config: Config, runner: Runner, registry: Registry, workd
     searched = None
     if config.search:
         with runner.group(f"Search ({config.search_method})"):
-            searched = search.run(model, config.search, prefix, config.search_method, config.search_iter,
-                                  config.cv, config.seed, dataset, primary, place, runner)
+            searched = search.run(
+                model,
+                config.search,
+                prefix,
+                config.search_method,
+                config.search_iter,
+                config.cv,
+                config.seed,
+                dataset,
+                primary,
+                place,
+                runner,
+            )
             model.set_params(**{prefix + k: v for k, v in searched.chosen.items()})
             params = search.chosen_params(params, searched)
     cv = None
@@ -158,8 +176,17 @@ def _train_and_compare(config: Config, runner: Runner, registry: Registry, workd
         if pointer is None:
             runner.info(f"no champion in {registry.uri} yet")
         else:
-            champion = score_champion(registry, pointer, dataset.test, dataset.target, dataset.task,
-                                      dataset.classes, names, workdir, config.allow_unsafe_model_format)
+            champion = score_champion(
+                registry,
+                pointer,
+                dataset.test,
+                dataset.target,
+                dataset.task,
+                dataset.classes,
+                names,
+                workdir,
+                config.allow_unsafe_model_format,
+            )
             runner.info(f"champion {champion.version}: {primary} = {champion.metrics.get(primary)}")
     gates, default_note = gates_with_default(config, primary)
     with runner.group("Data checks and confidence"):
@@ -167,15 +194,24 @@ def _train_and_compare(config: Config, runner: Runner, registry: Registry, workd
         checks.confidence(config, dataset, primary, preds, champion, found, gates)
         if found.interval is not None:
             iv = found.interval
-            runner.info(f"{primary}: candidate − champion = {iv.observed:+.4g}, 95 % interval "
-                        f"[{iv.low:+.4g}, {iv.high:+.4g}]: {iv.direction}")
+            runner.info(
+                f"{primary}: candidate − champion = {iv.observed:+.4g}, 95 % interval "
+                f"[{iv.low:+.4g}, {iv.high:+.4g}]: {iv.direction}"
+            )
     champ_metrics = champion.metrics if champion and champion.comparable else None
-    result = verdict(gates, metrics, champ_metrics, dataset.task,
-                     extra=[*champion_checks(champion, NOT_PROMOTED), *found.gates(config)],
-                     intervals=found.intervals, interval_notes=found.interval_notes)
+    result = verdict(
+        gates,
+        metrics,
+        champ_metrics,
+        dataset.task,
+        extra=[*champion_checks(champion, NOT_PROMOTED), *found.gates(config)],
+        intervals=found.intervals,
+        interval_notes=found.interval_notes,
+    )
     rows = compare(metrics, champ_metrics)
-    context = _context(config, dataset, model, params, primary, rows, result, champion, cv, fit_seconds,
-                       notes, default_note)
+    context = _context(
+        config, dataset, model, params, primary, rows, result, champion, cv, fit_seconds, notes, default_note
+    )
     context["profile"] = found.profile
     context["interval"] = checks.interval_context(found, primary)
     context["interval_note"] = found.interval_note
@@ -190,9 +226,20 @@ def _train_and_compare(config: Config, runner: Runner, registry: Registry, workd
     return Evaluation(config, dataset, model, primary, metrics, preds, champion, result, context, found)
 
 
-def _context(config: Config, dataset: Dataset, model: Any, params: dict[str, Any], primary: str, rows: list[Row],
-             result: Verdict, champion: ChampionScore | None, cv: dict[str, Any] | None, fit_seconds: float,
-             notes: dict[str, str], default_note: str | None) -> dict[str, Any]:
+def _context(
+    config: Config,
+    dataset: Dataset,
+    model: Any,
+    params: dict[str, Any],
+    primary: str,
+    rows: list[Row],
+    result: Verdict,
+    champion: ChampionScore | None,
+    cv: dict[str, Any] | None,
+    fit_seconds: float,
+    notes: dict[str, str],
+    default_note: str | None,
+) -> dict[str, Any]:
     from dataclasses import asdict
 
     from ml_action.model import describe
@@ -201,13 +248,16 @@ def _context(config: Config, dataset: Dataset, model: Any, params: dict[str, Any
     champion_version = champion.version if champion else None
     report_notes = []
     if champion and not champion.comparable and "*" in champion.notes:
-        report_notes.append(f"Champion {escape.code(champion.version)} was not compared: "
-                            f"{escape.md(champion.notes['*'], 1000)}.")
+        report_notes.append(
+            f"Champion {escape.code(champion.version)} was not compared: {escape.md(champion.notes['*'], 1000)}."
+        )
     if champion and champion.missing_features:
         missing = champion.missing_features
         more = f" and {len(missing) - 20:,} more" if len(missing) > 20 else ""
-        report_notes.append(f"Champion {escape.code(champion.version)} could not be scored: it uses "
-                            f"{', '.join(escape.code(c, 100) for c in missing[:20])}{more}, missing from this data.")
+        report_notes.append(
+            f"Champion {escape.code(champion.version)} could not be scored: it uses "
+            f"{', '.join(escape.code(c, 100) for c in missing[:20])}{more}, missing from this data."
+        )
     if default_note and champion_version:
         report_notes.append(default_note)
     metric_notes = {"candidate": notes}
@@ -215,15 +265,28 @@ def _context(config: Config, dataset: Dataset, model: Any, params: dict[str, Any
         metric_notes["champion"] = champion.notes
     positive = dataset.classes[1] if dataset.classes and len(dataset.classes) == 2 else None
     return {
-        "model_name": config.model_name, "verdict": result.word, "primary": primary,
-        "headline": headline(primary, rows, champion_version), "champion_version": champion_version,
-        "rows": [asdict(r) for r in rows], "gates": [asdict(g) for g in result.gates], "notes": report_notes,
-        "holdout_rows": len(dataset.test), "task": dataset.task, "classes": dataset.classes,
-        "positive": positive, "estimator": describe(model), "features": dataset.features,
+        "model_name": config.model_name,
+        "verdict": result.word,
+        "primary": primary,
+        "headline": headline(primary, rows, champion_version),
+        "champion_version": champion_version,
+        "rows": [asdict(r) for r in rows],
+        "gates": [asdict(g) for g in result.gates],
+        "notes": report_notes,
+        "holdout_rows": len(dataset.test),
+        "task": dataset.task,
+        "classes": dataset.classes,
+        "positive": positive,
+        "estimator": describe(model),
+        "features": dataset.features,
         "params": {**params_table(model), **{k: repr(v) for k, v in params.items()}},
-        "fit_seconds": fit_seconds, "fingerprints": dataset.fingerprints, "cv": cv,
+        "fit_seconds": fit_seconds,
+        "fingerprints": dataset.fingerprints,
+        "cv": cv,
         "metric_notes": {k: v for k, v in metric_notes.items() if v},
-        "chart": mermaid_chart(rows, champion_version), "published": None, "sections": [],
+        "chart": mermaid_chart(rows, champion_version),
+        "published": None,
+        "sections": [],
     }
 
 
@@ -247,5 +310,3 @@ def annotate_gates(runner: Runner, ev: Evaluation) -> None:
     for gate in ev.verdict.gates:
         if gate.passed and gate.note == "warning":
             runner.warning(gate.reason, title=f"gate warning: {gate.rule}")
-
-

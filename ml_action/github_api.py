@@ -119,7 +119,6 @@ def client(token: str, ctx: RunContext) -> Github:
     )
 
 
-
 def identity(gh: Github, login: str | None = None) -> str:
     """Our login: ``GET /user``; for an installation token (403 there) ``login`` (``ML_ACTION_GITHUB_LOGIN``)
     or the Actions bot, ``github-actions[bot]``."""
@@ -147,10 +146,10 @@ def _find_ours(gh: Github, items: list[Any], key: str, login: str | None) -> tup
     return [c for c in candidates if c.user is not None and c.user.login == me], 1
 
 
-
 @_typed
-def upsert_comment(gh: Github, repo_full_name: str, pr_number: int, body: str, key: str,
-                   mode: str, login: str | None = None) -> CommentResult:
+def upsert_comment(
+    gh: Github, repo_full_name: str, pr_number: int, body: str, key: str, mode: str, login: str | None = None
+) -> CommentResult:
     """Make our sticky comment on the PR say ``body``.
 
     ``update`` edits ours in place (the newest, if there are several) or creates it; ``recreate`` deletes
@@ -186,17 +185,16 @@ def upsert_comment(gh: Github, repo_full_name: str, pr_number: int, body: str, k
     return CommentResult(created.html_url, action, requests + 1)
 
 
-
 def _find_issue(gh: Github, repo_full_name: str, key: str, login: str | None) -> Issue | None:
     issues = list(gh.get_repo(repo_full_name).get_issues(state="open"))  # PRs too: dropped by their URL
-    ours, _ = _find_ours(gh, [i for i in issues if is_ours(i.body, key) and "/pull/" not in i.html_url], key,
-                        login)
+    ours, _ = _find_ours(gh, [i for i in issues if is_ours(i.body, key) and "/pull/" not in i.html_url], key, login)
     return ours[0] if ours else None
 
 
 @_typed
-def upsert_issue(gh: Github, repo: str, key: str, title: str, body: str, login: str | None = None,
-                 create: bool = True) -> str | None:
+def upsert_issue(
+    gh: Github, repo: str, key: str, title: str, body: str, login: str | None = None, create: bool = True
+) -> str | None:
     """Update our open issue for ``key`` (marker at the start of the body, opened by us) or open one
     (unless ``create`` is false: then ``None`` when there is none)."""
     body = with_marker(body, key)

@@ -44,8 +44,11 @@ class Health:
 
 
 def _relative(gate: Gate) -> list[tuple[str, float]]:
-    return [(k, v) for k, v in (("max-regression", gate.max_regression),
-                                ("max-regression-pct", gate.max_regression_pct)) if v is not None]
+    return [
+        (k, v)
+        for k, v in (("max-regression", gate.max_regression), ("max-regression-pct", gate.max_regression_pct))
+        if v is not None
+    ]
 
 
 def _fmt(value: float) -> str:
@@ -59,28 +62,44 @@ def _two_sample_result(gate: Gate, kind: str, limit: float, iv: Any, level: floa
     slack = decide.allowance(kind, limit, iv.reference)
     state = decide.health(low, high, slack, up)
     rule = f"{metric} {kind} {limit:.6g}{'%' if kind.endswith('pct') else ''} @ {level:g}"
-    meaning = {decide.HEALTHY: "no significant drop", decide.WATCH: "a significant drop, not significantly beyond "
-               "the slack", decide.DEGRADED: "the whole interval is a drop beyond the slack"}[state]
-    reason = (f"{metric}: {_fmt(iv.reference)} on {iv.reference_rows:,} reference rows → {_fmt(iv.fresh)} on "
-              f"{iv.fresh_rows:,} fresh rows, Δ {iv.observed:+.4g}, {level * 100:g} % interval of Δ "
-              f"[{low:+.4g}, {high:+.4g}], slack {_fmt(slack)}: {state} ({meaning})")
+    meaning = {
+        decide.HEALTHY: "no significant drop",
+        decide.WATCH: "a significant drop, not significantly beyond the slack",
+        decide.DEGRADED: "the whole interval is a drop beyond the slack",
+    }[state]
+    reason = (
+        f"{metric}: {_fmt(iv.reference)} on {iv.reference_rows:,} reference rows → {_fmt(iv.fresh)} on "
+        f"{iv.fresh_rows:,} fresh rows, Δ {iv.observed:+.4g}, {level * 100:g} % interval of Δ "
+        f"[{low:+.4g}, {high:+.4g}], slack {_fmt(slack)}: {state} ({meaning})"
+    )
     return GateResult(rule, metric, state == decide.HEALTHY, reason, outcome=OUTCOME[state])
 
 
-def judge(gates: tuple[Gate, ...], primary: str, fresh_metrics: dict[str, float], recorded: Mapping[str, float],
-          task: Any, reference: tuple[Any, Any] | str, fresh: tuple[Any, Any] | None, resamples: int,
-          seed: int) -> Health:
+def judge(
+    gates: tuple[Gate, ...],
+    primary: str,
+    fresh_metrics: dict[str, float],
+    recorded: Mapping[str, float],
+    task: Any,
+    reference: tuple[Any, Any] | str,
+    fresh: tuple[Any, Any] | None,
+    resamples: int,
+    seed: int,
+) -> Health:
     """Judge every rule; ``reference`` is ``(y, Predictions)`` or why there are none; ``fresh`` likewise."""
     from ml_action.reference import fresh_vs_reference
 
     health = Health()
     have_rows = not isinstance(reference, str) and fresh is not None and resamples > 0
     if isinstance(reference, str):
-        health.notes.append(f"{reference[:1].upper()}{reference[1:]}: judged by the earlier rule, the fresh value "
-                            "against the metric recorded at publish (point values, no interval).")
+        health.notes.append(
+            f"{reference[:1].upper()}{reference[1:]}: judged by the earlier rule, the fresh value "
+            "against the metric recorded at publish (point values, no interval)."
+        )
     elif resamples == 0:
-        health.notes.append("The bootstrap is off (`bootstrap: 0`): judged on point values against the metrics "
-                            "recorded at publish.")
+        health.notes.append(
+            "The bootstrap is off (`bootstrap: 0`): judged on point values against the metrics recorded at publish."
+        )
     intervals: dict[tuple[str, float], Any] = {}
     for gate in gates:
         if not gate.metric:
@@ -110,17 +129,22 @@ def judge(gates: tuple[Gate, ...], primary: str, fresh_metrics: dict[str, float]
             point["min_improvement"] = gate.min_improvement
         floors = {k: v for k, v in (("min", gate.min), ("max", gate.max)) if v is not None}
         if floors and gate.confidence is not None and fresh is not None and resamples and scored:
-            confident = Gate(metric=gate.metric, min=floors.get("min"), max=floors.get("max"),
-                             confidence=gate.confidence)
+            confident = Gate(
+                metric=gate.metric, min=floors.get("min"), max=floors.get("max"), confidence=gate.confidence
+            )
             for result in check_gate(confident, fresh_metrics, None, task, _own(gate.metric, fresh, resamples, seed)):
                 health.add(result)
         else:
             point.update(floors)
         if point:
-            plain = Gate(metric=gate.metric, min=point.get("min"), max=point.get("max"),
-                         max_regression=point.get("max_regression"),
-                         max_regression_pct=point.get("max_regression_pct"),
-                         min_improvement=point.get("min_improvement"))
+            plain = Gate(
+                metric=gate.metric,
+                min=point.get("min"),
+                max=point.get("max"),
+                max_regression=point.get("max_regression"),
+                max_regression_pct=point.get("max_regression_pct"),
+                min_improvement=point.get("min_improvement"),
+            )
             for result in check_gate(plain, fresh_metrics, dict(recorded), task):
                 health.add(result)
     return health
@@ -133,8 +157,9 @@ def _own(name: str, fresh: tuple[Any, Any], resamples: int, seed: int) -> _Own:
 
     y, preds = fresh
     pred = preds.proba if METRICS[name].needs_proba else preds.labels
-    observed, values, _ = bootstrap_values(y, pred, metric_function(name, preds.classes), resamples, seed,
-                                           metric_name=name, classes=preds.classes)
+    observed, values, _ = bootstrap_values(
+        y, pred, metric_function(name, preds.classes), resamples, seed, metric_name=name, classes=preds.classes
+    )
     return _Own(observed, values, len(y))
 
 

@@ -104,13 +104,24 @@ def parse_params(value: Any) -> dict[str, Any]:
     if parsed is None:
         parsed = {}
     if not isinstance(parsed, Mapping):
-        raise UserError("params", f"is a {type(parsed).__name__}, not a mapping",
-                        'Write `params` as a JSON or YAML mapping, e.g. `{"n_estimators": 200}`.')
+        raise UserError(
+            "params",
+            f"is a {type(parsed).__name__}, not a mapping",
+            'Write `params` as a JSON or YAML mapping, e.g. `{"n_estimators": 200}`.',
+        )
     return {str(k): v for k, v in parsed.items()}
 
 
-_GATE_KEYS = {"metric", "min", "max", "max-regression", "max-regression-pct", "min-improvement",
-              "significant-regression", "confidence"}
+_GATE_KEYS = {
+    "metric",
+    "min",
+    "max",
+    "max-regression",
+    "max-regression-pct",
+    "min-improvement",
+    "significant-regression",
+    "confidence",
+}
 
 
 def _parse_confidence(n: int, rule: Mapping[str, Any]) -> float | None:
@@ -126,8 +137,11 @@ def _parse_confidence(n: int, rule: Mapping[str, Any]) -> float | None:
     if isinstance(raw, bool) or not 0 < level < 1:
         raise UserError("gates", f"rule {n}: `confidence` is {raw}, outside (0, 1)", hint)
     if rule.get("metric") is None:
-        raise UserError("gates", f"rule {n}: `confidence` needs a `metric` to have an interval",
-                        "Put `confidence` on a rule with a `metric` and a limit.")
+        raise UserError(
+            "gates",
+            f"rule {n}: `confidence` needs a `metric` to have an interval",
+            "Put `confidence` on a rule with a `metric` and a limit.",
+        )
     return level
 
 
@@ -149,13 +163,19 @@ def parse_gates(value: Any) -> tuple[Gate, ...]:
         rule = {str(k).replace("_", "-"): v for k, v in rule.items()}
         unknown = set(rule) - _GATE_KEYS
         if unknown:
-            raise UserError("gates", f"rule {n} has unknown key(s) {', '.join(sorted(unknown))}",
-                            f"Use only {', '.join(sorted(_GATE_KEYS))}.")
+            raise UserError(
+                "gates",
+                f"rule {n} has unknown key(s) {', '.join(sorted(unknown))}",
+                f"Use only {', '.join(sorted(_GATE_KEYS))}.",
+            )
         sig = rule.get("significant-regression")
         if sig is not None:
             if str(sig).lower() not in ("fail", "warn"):
-                raise UserError("gates", f"rule {n}: significant-regression must be `fail` or `warn`, not '{sig}'",
-                                "Write `- significant-regression: fail`.")
+                raise UserError(
+                    "gates",
+                    f"rule {n}: significant-regression must be `fail` or `warn`, not '{sig}'",
+                    "Write `- significant-regression: fail`.",
+                )
             sig = str(sig).lower()
         metric = rule.get("metric")
         if metric is None and sig is None:
@@ -170,19 +190,30 @@ def parse_gates(value: Any) -> tuple[Gate, ...]:
                 try:
                     raw = float(str(raw))
                 except ValueError:
-                    raise UserError("gates", f"rule {n}: `{key}` is '{raw}', not a number",
-                                    f"Give `{key}` a number.") from None
+                    raise UserError(
+                        "gates", f"rule {n}: `{key}` is '{raw}', not a number", f"Give `{key}` a number."
+                    ) from None
             if key.startswith("max-regression") and raw < 0:
                 raise UserError("gates", f"rule {n}: `{key}` is negative", f"Use 0 or more for `{key}`.")
             numbers[key] = float(raw)
         if metric is not None and all(v is None for v in numbers.values()) and sig is None:
-            raise UserError("gates", f"rule {n} on {metric} sets no limit",
-                            "Add `min`, `max`, `max-regression`, `max-regression-pct` or `min-improvement`.")
-        gates.append(Gate(metric=str(metric) if metric is not None else "", min=numbers["min"],
-                          max=numbers["max"], max_regression=numbers["max-regression"],
-                          max_regression_pct=numbers["max-regression-pct"],
-                          min_improvement=numbers["min-improvement"], significant_regression=sig,
-                          confidence=_parse_confidence(n, rule)))
+            raise UserError(
+                "gates",
+                f"rule {n} on {metric} sets no limit",
+                "Add `min`, `max`, `max-regression`, `max-regression-pct` or `min-improvement`.",
+            )
+        gates.append(
+            Gate(
+                metric=str(metric) if metric is not None else "",
+                min=numbers["min"],
+                max=numbers["max"],
+                max_regression=numbers["max-regression"],
+                max_regression_pct=numbers["max-regression-pct"],
+                min_improvement=numbers["min-improvement"],
+                significant_regression=sig,
+                confidence=_parse_confidence(n, rule),
+            )
+        )
     return tuple(gates)
 
 
@@ -277,8 +308,11 @@ def model_name(name: str, value: Any) -> str:
     """A name safe as one path segment in the registry."""
     word = _text(value)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", word):
-        raise UserError(name, f"'{word}' is not a valid name",
-                        "Use letters, digits, '.', '_' or '-' (up to 100), starting with a letter or digit.")
+        raise UserError(
+            name,
+            f"'{word}' is not a valid name",
+            "Use letters, digits, '.', '_' or '-' (up to 100), starting with a letter or digit.",
+        )
     return word
 
 
@@ -293,8 +327,9 @@ def csv_separator(name: str, value: Any) -> str:
     if word.lower() in ("", "auto"):
         return "auto"
     if word.lower() not in SEPARATORS:
-        raise UserError(name, f"'{raw}' is not a CSV separator ml-action knows",
-                        f"Set `{name}` to `auto`, `,`, `;`, `tab` or `|`.")
+        raise UserError(
+            name, f"'{raw}' is not a CSV separator ml-action knows", f"Set `{name}` to `auto`, `,`, `;`, `tab` or `|`."
+        )
     return SEPARATORS[word.lower()]
 
 

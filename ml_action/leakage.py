@@ -47,13 +47,17 @@ def _duplicate_warning(train: pd.DataFrame, test: pd.DataFrame, seed: int) -> st
     if not duplicated:
         return None
     where = " (in a sample of 1,000,000 rows per side)" if sampled else ""
-    return (f"{duplicated:,} holdout rows ({duplicated / len(test_h):.1%}) also appear in the training rows{where}: "
-            "the holdout score overstates performance on unseen data. Deduplicate before splitting.")
+    return (
+        f"{duplicated:,} holdout rows ({duplicated / len(test_h):.1%}) also appear in the training rows{where}: "
+        "the holdout score overstates performance on unseen data. Deduplicate before splitting."
+    )
 
 
 def _leak_message(column: str, how: str) -> str:
-    return (f"Column '{column}' predicts the target almost perfectly on its own ({how}). "
-            "Check that it is not derived from the label or only known after the outcome.")
+    return (
+        f"Column '{column}' predicts the target almost perfectly on its own ({how}). "
+        "Check that it is not derived from the label or only known after the outcome."
+    )
 
 
 def _binned_accuracy(x: np.ndarray, y_codes: np.ndarray, bins: int = 1024) -> float:
@@ -80,8 +84,9 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float(xc @ yc) / den if den > 0 else float("nan")
 
 
-def _numeric_leak(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
-                  task: str, seed: int) -> str | None:
+def _numeric_leak(
+    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, task: str, seed: int
+) -> str | None:
     from scipy import stats
     from sklearn.metrics import balanced_accuracy_score, r2_score
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
@@ -164,7 +169,7 @@ def leakage_warnings(train: pd.DataFrame, test: pd.DataFrame, target: str, task:
         y_te = te[target].to_numpy(dtype="float64")
     else:
         codes, _ = pd.factorize(pd.concat([tr[target], te[target]], ignore_index=True))
-        y_tr, y_te = codes[: len(tr)], codes[len(tr):]
+        y_tr, y_te = codes[: len(tr)], codes[len(tr) :]
         if np.bincount(y_tr).max() / len(y_tr) >= LEAK_SCORE:
             return warnings  # one label is (almost) everything: every feature looks "pure"
     for name in train.columns:
@@ -173,16 +178,22 @@ def leakage_warnings(train: pd.DataFrame, test: pd.DataFrame, target: str, task:
         kind = column_kind(tr[name])
         how = None
         if kind == "numeric":
-            how = _numeric_leak(tr[name].to_numpy(dtype="float64", na_value=np.nan), y_tr,
-                                te[name].to_numpy(dtype="float64", na_value=np.nan), y_te,
-                                "regression" if regression else "classification", seed)
+            how = _numeric_leak(
+                tr[name].to_numpy(dtype="float64", na_value=np.nan),
+                y_tr,
+                te[name].to_numpy(dtype="float64", na_value=np.nan),
+                y_te,
+                "regression" if regression else "classification",
+                seed,
+            )
         elif kind in ("categorical", "boolean"):
             try:
                 codes, _ = pd.factorize(tr[name], use_na_sentinel=False)
             except TypeError:  # cells pandas cannot hash (lists, dicts): compare them by their text
                 codes, _ = pd.factorize(tr[name].astype(str), use_na_sentinel=False)
-            how = _categorical_leak(codes, y_tr.astype("float64") if regression else y_tr,
-                                    "regression" if regression else "classification")
+            how = _categorical_leak(
+                codes, y_tr.astype("float64") if regression else y_tr, "regression" if regression else "classification"
+            )
         if how:
             warnings.append(_leak_message(str(name), how))
     return warnings

@@ -23,29 +23,31 @@ class Metric:
     description: str = ""
 
 
-METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("accuracy", "classification", True, description="share of correct labels"),
-    Metric("balanced_accuracy", "classification", True, description="mean recall over classes"),
-    Metric("precision_macro", "classification", True, description="precision averaged over classes"),
-    Metric("recall_macro", "classification", True, description="recall averaged over classes"),
-    Metric("f1_macro", "classification", True, description="F1 averaged over classes"),
-    Metric("precision", "classification", True, binary_only=True, description="precision of the positive class"),
-    Metric("recall", "classification", True, binary_only=True, description="recall of the positive class"),
-    Metric("f1", "classification", True, binary_only=True, description="F1 of the positive class"),
-    Metric("roc_auc", "classification", True, needs_proba=True, description="ROC AUC (one-vs-rest if multiclass)"),
-    Metric("log_loss", "classification", False, needs_proba=True, description="cross-entropy of probabilities"),
-    Metric("rmse", "regression", False, description="root mean squared error"),
-    Metric("mae", "regression", False, description="mean absolute error"),
-    Metric("r2", "regression", True, description="coefficient of determination"),
-    Metric("mape", "regression", False, description="mean absolute percentage error"),
-)}
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("accuracy", "classification", True, description="share of correct labels"),
+        Metric("balanced_accuracy", "classification", True, description="mean recall over classes"),
+        Metric("precision_macro", "classification", True, description="precision averaged over classes"),
+        Metric("recall_macro", "classification", True, description="recall averaged over classes"),
+        Metric("f1_macro", "classification", True, description="F1 averaged over classes"),
+        Metric("precision", "classification", True, binary_only=True, description="precision of the positive class"),
+        Metric("recall", "classification", True, binary_only=True, description="recall of the positive class"),
+        Metric("f1", "classification", True, binary_only=True, description="F1 of the positive class"),
+        Metric("roc_auc", "classification", True, needs_proba=True, description="ROC AUC (one-vs-rest if multiclass)"),
+        Metric("log_loss", "classification", False, needs_proba=True, description="cross-entropy of probabilities"),
+        Metric("rmse", "regression", False, description="root mean squared error"),
+        Metric("mae", "regression", False, description="mean absolute error"),
+        Metric("r2", "regression", True, description="coefficient of determination"),
+        Metric("mape", "regression", False, description="mean absolute percentage error"),
+    )
+}
 
 DEFAULT_PRIMARY = {"classification": "f1_macro", "regression": "rmse"}
 
 
 def metrics_for(task: str, n_classes: int | None) -> list[str]:
-    return [m.name for m in METRICS.values()
-            if m.task == task and not (m.binary_only and (n_classes or 0) != 2)]
+    return [m.name for m in METRICS.values() if m.task == task and not (m.binary_only and (n_classes or 0) != 2)]
 
 
 def check_metric_name(name: str, input_name: str, task: str | None = None) -> Metric:
@@ -54,8 +56,9 @@ def check_metric_name(name: str, input_name: str, task: str | None = None) -> Me
         raise UserError(input_name, f"unknown metric '{name}'", f"Use one of: {', '.join(METRICS)}.")
     if task is not None and metric.task != task:
         valid = ", ".join(m for m, v in METRICS.items() if v.task == task)
-        raise UserError(input_name, f"metric '{name}' is for {metric.task}, but this is a {task} task",
-                        f"Use one of: {valid}.")
+        raise UserError(
+            input_name, f"metric '{name}' is for {metric.task}, but this is a {task} task", f"Use one of: {valid}."
+        )
     return metric
 
 
@@ -63,8 +66,11 @@ def primary_metric(name: str, task: str, n_classes: int | None) -> str:
     chosen = name or DEFAULT_PRIMARY[task]
     metric = check_metric_name(chosen, "primary-metric", task)
     if metric.binary_only and n_classes != 2:
-        raise UserError("primary-metric", f"'{chosen}' needs a binary target, this one has {n_classes} classes",
-                        "Use the macro version, e.g. f1_macro.")
+        raise UserError(
+            "primary-metric",
+            f"'{chosen}' needs a binary target, this one has {n_classes} classes",
+            "Use the macro version, e.g. f1_macro.",
+        )
     return chosen
 
 
@@ -125,8 +131,16 @@ def predict(model: Any, X: Any, task: str) -> Predictions:
     return Predictions(labels=labels, proba=proba, classes=classes)
 
 
-LABEL_METRICS = ("accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro", "precision",
-                 "recall", "f1")
+LABEL_METRICS = (
+    "accuracy",
+    "balanced_accuracy",
+    "precision_macro",
+    "recall_macro",
+    "f1_macro",
+    "precision",
+    "recall",
+    "f1",
+)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -147,10 +161,13 @@ def confusion_scores(t: np.ndarray, p: np.ndarray, k: int, pos: int | None) -> d
     present = (true_n + pred_n) > 0
     precision, recall = _ratio(tp, pred_n), _ratio(tp, true_n)
     f1 = _ratio(2 * tp, pred_n + true_n)
-    out = {"accuracy": float(tp.sum() / cm.sum()),
-           "balanced_accuracy": float(recall[true_n > 0].mean()),
-           "precision_macro": float(precision[present].mean()), "recall_macro": float(recall[present].mean()),
-           "f1_macro": float(f1[present].mean())}
+    out = {
+        "accuracy": float(tp.sum() / cm.sum()),
+        "balanced_accuracy": float(recall[true_n > 0].mean()),
+        "precision_macro": float(precision[present].mean()),
+        "recall_macro": float(recall[present].mean()),
+        "f1_macro": float(f1[present].mean()),
+    }
     if pos is not None:
         out.update(precision=float(precision[pos]), recall=float(recall[pos]), f1=float(f1[pos]))
     return out

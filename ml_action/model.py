@@ -17,10 +17,11 @@ if TYPE_CHECKING:
 SHORT_NAMES: dict[str, tuple[str | None, str | None]] = {
     "random_forest": ("sklearn.ensemble.RandomForestClassifier", "sklearn.ensemble.RandomForestRegressor"),
     "extra_trees": ("sklearn.ensemble.ExtraTreesClassifier", "sklearn.ensemble.ExtraTreesRegressor"),
-    "gradient_boosting": ("sklearn.ensemble.GradientBoostingClassifier",
-                          "sklearn.ensemble.GradientBoostingRegressor"),
-    "hist_gradient_boosting": ("sklearn.ensemble.HistGradientBoostingClassifier",
-                               "sklearn.ensemble.HistGradientBoostingRegressor"),
+    "gradient_boosting": ("sklearn.ensemble.GradientBoostingClassifier", "sklearn.ensemble.GradientBoostingRegressor"),
+    "hist_gradient_boosting": (
+        "sklearn.ensemble.HistGradientBoostingClassifier",
+        "sklearn.ensemble.HistGradientBoostingRegressor",
+    ),
     "decision_tree": ("sklearn.tree.DecisionTreeClassifier", "sklearn.tree.DecisionTreeRegressor"),
     "logistic_regression": ("sklearn.linear_model.LogisticRegression", None),
     "ridge": ("sklearn.linear_model.RidgeClassifier", "sklearn.linear_model.Ridge"),
@@ -61,17 +62,26 @@ def _factory(config: Config, spec: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise UserError("model", f"cannot import module '{module_name}' ({exc})",
-                        "The module must be importable from the repository root, e.g. `models/train.py` "
-                        "is `models.train:make_model`.") from None
+        raise UserError(
+            "model",
+            f"cannot import module '{module_name}' ({exc})",
+            "The module must be importable from the repository root, e.g. `models/train.py` "
+            "is `models.train:make_model`.",
+        ) from None
     func = getattr(module, func_name, None)
     if not callable(func):
-        raise UserError("model", f"'{module_name}' has no function '{func_name}'",
-                        "Name a function that returns an unfitted estimator or pipeline.")
+        raise UserError(
+            "model",
+            f"'{module_name}' has no function '{func_name}'",
+            "Name a function that returns an unfitted estimator or pipeline.",
+        )
     estimator = func()
     if not (hasattr(estimator, "fit") and hasattr(estimator, "predict") and hasattr(estimator, "get_params")):
-        raise UserError("model", f"'{spec}' returned {type(estimator).__name__}, not a scikit-learn estimator",
-                        "Return an unfitted estimator or Pipeline (with fit, predict and get_params).")
+        raise UserError(
+            "model",
+            f"'{spec}' returned {type(estimator).__name__}, not a scikit-learn estimator",
+            "Return an unfitted estimator or Pipeline (with fit, predict and get_params).",
+        )
     return estimator
 
 
@@ -91,17 +101,26 @@ def base_estimator(config: Config, task: str) -> tuple[Any, bool]:
     try:
         cls = _load_class(spec)
     except ImportError:
-        raise UserError("model", f"unknown model '{spec}'",
-                        f"Use a short name ({', '.join(SHORT_NAMES)}), an import path such as "
-                        "`sklearn.svm.LinearSVC`, or `module:function` in your repository.") from None
+        raise UserError(
+            "model",
+            f"unknown model '{spec}'",
+            f"Use a short name ({', '.join(SHORT_NAMES)}), an import path such as "
+            "`sklearn.svm.LinearSVC`, or `module:function` in your repository.",
+        ) from None
     if not isinstance(cls, type) or not all(hasattr(cls, a) for a in ("fit", "predict", "get_params")):
-        raise UserError("model", f"'{spec}' is not an estimator class",
-                        "Name a class with fit, predict and get_params (a classifier or a regressor).")
+        raise UserError(
+            "model",
+            f"'{spec}' is not an estimator class",
+            "Name a class with fit, predict and get_params (a classifier or a regressor).",
+        )
     try:
         estimator = cls()
     except TypeError as exc:
-        raise UserError("model", f"'{spec}' cannot be built without arguments ({exc})",
-                        "Use a `module:function` factory that builds it.") from None
+        raise UserError(
+            "model",
+            f"'{spec}' cannot be built without arguments ({exc})",
+            "Use a `module:function` factory that builds it.",
+        ) from None
     return estimator, _is_pipeline(estimator)
 
 
@@ -120,14 +139,20 @@ def apply_params(estimator: Any, params: dict[str, Any], seed: int) -> Any:
     unknown = [k for k in params if k not in valid]
     if unknown:
         names = ", ".join(sorted(k for k in valid if "__" not in k)) or ", ".join(sorted(valid))
-        raise UserError("params", f"unknown parameter(s) {', '.join(sorted(unknown))} for "
-                        f"{type(estimator).__name__}", f"Valid names: {names}.")
+        raise UserError(
+            "params",
+            f"unknown parameter(s) {', '.join(sorted(unknown))} for {type(estimator).__name__}",
+            f"Valid names: {names}.",
+        )
     try:
         estimator.set_params(**params)
     except (ValueError, TypeError) as exc:
         raise UserError("params", f"cannot set {params} ({exc})", "Check the values.") from None
-    seeds = {k: seed for k, v in estimator.get_params(deep=True).items()
-             if (k == "random_state" or k.endswith("__random_state")) and v is None and k not in params}
+    seeds = {
+        k: seed
+        for k, v in estimator.get_params(deep=True).items()
+        if (k == "random_state" or k.endswith("__random_state")) and v is None and k not in params
+    }
     if seeds:
         estimator.set_params(**seeds)
     return estimator
@@ -136,8 +161,9 @@ def apply_params(estimator: Any, params: dict[str, Any], seed: int) -> Any:
 def _categorical_columns(frame: pd.DataFrame) -> list[str]:
     import pandas as pd
 
-    return [c for c in frame.columns
-            if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])]
+    return [
+        c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])
+    ]
 
 
 def build_pipeline(estimator: Any, X: pd.DataFrame) -> Any:
@@ -157,10 +183,18 @@ def build_pipeline(estimator: Any, X: pd.DataFrame) -> Any:
     if numeric:
         transformers.append(("numeric", Pipeline(numeric_steps), numeric))
     if categorical:
-        transformers.append(("categorical", Pipeline([
-            ("impute", SimpleImputer(strategy="most_frequent")),
-            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-        ]), categorical))
+        transformers.append(
+            (
+                "categorical",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+                    ]
+                ),
+                categorical,
+            )
+        )
     pre = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
     return Pipeline([("preprocess", pre), ("model", estimator)])
 
@@ -186,8 +220,9 @@ def _build(config: Config, task: str, X: pd.DataFrame, with_search: bool) -> tup
     if with_search and config.search:
         from ml_action.search import check_space
 
-        check_space(config.search, config.search_method, params, estimator.get_params(deep=True),
-                    type(estimator).__name__)
+        check_space(
+            config.search, config.search_method, params, estimator.get_params(deep=True), type(estimator).__name__
+        )
     model = estimator if complete else build_pipeline(estimator, X)
     return model, params, "" if complete else "model__"
 
@@ -206,8 +241,11 @@ def fit(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
         return model.fit(X, y)
     except (ValueError, TypeError) as exc:
         message = first_line(exc, 400)
-        raise UserError("model", f"fitting {describe(model)} failed: {message}",
-                        "Check `params` and that the data suits this estimator.") from None
+        raise UserError(
+            "model",
+            f"fitting {describe(model)} failed: {message}",
+            "Check `params` and that the data suits this estimator.",
+        ) from None
 
 
 def checked_predict(model: Any, X: pd.DataFrame, task: str, what: str = "the holdout") -> Any:
@@ -218,6 +256,9 @@ def checked_predict(model: Any, X: pd.DataFrame, task: str, what: str = "the hol
         return predict(model, X, task)
     except (ValueError, TypeError, KeyError) as exc:
         message = first_line(exc, 400)
-        raise UserError("model", f"{describe(model)} could not predict on {what}: {message}",
-                        "Check that the pipeline handles every value of the holdout (e.g. "
-                        "OneHotEncoder(handle_unknown='ignore') for categories unseen in training).") from None
+        raise UserError(
+            "model",
+            f"{describe(model)} could not predict on {what}: {message}",
+            "Check that the pipeline handles every value of the holdout (e.g. "
+            "OneHotEncoder(handle_unknown='ignore') for categories unseen in training).",
+        ) from None

@@ -35,7 +35,7 @@ def md_label(value: Any, limit: int = LABEL_LIMIT) -> str:
     HTML, no @mention), as ``escape.code`` does for every other value."""
     text = _CONTROL.sub(" ", str(value)).replace("`", "'").strip()
     if len(text) > limit:
-        text = text[:limit - 1] + "…"
+        text = text[: limit - 1] + "…"
     if not text:
         return "_(empty)_"
     if not re.search(r"[|<>&@]", text):
@@ -46,14 +46,14 @@ def md_label(value: Any, limit: int = LABEL_LIMIT) -> str:
 def html_label(value: Any, limit: int = LABEL_LIMIT) -> str:
     """A data label as ``<code>`` for an HTML element such as ``<summary>``, where Markdown is not rendered."""
     text = _CONTROL.sub(" ", str(value)).replace("`", "'").strip()
-    text = text if len(text) <= limit else text[:limit - 1] + "…"
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
     return "<code>" + html.escape(text).replace("@", "&#64;") + "</code>"
 
 
 def mermaid_text(value: Any, limit: int = 60) -> str:
     """Text safe inside a quoted Mermaid string: no quotes, no newlines or control characters, truncated."""
     text = _CONTROL.sub(" ", str(value)).replace('"', "'").replace("`", "'").strip()
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _num(value: float) -> str:
@@ -79,8 +79,9 @@ def _text_codes(values: Sequence[Any]) -> tuple[Any, list[str]]:
     return np.asarray([position[t] for t in texts], dtype=np.int64)[codes], distinct
 
 
-def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any],
-              max_classes: int = MAX_CLASSES) -> dict[str, Any]:
+def confusion(
+    y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[Any], max_classes: int = MAX_CLASSES
+) -> dict[str, Any]:
     """Counts of (true, predicted) over the ``max_classes`` classes with most support, the rest as *other*.
 
     Returns ``labels`` (escaped), ``rows`` (per true class: ``label``, ``cells`` as text, ``support``),
@@ -90,8 +91,9 @@ def confusion(y_true: Sequence[Any], y_pred: Sequence[Any], classes: Sequence[An
     return _confusion(_text_codes(y_true), y_pred, classes, max_classes)
 
 
-def _confusion(coded_truth: tuple[Any, list[str]], y_pred: Sequence[Any], classes: Sequence[Any],
-               max_classes: int) -> dict[str, Any]:
+def _confusion(
+    coded_truth: tuple[Any, list[str]], y_pred: Sequence[Any], classes: Sequence[Any], max_classes: int
+) -> dict[str, Any]:
     """``confusion`` with the true labels already coded (``_text_codes``), so ``pictures`` codes them once."""
     import numpy as np
 
@@ -125,8 +127,9 @@ def _confusion(coded_truth: tuple[Any, list[str]], y_pred: Sequence[Any], classe
     return {"labels": labels[:keep], "rows": rows, "other": other}
 
 
-def roc_curve(y_true: Sequence[Any], scores: Sequence[float], positive: Any,
-              grid: Sequence[float] = FPR_GRID) -> tuple[list[float], float] | None:
+def roc_curve(
+    y_true: Sequence[Any], scores: Sequence[float], positive: Any, grid: Sequence[float] = FPR_GRID
+) -> tuple[list[float], float] | None:
     """True-positive rate at each false-positive rate of ``grid`` (the best threshold with FPR at most that),
     and the area under the full curve; None when one class is absent.
 
@@ -136,8 +139,9 @@ def roc_curve(y_true: Sequence[Any], scores: Sequence[float], positive: Any,
     return _roc(_text_codes(y_true), scores, positive, grid)
 
 
-def _roc(coded_truth: tuple[Any, list[str]], scores: Sequence[float], positive: Any,
-         grid: Sequence[float]) -> tuple[list[float], float] | None:
+def _roc(
+    coded_truth: tuple[Any, list[str]], scores: Sequence[float], positive: Any, grid: Sequence[float]
+) -> tuple[list[float], float] | None:
     """``roc_curve`` with the true labels already coded (``_text_codes``), so ``pictures`` codes them once."""
     import numpy as np
 
@@ -195,8 +199,9 @@ def residual_quantiles(y_true: Sequence[float] | Any, y_pred: Sequence[float] | 
     return out
 
 
-def binned_means(y_true: Sequence[float] | Any, series: Sequence[Sequence[float] | Any], bins: int = BINS
-                 ) -> tuple[list[float], list[list[float]]]:
+def binned_means(
+    y_true: Sequence[float] | Any, series: Sequence[Sequence[float] | Any], bins: int = BINS
+) -> tuple[list[float], list[list[float]]]:
     """Rows sorted by the actual value (stable: ties keep their order) and cut into ``bins`` groups of (nearly)
     equal size: the mean actual value of each group, and the mean of each series over the same rows."""
     import numpy as np
@@ -211,12 +216,22 @@ def binned_means(y_true: Sequence[float] | Any, series: Sequence[Sequence[float]
     return means[0], means[1:]
 
 
-def xychart(title: str, x_title: str, categories: Sequence[str], y_title: str, y_range: tuple[float, float],
-            lines: Sequence[Sequence[float]]) -> str:
+def xychart(
+    title: str,
+    x_title: str,
+    categories: Sequence[str],
+    y_title: str,
+    y_range: tuple[float, float],
+    lines: Sequence[Sequence[float]],
+) -> str:
     """A Mermaid ``xychart-beta`` with categorical x, a numeric y range and one line series per entry."""
     cats = ", ".join(f'"{mermaid_text(c, 20)}"' for c in categories)
-    out = ["xychart-beta", f'    title "{mermaid_text(title)}"', f'    x-axis "{mermaid_text(x_title)}" [{cats}]',
-           f'    y-axis "{mermaid_text(y_title)}" {_num(y_range[0])} --> {_num(y_range[1])}']
+    out = [
+        "xychart-beta",
+        f'    title "{mermaid_text(title)}"',
+        f'    x-axis "{mermaid_text(x_title)}" [{cats}]',
+        f'    y-axis "{mermaid_text(y_title)}" {_num(y_range[0])} --> {_num(y_range[1])}',
+    ]
     out += ["    line [" + ", ".join(_num(v) for v in values) + "]" for values in lines]
     return "\n".join(out)
 
@@ -227,8 +242,15 @@ def _span(values: Sequence[float]) -> tuple[float, float]:
     return low - pad, high + pad
 
 
-def pictures(task: str, y_true: Sequence[Any], candidate: Predictions, champion: Predictions | None,
-             champion_version: str | None, classes: Sequence[Any] | None, positive: Any = None) -> dict[str, Any]:
+def pictures(
+    task: str,
+    y_true: Sequence[Any],
+    candidate: Predictions,
+    champion: Predictions | None,
+    champion_version: str | None,
+    classes: Sequence[Any] | None,
+    positive: Any = None,
+) -> dict[str, Any]:
     """Everything ``pictures.md.j2`` draws, as plain data; an empty dict when there is nothing to draw."""
     import numpy as np
 
@@ -240,8 +262,13 @@ def pictures(task: str, y_true: Sequence[Any], candidate: Predictions, champion:
     if task == "classification":
         coded = _text_codes(truth)  # once for every table and curve below
         labels = list(classes or sorted(coded[1]))
-        out: dict[str, Any] = {"task": task, "roc": None, "models": [
-            {"name": name, "confusion": _confusion(coded, p.labels, labels, MAX_CLASSES)} for name, p in models]}
+        out: dict[str, Any] = {
+            "task": task,
+            "roc": None,
+            "models": [
+                {"name": name, "confusion": _confusion(coded, p.labels, labels, MAX_CLASSES)} for name, p in models
+            ],
+        }
         if positive is not None and len(labels) == 2:
             curves: list[dict[str, Any]] = []
             for name, p in reversed(models):  # champion first, as in the comparison table
@@ -250,10 +277,19 @@ def pictures(task: str, y_true: Sequence[Any], candidate: Predictions, champion:
                 if roc is not None:
                     curves.append({"name": name, "auc": roc[1], "tpr": roc[0]})
             if curves:
-                out["roc"] = {"curves": curves, "positive": md_label(positive),
-                              "positive_html": html_label(positive), "chart": xychart(
-                    f"ROC ({' then '.join(c['name'] for c in curves)})", "false positive rate",
-                    [_num(g) for g in FPR_GRID], "true positive rate", (0.0, 1.0), [c["tpr"] for c in curves])}
+                out["roc"] = {
+                    "curves": curves,
+                    "positive": md_label(positive),
+                    "positive_html": html_label(positive),
+                    "chart": xychart(
+                        f"ROC ({' then '.join(c['name'] for c in curves)})",
+                        "false positive rate",
+                        [_num(g) for g in FPR_GRID],
+                        "true positive rate",
+                        (0.0, 1.0),
+                        [c["tpr"] for c in curves],
+                    ),
+                }
         return out
     y = np.asarray(truth, dtype="float64")
     residuals = [{"name": name, "quantiles": residual_quantiles(y, p.labels)} for name, p in reversed(models)]
@@ -263,14 +299,24 @@ def pictures(task: str, y_true: Sequence[Any], candidate: Predictions, champion:
     out = {"task": task, "quantiles": [f"{100 * q:g}%" for q in QUANTILES], "residuals": residuals, "binned": None}
     if len(actual) >= 2 and len(finite) == len(actual) * (1 + len(means)):
         names = [name for name, _ in reversed(models)]
-        out["binned"] = {"names": names, "bins": len(actual), "chart": xychart(
-            f"mean predicted vs actual ({' then '.join(['actual', *names])})", "mean actual value per bin",
-            [_num(a) for a in actual], "value", _span(finite), [actual, *means])}
+        out["binned"] = {
+            "names": names,
+            "bins": len(actual),
+            "chart": xychart(
+                f"mean predicted vs actual ({' then '.join(['actual', *names])})",
+                "mean actual value per bin",
+                [_num(a) for a in actual],
+                "value",
+                _span(finite),
+                [actual, *means],
+            ),
+        }
     return out
 
 
-def section(task: str, y_true: Sequence[Any], candidate: Predictions, champion: Any | None,
-            classes: Sequence[Any] | None) -> str:
+def section(
+    task: str, y_true: Sequence[Any], candidate: Predictions, champion: Any | None, classes: Sequence[Any] | None
+) -> str:
     """The rendered detail section (empty when there is nothing to draw). ``champion`` is the evaluation's
     ``ChampionScore`` (its predictions are drawn only when it was comparable); a binary target's positive
     class is ``classes[1]``, as in the metrics."""

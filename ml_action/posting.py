@@ -8,9 +8,10 @@ from pathlib import Path
 
 from ml_action import github_api
 from ml_action.comment import fit_comment, marker, pr_marker
-from ml_action.config import Config, confine
+from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.report import comment_footer
+from ml_action.workspace import confine
 
 
 def _save(config: Config, body: str) -> Path:
@@ -21,14 +22,17 @@ def _save(config: Config, body: str) -> Path:
 
 
 def _fork_hint(path: Path, config: Config) -> str:
-    return (f"The comment was saved to {path.relative_to(config.workspace.resolve())}. For a pull request from a "
-            "fork, upload that file as an artifact (actions/upload-artifact) and post it from a `workflow_run` "
-            "workflow that runs ml-action with `mode: comment` (see examples/workflows/fork-comment.yml). "
-            "For a PR from this repository, give the job `permissions: pull-requests: write`.")
+    return (
+        f"The comment was saved to {path.relative_to(config.workspace.resolve())}. For a pull request from a "
+        "fork, upload that file as an artifact (actions/upload-artifact) and post it from a `workflow_run` "
+        "workflow that runs ml-action with `mode: comment` (see examples/workflows/fork-comment.yml). "
+        "For a PR from this repository, give the job `permissions: pull-requests: write`."
+    )
 
 
-def post_or_save(config: Config, ctx: RunContext, head: str, details: list[str],
-                 warn: Callable[[str], None]) -> str | None:
+def post_or_save(
+    config: Config, ctx: RunContext, head: str, details: list[str], warn: Callable[[str], None]
+) -> str | None:
     """Post (or update) the sticky PR comment; returns its URL, or ``None`` when nothing was posted.
 
     No PR (push, schedule) or ``comment-mode: off`` → ``None``. No token, or a token that may not write
@@ -42,7 +46,8 @@ def post_or_save(config: Config, ctx: RunContext, head: str, details: list[str],
     confine(config.workspace, config.comment_file, "comment-file")  # a bad path fails the same way every run
     key = config.comment_marker_key
     body = fit_comment(head, details, comment_footer(ctx), key=key).replace(
-        marker(key), f"{marker(key)}\n{pr_marker(pr)}", 1)
+        marker(key), f"{marker(key)}\n{pr_marker(pr)}", 1
+    )
     if not config.github_token or not ctx.repository:
         path = _save(config, body)
         missing = "`github-token` is empty" if not config.github_token else "GITHUB_REPOSITORY is not set"
@@ -50,16 +55,19 @@ def post_or_save(config: Config, ctx: RunContext, head: str, details: list[str],
         return None
     try:
         gh = github_api.client(config.github_token, ctx)
-        return github_api.upsert_comment(gh, ctx.repository, pr, body, key, config.comment_mode,
-                                         login=ctx.github_login).url
+        return github_api.upsert_comment(
+            gh, ctx.repository, pr, body, key, config.comment_mode, login=ctx.github_login
+        ).url
     except github_api.GitHubError as exc:
         path = _save(config, body)
         saved = f"The comment was saved to {path.relative_to(config.workspace.resolve())}."
         if exc.status is None:
             warn(f"The PR comment was not posted: {exc.message}. {saved}")
         elif exc.status == 403 and not exc.rate_limited:
-            warn(f"The PR comment was not posted: the token may not write to pull requests "
-                 f"({exc.message}). {_fork_hint(path, config)}")
+            warn(
+                f"The PR comment was not posted: the token may not write to pull requests "
+                f"({exc.message}). {_fork_hint(path, config)}"
+            )
         else:
             warn(f"The PR comment was not posted: GitHub answered {exc.status} ({exc.message}). {saved}")
     return None

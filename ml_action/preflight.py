@@ -9,7 +9,8 @@ that is not UTF-8) is left to the full load, which reports it the same way.
 from __future__ import annotations
 
 from ml_action.config import Config, require
-from ml_action.data import _format_of, check_columns, check_separator, csv_header, csv_separator, resolve_data_path
+from ml_action.data import check_columns, resolve_data_path
+from ml_action.tables import check_separator, csv_header, csv_separator, format_of
 
 TRAINING_MODES = frozenset({"auto", "evaluate", "publish"})
 DATA_MODES = TRAINING_MODES | {"monitor"}
@@ -24,7 +25,7 @@ def preflight(config: Config) -> None:
         if not value or value[:5].lower() == "s3://":
             continue
         path = resolve_data_path(config, value, name)
-        if name != "data" or _format_of(path) != "csv":
+        if name != "data" or format_of(path) != "csv":
             continue
         separator = csv_separator(path, config.csv_separator)
         columns = csv_header(path, separator)

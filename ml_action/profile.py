@@ -72,8 +72,9 @@ def tail_bucket(key: str, buckets: int) -> int:
 def bucket_counts(counts: dict[str, int], buckets: int) -> list[int]:
     """Category counts summed into ``buckets`` hashed buckets (see ``tail_buckets``)."""
     where = tail_buckets(list(counts), buckets)
-    summed = np.bincount(where, weights=np.fromiter(counts.values(), dtype="float64", count=len(counts)),
-                         minlength=buckets)
+    summed = np.bincount(
+        where, weights=np.fromiter(counts.values(), dtype="float64", count=len(counts)), minlength=buckets
+    )
     return [int(c) for c in summed]
 
 
@@ -113,8 +114,9 @@ def _plain(value: float) -> int | float:
     return int(value) if float(value).is_integer() and abs(value) < 2**53 else float(value)
 
 
-def _numeric_profile(series: pd.Series, sample_rows: np.ndarray | None, exact: bool,
-                     rng: np.random.Generator) -> dict[str, Any]:
+def _numeric_profile(
+    series: pd.Series, sample_rows: np.ndarray | None, exact: bool, rng: np.random.Generator
+) -> dict[str, Any]:
     finite = _finite(series)
     out: dict[str, Any] = {"kind": "numeric", "nulls": 1.0 - finite.size / max(len(series), 1)}
     if finite.size == 0:
@@ -131,9 +133,16 @@ def _numeric_profile(series: pd.Series, sample_rows: np.ndarray | None, exact: b
     hi = np.minimum(lo + 1, x.size - 1)
     quantiles = x[lo] + (positions - lo) * (x[hi] - x[lo])
     distinct = int(np.count_nonzero(np.diff(x)) + 1)
-    out.update(count=int(finite.size), n_unique=distinct, n_unique_at_least=finite.size > x.size,
-               mean=float(finite.mean()), std=float(finite.std()), min=float(finite.min()), max=float(finite.max()),
-               quantiles=[float(q) for q in quantiles])
+    out.update(
+        count=int(finite.size),
+        n_unique=distinct,
+        n_unique_at_least=finite.size > x.size,
+        mean=float(finite.mean()),
+        std=float(finite.std()),
+        min=float(finite.min()),
+        max=float(finite.max()),
+        quantiles=[float(q) for q in quantiles],
+    )
     out["quantiles"][0], out["quantiles"][-1] = out["min"], out["max"]
     if distinct <= DISCRETE_MAX:  # few values in the sample: count them all exactly (hashing is cheap here)
         vc = pd.Series(finite).value_counts(sort=False).sort_index()
@@ -164,8 +173,14 @@ def _categorical_profile(series: pd.Series, kind: str) -> dict[str, Any]:
         kept[key] = count
     if len(kept) < len(counts):  # too many to keep whole: a value seen once (an id, an e-mail) is not named
         kept = {k: c for k, c in kept.items() if c > 1}
-    out = {"kind": kind, "nulls": float(series.isna().mean()) if len(series) else 0.0, "count": total,
-           "n_unique": len(counts), "counts": kept, "other": total - sum(kept.values())}
+    out = {
+        "kind": kind,
+        "nulls": float(series.isna().mean()) if len(series) else 0.0,
+        "count": total,
+        "n_unique": len(counts),
+        "counts": kept,
+        "other": total - sum(kept.values()),
+    }
     if out["other"]:
         rest = [k for k in counts if k not in kept]
         where = tail_buckets(rest, TAIL_BUCKETS)
@@ -176,8 +191,11 @@ def _categorical_profile(series: pd.Series, kind: str) -> dict[str, Any]:
 
 def _datetime_profile(series: pd.Series) -> dict[str, Any]:
     valid = series.dropna()
-    out: dict[str, Any] = {"kind": "datetime", "nulls": float(series.isna().mean()) if len(series) else 0.0,
-                           "count": int(valid.size)}
+    out: dict[str, Any] = {
+        "kind": "datetime",
+        "nulls": float(series.isna().mean()) if len(series) else 0.0,
+        "count": int(valid.size),
+    }
     if valid.size:
         out.update(min=valid.min().isoformat(), max=valid.max().isoformat())
     return out
@@ -251,8 +269,15 @@ def profile_frame(df: pd.DataFrame, target: str | None, seed: int, sample_cap: i
             columns[str(name)] = _categorical_profile(series, kind)
     target = None if target is None else str(target)
     label = _label_profile(columns[target]) if target is not None and target in columns else None
-    return {"version": PROFILE_VERSION, "rows": rows, "seed": seed, "sample_cap": cap, "target": target,
-            "columns": columns, "label": label}
+    return {
+        "version": PROFILE_VERSION,
+        "rows": rows,
+        "seed": seed,
+        "sample_cap": cap,
+        "target": target,
+        "columns": columns,
+        "label": label,
+    }
 
 
 # ----------------------------------------------------------------------------------------- views
@@ -276,9 +301,14 @@ class ColumnView:
 
 def view_from_profile(column: dict[str, Any], rows: int) -> ColumnView:
     """The view of one column of a stored profile (``profile_frame(...)["columns"][name]``)."""
-    view = ColumnView(kind=column["kind"], rows=rows, nulls=float(column.get("nulls", 0.0)),
-                      count=int(column.get("count", 0)), n_unique=int(column.get("n_unique", 0)),
-                      std=float(column.get("std", 0.0)))
+    view = ColumnView(
+        kind=column["kind"],
+        rows=rows,
+        nulls=float(column.get("nulls", 0.0)),
+        count=int(column.get("count", 0)),
+        n_unique=int(column.get("n_unique", 0)),
+        std=float(column.get("std", 0.0)),
+    )
     if view.kind == "numeric":
         if "sample" in column:
             view.values = np.asarray(column["sample"], dtype="float64")
@@ -299,8 +329,14 @@ def view_from_series(series: pd.Series, ref: ColumnView | None, seed: int) -> Co
     rows = len(series)
     if kind == "numeric":
         finite = _finite(series)
-        view = ColumnView(kind=kind, rows=rows, nulls=1.0 - finite.size / max(rows, 1), count=int(finite.size),
-                          n_unique=0, std=float(finite.std()) if finite.size else 0.0)
+        view = ColumnView(
+            kind=kind,
+            rows=rows,
+            nulls=1.0 - finite.size / max(rows, 1),
+            count=int(finite.size),
+            n_unique=0,
+            std=float(finite.std()) if finite.size else 0.0,
+        )
         if ref is not None and ref.counts is not None:  # reference is discrete: count values exactly
             uniq, cnt = np.unique(finite, return_counts=True)
             view.n_unique = int(uniq.size)
@@ -316,6 +352,6 @@ def view_from_series(series: pd.Series, ref: ColumnView | None, seed: int) -> Co
     if kind == "datetime":
         return ColumnView(kind=kind, rows=rows, nulls=nulls, count=int(series.notna().sum()), n_unique=0)
     counts = _category_counts(series)
-    return ColumnView(kind=kind, rows=rows, nulls=nulls, count=sum(counts.values()), n_unique=len(counts),
-                      counts=counts)
-
+    return ColumnView(
+        kind=kind, rows=rows, nulls=nulls, count=sum(counts.values()), n_unique=len(counts), counts=counts
+    )

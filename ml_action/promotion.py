@@ -21,9 +21,21 @@ if TYPE_CHECKING:
 Decide = Callable[[dict[str, Any] | None], tuple[bool, str]]
 
 
-def recheck(config: Config, registry: Registry, evaluated_against: str | None, rows: pd.DataFrame, target: str,
-            task: str, classes: list[Any] | None, metrics: dict[str, float], primary: str, preds: Predictions,
-            gates: tuple[Gate, ...], workdir: Path, notes: list[str]) -> Decide:
+def recheck(
+    config: Config,
+    registry: Registry,
+    evaluated_against: str | None,
+    rows: pd.DataFrame,
+    target: str,
+    task: str,
+    classes: list[Any] | None,
+    metrics: dict[str, float],
+    primary: str,
+    preds: Predictions,
+    gates: tuple[Gate, ...],
+    workdir: Path,
+    notes: list[str],
+) -> Decide:
     """The ``decide`` callback of ``Registry.swap_champion``: yes when the champion is still the one the
     candidate was compared with; else the candidate is compared with the newer champion on ``rows`` (the
     holdout, features and ``target``) and replaces it only if the gates pass again. ``notes`` collects what
@@ -42,13 +54,20 @@ def recheck(config: Config, registry: Registry, evaluated_against: str | None, r
             notes.append(note)
         if current is None:
             return True, ""
-        rescored = score_champion(registry, current, rows, target, task, classes, list(metrics), workdir,
-                                  config.allow_unsafe_model_format)
+        rescored = score_champion(
+            registry, current, rows, target, task, classes, list(metrics), workdir, config.allow_unsafe_model_format
+        )
         found = Checks(profile={})
         confidence(config, SimpleNamespace(y_test=rows[target]), primary, preds, rescored, found, gates)
-        again = verdict(gates, metrics, rescored.metrics if rescored.comparable else None, task,
-                        extra=champion_checks(rescored, NOT_PROMOTED), intervals=found.intervals,
-                        interval_notes=found.interval_notes)
+        again = verdict(
+            gates,
+            metrics,
+            rescored.metrics if rescored.comparable else None,
+            task,
+            extra=champion_checks(rescored, NOT_PROMOTED),
+            intervals=found.intervals,
+            interval_notes=found.interval_notes,
+        )
         if again.ok(config.on_inconclusive):
             return True, ""
         reasons = "; ".join(g.reason for g in again.failed() or again.inconclusive())
@@ -67,8 +86,10 @@ def announce(runner: Runner, registry: Registry, version: str, promotion: Promot
     runner.set_output("promoted", promotion.promoted)
     if promotion.promoted:
         runner.set_output("champion-version", version)
-        text = (f"{published} ({uri}) and promoted it to champion"
-                f"{f', replacing `{promotion.previous}`' if promotion.previous else ''}.")
+        text = (
+            f"{published} ({uri}) and promoted it to champion"
+            f"{f', replacing `{promotion.previous}`' if promotion.previous else ''}."
+        )
         runner.notice(text, title="model promoted")
     else:
         runner.set_output("champion-version", promotion.champion.get("version") if promotion.champion else "")

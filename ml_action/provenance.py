@@ -19,18 +19,32 @@ def git_info(ctx: RunContext, workspace: Path) -> dict[str, Any]:
     sha, ref = ctx.sha, ctx.ref
     if not sha:
         try:
-            sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=workspace, capture_output=True, text=True,
-                                 timeout=10).stdout.strip()
-            ref = ref or subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=workspace,
-                                        capture_output=True, text=True, timeout=10).stdout.strip()
+            sha = subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=workspace, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            ref = (
+                ref
+                or subprocess.run(
+                    ["git", "rev-parse", "--abbrev-ref", "HEAD"],
+                    cwd=workspace,
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                ).stdout.strip()
+            )
         except (OSError, subprocess.SubprocessError):
             sha = ""
     return {"sha": sha or None, "ref": ref or None, "repository": ctx.repository or None}
 
 
 def run_info(ctx: RunContext) -> dict[str, Any]:
-    return {"id": ctx.run_id or None, "attempt": ctx.run_attempt or None, "url": ctx.run_url,
-            "workflow": ctx.workflow or None, "event": ctx.event_name or None}
+    return {
+        "id": ctx.run_id or None,
+        "attempt": ctx.run_attempt or None,
+        "url": ctx.run_url,
+        "workflow": ctx.workflow or None,
+        "event": ctx.event_name or None,
+    }
 
 
 def actor(ctx: RunContext) -> str:

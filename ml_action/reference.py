@@ -41,12 +41,15 @@ def write_reference(y_true: Any, preds: Any, path: Path) -> dict[str, Any]:
             columns[f"proba_{i}"] = proba[:, i]
     write_parquet(pd.DataFrame(columns), path)
     classes = None if preds.classes is None else np.asarray(preds.classes).tolist()
-    return {"file": FILE, "rows": int(len(columns[TARGET])), "proba_columns": 0 if proba is None else proba.shape[1],
-            "classes": classes}
+    return {
+        "file": FILE,
+        "rows": int(len(columns[TARGET])),
+        "proba_columns": 0 if proba is None else proba.shape[1],
+        "classes": classes,
+    }
 
 
-def read_reference(registry: Registry, version: str, manifest: dict[str, Any],
-                   workdir: Path) -> tuple[Any, Any] | str:
+def read_reference(registry: Registry, version: str, manifest: dict[str, Any], workdir: Path) -> tuple[Any, Any] | str:
     """``(y_true, Predictions)`` kept with ``version``, or why there are none (a reason for the report).
 
     A file that is listed but missing or altered (sha256) is an error in the registry, as for the model.
@@ -60,11 +63,17 @@ def read_reference(registry: Registry, version: str, manifest: dict[str, Any],
         return f"version {version} was published without reference rows (before ml-action kept them)"
     dest = workdir / f"{version}-{FILE}"
     if not registry.store.download(registry.key("versions", version, FILE), dest):
-        raise UserError("registry", f"the reference rows of version {version} are missing from {registry.uri}",
-                        "Publish the model again, or roll back to another version.")
+        raise UserError(
+            "registry",
+            f"the reference rows of version {version} are missing from {registry.uri}",
+            "Publish the model again, or roll back to another version.",
+        )
     if sha256_file(dest) != artifact["sha256"]:
-        raise UserError("registry", f"the reference rows of version {version} do not match the sha256 in its "
-                        "manifest: the file was altered", "Publish the model again from a trusted run.")
+        raise UserError(
+            "registry",
+            f"the reference rows of version {version} do not match the sha256 in its manifest: the file was altered",
+            "Publish the model again from a trusted run.",
+        )
     try:
         frame = read_parquet(dest)
     except (OSError, ValueError) as exc:
@@ -72,15 +81,20 @@ def read_reference(registry: Registry, version: str, manifest: dict[str, Any],
     width = info.get("proba_columns") or 0
     wanted = [TARGET, LABEL, *(f"proba_{i}" for i in range(int(width)))]
     classes = info.get("classes")
-    if (list(frame.columns) != wanted or len(frame) != info.get("rows") or not len(frame)
-            or (width and (not isinstance(classes, list) or len(classes) != width))):
+    if (
+        list(frame.columns) != wanted
+        or len(frame) != info.get("rows")
+        or not len(frame)
+        or (width and (not isinstance(classes, list) or len(classes) != width))
+    ):
         return f"the reference rows of version {version} do not match their description"
     proba = frame[wanted[2:]].to_numpy(dtype="float64") if width else None
     return frame[TARGET].to_numpy(), Predictions(labels=frame[LABEL].to_numpy(), proba=proba, classes=classes)
 
 
-def fresh_vs_reference(metric_name: str, reference: tuple[Any, Any], fresh: tuple[Any, Any], resamples: int,
-                       seed: int, confidence: float) -> TwoSampleResult | str:
+def fresh_vs_reference(
+    metric_name: str, reference: tuple[Any, Any], fresh: tuple[Any, Any], resamples: int, seed: int, confidence: float
+) -> TwoSampleResult | str:
     """The two-sample interval of ``metric(fresh) − metric(reference)``, or why it cannot be computed."""
     from ml_action.errors import first_line
     from ml_action.metrics import METRICS, metric_function
@@ -98,8 +112,18 @@ def fresh_vs_reference(metric_name: str, reference: tuple[Any, Any], fresh: tupl
     else:
         a, b = p_ref.labels, p_new.labels
     try:
-        return two_sample_bootstrap(y_ref, a, y_new, b, metric_function(metric_name, classes),
-                                    metric.greater_is_better, n_resamples=resamples, seed=seed,
-                                    confidence=confidence, metric_name=metric_name, classes=classes)
+        return two_sample_bootstrap(
+            y_ref,
+            a,
+            y_new,
+            b,
+            metric_function(metric_name, classes),
+            metric.greater_is_better,
+            n_resamples=resamples,
+            seed=seed,
+            confidence=confidence,
+            metric_name=metric_name,
+            classes=classes,
+        )
     except (ValueError, TypeError) as exc:
         return f"the interval could not be computed ({first_line(exc, 200)})"

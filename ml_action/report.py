@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from ml_action import escape, fmt
 from ml_action.compare import Row
-from ml_action.config import Config, confine
+from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
+from ml_action.workspace import confine
 
 if TYPE_CHECKING:
     from ml_action.runner import Runner
@@ -30,8 +31,10 @@ class ReportParts:
 
     def full(self, footer: str = "") -> str:
         details = self.details if self.summary_details is None else self.summary_details
-        return "\n".join([self.head.rstrip(), "", *[d.rstrip() + "\n" for d in details if d.strip()],
-                          footer]).rstrip() + "\n"
+        return (
+            "\n".join([self.head.rstrip(), "", *[d.rstrip() + "\n" for d in details if d.strip()], footer]).rstrip()
+            + "\n"
+        )
 
 
 @functools.cache
@@ -39,10 +42,16 @@ def environment() -> Any:
     """One Jinja environment per process (building it and loading templates is the slow part)."""
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("ml_action", "templates"), autoescape=False,
-                             trim_blocks=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(num=fmt.num, signed=fmt.signed, pct=fmt.pct, md=escape.md, code=escape.code,
-                       mermaid=escape.mermaid)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("ml_action", "templates"),
+        autoescape=False,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(
+        num=fmt.num, signed=fmt.signed, pct=fmt.pct, md=escape.md, code=escape.code, mermaid=escape.mermaid
+    )
     return env
 
 
@@ -57,8 +66,10 @@ def headline(primary: str, rows: list[Row], champion_version: str | None) -> str
     if row.champion is None:
         return f"**{primary} = {fmt.num(row.candidate)}** on the holdout."
     word = {"better": "better than", "worse": "worse than", "same": "the same as"}.get(row.outcome, "vs")
-    return (f"**{primary}: {fmt.num(row.champion)} → {fmt.num(row.candidate)}** ({fmt.signed(row.delta)}, "
-            f"{fmt.pct(row.delta_pct)}), {word} champion {escape.code(champion_version)}.")
+    return (
+        f"**{primary}: {fmt.num(row.champion)} → {fmt.num(row.candidate)}** ({fmt.signed(row.delta)}, "
+        f"{fmt.pct(row.delta_pct)}), {word} champion {escape.code(champion_version)}."
+    )
 
 
 def mermaid_chart(rows: list[Row], champion_version: str | None) -> str:
@@ -67,8 +78,12 @@ def mermaid_chart(rows: list[Row], champion_version: str | None) -> str:
     if not bounded:
         return ""
     names = ", ".join(f'"{r.metric}"' for r in bounded)
-    lines = ["xychart-beta", f'    title "{escape.mermaid(champion_version or "no champion")} vs candidate"',
-             f"    x-axis [{names}]", '    y-axis "score" 0 --> 1']
+    lines = [
+        "xychart-beta",
+        f'    title "{escape.mermaid(champion_version or "no champion")} vs candidate"',
+        f"    x-axis [{names}]",
+        '    y-axis "score" 0 --> 1',
+    ]
     if champion_version:
         lines.append("    bar [" + ", ".join(f"{(r.champion or 0):.4f}" for r in bounded) + "]")
     lines.append("    bar [" + ", ".join(f"{r.candidate:.4f}" for r in bounded) + "]")
@@ -83,8 +98,11 @@ def build(context: dict[str, Any]) -> ReportParts:
     if search:  # the comment gets the top trials, the job summary all of them (bounded)
         from ml_action.search import COMMENT_ROWS, SUMMARY_ROWS
 
-        return ReportParts(head=head, details=[render("search.md.j2", **search, limit=COMMENT_ROWS), *details],
-                           summary_details=[render("search.md.j2", **search, limit=SUMMARY_ROWS), *details])
+        return ReportParts(
+            head=head,
+            details=[render("search.md.j2", **search, limit=COMMENT_ROWS), *details],
+            summary_details=[render("search.md.j2", **search, limit=SUMMARY_ROWS), *details],
+        )
     return ReportParts(head=head, details=details)
 
 
@@ -104,8 +122,11 @@ def report_target(config: Config) -> Path:
     path = confine(config.workspace, config.report_path, "report-path")
     blocked = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
     if path.is_dir() or (blocked is not None and blocked != path):
-        raise UserError("report-path", f"'{config.report_path}' is a folder or lies under a file",
-                        "Name a markdown file, e.g. `reports/model.md`.")
+        raise UserError(
+            "report-path",
+            f"'{config.report_path}' is a folder or lies under a file",
+            "Name a markdown file, e.g. `reports/model.md`.",
+        )
     return path
 
 

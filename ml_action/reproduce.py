@@ -46,31 +46,47 @@ def compare_predictions(record: Mapping[str, Any], preds: Any, tol: float, who: 
     import numpy as np
 
     labels = prediction_labels(preds)
-    checks = [Check(f"holdout rows ({who})", str(record.get("rows")), str(len(labels)),
-                    record.get("rows") == len(labels))]
+    checks = [
+        Check(f"holdout rows ({who})", str(record.get("rows")), str(len(labels)), record.get("rows") == len(labels))
+    ]
     digest = prediction_digest(preds)
     if digest == record.get("sha256"):
-        checks.append(Check(f"predictions sha256 ({who})", f"`{record['sha256'][:16]}…`", "identical, bit for bit",
-                            True))
+        checks.append(
+            Check(f"predictions sha256 ({who})", f"`{record['sha256'][:16]}…`", "identical, bit for bit", True)
+        )
         return checks
-    checks.append(Check(f"predictions sha256 ({who})", f"`{str(record.get('sha256'))[:16]}…`", f"`{digest[:16]}…` "
-                        "(differs: compared value by value below)", None))
+    checks.append(
+        Check(
+            f"predictions sha256 ({who})",
+            f"`{str(record.get('sha256'))[:16]}…`",
+            f"`{digest[:16]}…` (differs: compared value by value below)",
+            None,
+        )
+    )
     n = int(record.get("sample_rows") or 0)
     recorded = list(record.get("labels") or [])[:n]
     now = [round(x, DECIMALS) if isinstance(x, float) else x for x in labels[:n]]  # as the record was rounded
-    if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in recorded + now) and \
-            any(isinstance(x, float) for x in recorded + now):
+    if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in recorded + now) and any(
+        isinstance(x, float) for x in recorded + now
+    ):
         worst = max((abs(a - b) for a, b in zip(recorded, now, strict=False)), default=0.0)
         ok = len(recorded) == len(now) and all(close(a, b, tol) for a, b in zip(recorded, now, strict=False))
         checks.append(Check(f"first {n} predictions ({who})", "recorded values", f"max abs Δ {worst:.3g}", ok))
     else:
         wrong = sum(1 for a, b in zip(recorded, now, strict=False) if a != b) + abs(len(recorded) - len(now))
-        checks.append(Check(f"first {n} predicted labels ({who})", "recorded labels",
-                            "all equal" if not wrong else f"{wrong} differ", wrong == 0))
+        checks.append(
+            Check(
+                f"first {n} predicted labels ({who})",
+                "recorded labels",
+                "all equal" if not wrong else f"{wrong} differ",
+                wrong == 0,
+            )
+        )
     if record.get("proba") is not None:
         if preds.proba is None:
-            checks.append(Check(f"first {n} probabilities ({who})", "recorded", "the model has no predict_proba",
-                                False))
+            checks.append(
+                Check(f"first {n} probabilities ({who})", "recorded", "the model has no predict_proba", False)
+            )
         else:
             old = np.asarray(record["proba"], dtype=float)
             new = np.round(np.asarray(preds.proba, dtype=float)[:n], DECIMALS)
@@ -84,19 +100,28 @@ def library_changes(recorded: Mapping[str, Any] | None, now: Mapping[str, Any]) 
     """Libraries whose version differs between the two mappings (either side may lack one)."""
     recorded = recorded or {}
     names = [*recorded, *[k for k in now if k not in recorded]]
-    return [{"library": k, "recorded": str(recorded.get(k, "—")), "now": str(now.get(k, "—"))}
-            for k in names if recorded.get(k) != now.get(k)]
+    return [
+        {"library": k, "recorded": str(recorded.get(k, "—")), "now": str(now.get(k, "—"))}
+        for k in names
+        if recorded.get(k) != now.get(k)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- reproduce
 
 
 def rebuild_config(config: Config, manifest: Mapping[str, Any]) -> Config:
-    return dataclasses.replace(config, model=manifest.get("model") or config.model,
-                               params=dict(manifest.get("params") or {}), seed=int(manifest.get("seed", config.seed)),
-                               task=manifest["task"], target=manifest["target"],
-                               features=tuple(manifest.get("features") or ()), drop=(),
-                               search={})  # a searched version records its choice in `params`: no new search
+    return dataclasses.replace(
+        config,
+        model=manifest.get("model") or config.model,
+        params=dict(manifest.get("params") or {}),
+        seed=int(manifest.get("seed", config.seed)),
+        task=manifest["task"],
+        target=manifest["target"],
+        features=tuple(manifest.get("features") or ()),
+        drop=(),
+        search={},
+    )  # a searched version records its choice in `params`: no new search
 
 
 def snapshot_dataset(manifest: Mapping[str, Any], frames: Mapping[str, Any], version: str) -> Any:
@@ -106,14 +131,24 @@ def snapshot_dataset(manifest: Mapping[str, Any], frames: Mapping[str, Any], ver
     for split, frame in frames.items():
         missing = [c for c in [*features, target] if c not in frame.columns]
         if missing:
-            raise UserError("to-version", f"the {split} data snapshot of version {version} lacks column(s) "
-                            f"{', '.join(missing)}", "The manifest and the snapshot disagree; it cannot be rebuilt.")
+            raise UserError(
+                "to-version",
+                f"the {split} data snapshot of version {version} lacks column(s) {', '.join(missing)}",
+                "The manifest and the snapshot disagree; it cannot be rebuilt.",
+            )
     train, test = frames["train"], frames["test"]
     classes = None
     if manifest["task"] == "classification":
         classes = sorted_classes(train[target])
-    return Dataset(train=train, test=test, target=target, features=features, task=manifest["task"],
-                   fingerprints={}, classes=classes)
+    return Dataset(
+        train=train,
+        test=test,
+        target=target,
+        features=features,
+        task=manifest["task"],
+        fingerprints={},
+        classes=classes,
+    )
 
 
 def refit(config: Config, manifest: Mapping[str, Any], dataset: Any, version: str) -> Any:
@@ -125,14 +160,25 @@ def refit(config: Config, manifest: Mapping[str, Any], dataset: Any, version: st
     except UserError as exc:
         if exc.input != "model" or ":" not in config.model:
             raise
-        raise UserError("model", f"{exc.problem} (version {version} was built with the factory `{config.model}` "
-                        f"from commit {sha})", f"Check out commit {sha} before this step (actions/checkout with "
-                        f"`ref: {sha}`) so the factory is the one the version was built with.") from None
+        raise UserError(
+            "model",
+            f"{exc.problem} (version {version} was built with the factory `{config.model}` from commit {sha})",
+            f"Check out commit {sha} before this step (actions/checkout with "
+            f"`ref: {sha}`) so the factory is the one the version was built with.",
+        ) from None
     return fit(model, dataset.X_train, dataset.y_train)
 
 
-def stored_model_checks(registry: Registry, version: str, manifest: Mapping[str, Any], dataset: Any,
-                         record: Mapping[str, Any], config: Config, workdir: Path, notes: list[str]) -> list[Check]:
+def stored_model_checks(
+    registry: Registry,
+    version: str,
+    manifest: Mapping[str, Any],
+    dataset: Any,
+    record: Mapping[str, Any],
+    config: Config,
+    workdir: Path,
+    notes: list[str],
+) -> list[Check]:
     """The stored model (sha256 checked, safe loader) should still predict what was recorded on the snapshot."""
     from ml_action.metrics import predict
 
@@ -141,22 +187,34 @@ def stored_model_checks(registry: Registry, version: str, manifest: Mapping[str,
     except UserError as exc:
         notes.append(f"The stored model was not checked: {exc.problem}.")
         return []
-    return compare_predictions(record, predict(stored, dataset.X_test, dataset.task), config.tolerance,
-                               who="stored model")
+    return compare_predictions(
+        record, predict(stored, dataset.X_test, dataset.task), config.tolerance, who="stored model"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- diff
 
 
 def params_of(manifest: Mapping[str, Any]) -> dict[str, str]:
-    out = {"model": str(manifest.get("model")), "estimator": str(manifest.get("estimator")),
-           "seed": str(manifest.get("seed")), "task": str(manifest.get("task")),
-           "target": str(manifest.get("target")), "features": ", ".join(manifest.get("features") or [])}
+    out = {
+        "model": str(manifest.get("model")),
+        "estimator": str(manifest.get("estimator")),
+        "seed": str(manifest.get("seed")),
+        "task": str(manifest.get("task")),
+        "target": str(manifest.get("target")),
+        "features": ", ".join(manifest.get("features") or []),
+    }
     out.update({k: str(v) for k, v in (manifest.get("estimator_params") or {}).items()})
     search = manifest.get("search")
     if isinstance(search, dict):  # what was searched, and how: the chosen values are among the params above
-        out.update({"search method": str(search.get("method")), "search space": _json(search.get("space")),
-                    "search folds": str(search.get("folds")), "search candidates": str(search.get("candidates"))})
+        out.update(
+            {
+                "search method": str(search.get("method")),
+                "search space": _json(search.get("space")),
+                "search folds": str(search.get("folds")),
+                "search candidates": str(search.get("candidates")),
+            }
+        )
     return out
 
 
@@ -179,8 +237,9 @@ def _snapshot_cell(sha: str | None) -> str:
     return escape.code(f"{sha[:12]}…") if sha else "none"
 
 
-def data_changes(a: Mapping[str, Any], b: Mapping[str, Any], old_v: str = "the base version",
-                 new_v: str = "the new version") -> dict[str, Any]:
+def data_changes(
+    a: Mapping[str, Any], b: Mapping[str, Any], old_v: str = "the base version", new_v: str = "the new version"
+) -> dict[str, Any]:
     """Rows, file hashes, snapshot hashes and schema of the two versions' data, split by split, and what can be
     said of the holdouts: ``same``, ``differ`` or ``unknown``, with ``notes`` saying why (never both "data
     unchanged" and "the holdouts differ")."""
@@ -191,37 +250,75 @@ def data_changes(a: Mapping[str, Any], b: Mapping[str, Any], old_v: str = "the b
     notes: list[str] = []
     for split, label in (("train", "training data"), ("test", "holdout")):
         x, y = fa.get(split) or {}, fb.get(split) or {}
-        for key, name in (("source", "source"), ("sha256", "file sha256"), ("rows", "file rows"),
-                          ("split_rows", "rows after split"), ("columns", "columns")):
+        for key, name in (
+            ("source", "source"),
+            ("sha256", "file sha256"),
+            ("rows", "file rows"),
+            ("split_rows", "rows after split"),
+            ("columns", "columns"),
+        ):
             if key in x or key in y:
                 old, new = x.get(key), y.get(key)
-                rows.append({"name": f"{label}: {name}", "old": _short(key, old), "new": _short(key, new),
-                             "same": old == new})
+                rows.append(
+                    {"name": f"{label}: {name}", "old": _short(key, old), "new": _short(key, new), "same": old == new}
+                )
         old, new = (sa.get(split) or {}).get("sha256"), (sb.get(split) or {}).get("sha256")
         # one side without a snapshot: its rows are unknown, neither "same" nor "changed"
-        rows.append({"name": f"{label}: snapshot", "old": _snapshot_cell(old), "new": _snapshot_cell(new),
-                     "same": old == new if (old and new) or (not old and not new) else None})
+        rows.append(
+            {
+                "name": f"{label}: snapshot",
+                "old": _snapshot_cell(old),
+                "new": _snapshot_cell(new),
+                "same": old == new if (old and new) or (not old and not new) else None,
+            }
+        )
         if bool(old) != bool(new):
             missing = escape.code(old_v if not old else new_v)
-            notes.append(f"{missing} has no {label} snapshot, so its {label} rows cannot be compared row by row; "
-                         "the comparison rests on the recorded fingerprints.")
+            notes.append(
+                f"{missing} has no {label} snapshot, so its {label} rows cannot be compared row by row; "
+                "the comparison rests on the recorded fingerprints."
+            )
         ta, tb = x.get("schema") or {}, y.get("schema") or {}
         for column in [*ta, *[c for c in tb if c not in ta]]:
             if ta.get(column) != tb.get(column):
                 change = "added" if column not in ta else "removed" if column not in tb else "type changed"
-                schema.append({"split": label, "column": column, "old": ta.get(column, "—"),
-                               "new": tb.get(column, "—"), "change": change})
+                schema.append(
+                    {
+                        "split": label,
+                        "column": column,
+                        "old": ta.get(column, "—"),
+                        "new": tb.get(column, "—"),
+                        "change": change,
+                    }
+                )
     holdout = _holdout(fa, fb, (sa.get("test") or {}).get("sha256"), (sb.get("test") or {}).get("sha256"))
     if holdout == "same" and notes:
         same_train = (fa.get("train") or {}).get("sha256") == (fb.get("train") or {}).get("sha256")
-        notes.append(("The training data has the same sha256 and rows in both versions, and the holdout the same "
-                      "recorded fingerprint" if same_train else "The holdout has the same recorded fingerprint")
-                     + ": the metrics were scored on the same holdout rows.")
+        notes.append(
+            (
+                "The training data has the same sha256 and rows in both versions, and the holdout the same "
+                "recorded fingerprint"
+                if same_train
+                else "The holdout has the same recorded fingerprint"
+            )
+            + ": the metrics were scored on the same holdout rows."
+        )
     verdicts = [r["same"] for r in rows]
-    summary = ("changed" if False in verdicts else
-               "unchanged" if None not in verdicts else "unchanged as far as recorded (a snapshot is missing)")
-    return {"rows": rows, "schema": schema, "holdout": holdout, "same_holdout": holdout == "same",
-            "summary": summary, "notes": notes}
+    summary = (
+        "changed"
+        if False in verdicts
+        else "unchanged"
+        if None not in verdicts
+        else "unchanged as far as recorded (a snapshot is missing)"
+    )
+    return {
+        "rows": rows,
+        "schema": schema,
+        "holdout": holdout,
+        "same_holdout": holdout == "same",
+        "summary": summary,
+        "notes": notes,
+    }
 
 
 def _holdout(fa: Mapping[str, Any], fb: Mapping[str, Any], snap_a: str | None, snap_b: str | None) -> str:
@@ -258,5 +355,11 @@ def training_drift(a: Mapping[str, Any], b: Mapping[str, Any], drift_share: floa
         rows.append({**label, "name": f"{label['column']} (label)"})
     for row in rows:
         row["score"] = row["p_value"] if row["p_value"] is not None else row["statistic"]
-    return {"reference": a.get("version"), "drifted": len(found["drifted_columns"]), "tested": found["n_tested"],
-            "share": found["share"], "dataset_drift": found["dataset_drift"], "rows": rows}
+    return {
+        "reference": a.get("version"),
+        "drifted": len(found["drifted_columns"]),
+        "tested": found["n_tested"],
+        "share": found["share"],
+        "dataset_drift": found["dataset_drift"],
+        "rows": rows,
+    }

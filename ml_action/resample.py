@@ -17,8 +17,16 @@ from typing import Any
 
 import numpy as np
 
-LABEL_METRICS = ("accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro",
-                 "precision", "recall", "f1")
+LABEL_METRICS = (
+    "accuracy",
+    "balanced_accuracy",
+    "precision_macro",
+    "recall_macro",
+    "f1_macro",
+    "precision",
+    "recall",
+    "f1",
+)
 ROW_METRICS = ("mae", "mse", "rmse", "r2", "mape", "log_loss", "roc_auc")
 MAX_CLASSES = 50  # above, per-class counts get large: use the generic loop
 INDEX_ROWS = 5000  # label metrics on more rows draw per-cell counts from the multinomial instead of row indices
@@ -60,12 +68,15 @@ def _label_stat(name: str, k: int, pos: int | None) -> Stat:
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.where(present, _safe_div(tp, support), 0).sum(axis=1) / present.sum(axis=1)
         present = (support > 0) | (pred > 0)  # sklearn's labels: classes in y_true or y_pred
-        per_class = {"precision_macro": _safe_div(tp, pred), "recall_macro": _safe_div(tp, support),
-                     "f1_macro": _safe_div(2 * tp, support + pred)}[name]
+        per_class = {
+            "precision_macro": _safe_div(tp, pred),
+            "recall_macro": _safe_div(tp, support),
+            "f1_macro": _safe_div(2 * tp, support + pred),
+        }[name]
         return np.where(present, per_class, 0).sum(axis=1) / present.sum(axis=1)
 
     def stat(s: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
-        support, pred_a, pred_b, tp_a, tp_b = (s[:, i * k:(i + 1) * k] for i in range(5))
+        support, pred_a, pred_b, tp_a, tp_b = (s[:, i * k : (i + 1) * k] for i in range(5))
         return one(support, pred_a, tp_a, total), one(support, pred_b, tp_b, total)
 
     return stat
@@ -84,12 +95,13 @@ def _label_plan(name: str, y: np.ndarray, a: np.ndarray, b: np.ndarray, classes:
             return None  # sklearn raises or behaves differently here: let it decide in the loop
         pos = int(np.flatnonzero(labels == classes[1])[0])
     n = y.size
-    yc, ac, bc = codes[:n], codes[n:2 * n], codes[2 * n:]
+    yc, ac, bc = codes[:n], codes[n : 2 * n], codes[2 * n :]
     cells, row_cell = np.unique((yc * k + ac) * k + bc, return_inverse=True)
     cy, ca, cb = cells // (k * k), (cells // k) % k, cells % k
     onehot = np.eye(k)
-    features = np.hstack([onehot[cy], onehot[ca], onehot[cb], onehot[cy] * (cy == ca)[:, None],
-                          onehot[cy] * (cy == cb)[:, None]])
+    features = np.hstack(
+        [onehot[cy], onehot[ca], onehot[cb], onehot[cy] * (cy == ca)[:, None], onehot[cy] * (cy == cb)[:, None]]
+    )
     return _Plan(features=features, stat=_label_stat(name, k, pos), cells=row_cell.reshape(-1))
 
 
@@ -194,11 +206,18 @@ def plan_values(plan: _Plan, counts: np.ndarray, n: int) -> tuple[np.ndarray, np
     return plan.direct(counts) if plan.direct else plan.stat(counts @ plan.features, n)
 
 
-def make_plan(metric_name: str | None, per_row: Callable[[Any, Any], Any] | None, y: np.ndarray, a: np.ndarray,
-          b: np.ndarray, classes: Sequence[Any] | None) -> _Plan | None:
+def make_plan(
+    metric_name: str | None,
+    per_row: Callable[[Any, Any], Any] | None,
+    y: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    classes: Sequence[Any] | None,
+) -> _Plan | None:
     if per_row is not None:
-        features = np.column_stack((np.asarray(per_row(y, a), dtype="float64"),
-                                    np.asarray(per_row(y, b), dtype="float64")))
+        features = np.column_stack(
+            (np.asarray(per_row(y, a), dtype="float64"), np.asarray(per_row(y, b), dtype="float64"))
+        )
         return _Plan(features=features, stat=_mean_stat())
     if metric_name in LABEL_METRICS:
         return _label_plan(metric_name, y, a, b, classes)
@@ -253,8 +272,14 @@ def draw_multinomial(plan: _Plan, rng: np.random.Generator, n: int, n_resamples:
     return np.concatenate(out_a), np.concatenate(out_b)
 
 
-def draw_loop(metric: Callable[[Any, Any], float], y: np.ndarray, a: np.ndarray, b: np.ndarray,
-          rng: np.random.Generator, n_resamples: int) -> tuple[np.ndarray, np.ndarray]:
+def draw_loop(
+    metric: Callable[[Any, Any], float],
+    y: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    rng: np.random.Generator,
+    n_resamples: int,
+) -> tuple[np.ndarray, np.ndarray]:
     out_a = np.full(n_resamples, np.nan)
     out_b = np.full(n_resamples, np.nan)
     i = 0

@@ -29,16 +29,22 @@ if TYPE_CHECKING:
 
 SUMMARY_LIMIT = 1024 * 1024  # GitHub's limit for the job summary of one step, in bytes
 SUMMARY_MARGIN = 4096  # room kept for the truncation note
-SUMMARY_TRUNCATED = ("\n\n> [!WARNING]\n> The job summary was cut at GitHub's limit of 1 MiB per step; "
-                     "the full report is in the file named by the `report-path` output.\n")
+SUMMARY_TRUNCATED = (
+    "\n\n> [!WARNING]\n> The job summary was cut at GitHub's limit of 1 MiB per step; "
+    "the full report is in the file named by the `report-path` output.\n"
+)
 HEARTBEAT_SECONDS = 30.0
 
 
 class Runner:
     """Talks to the runner through stdout workflow commands and the file commands named in ``ctx``."""
 
-    def __init__(self, ctx: RunContext | None = None, heartbeat_seconds: float = HEARTBEAT_SECONDS,
-                 terminal: Terminal | None = None) -> None:
+    def __init__(
+        self,
+        ctx: RunContext | None = None,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        terminal: Terminal | None = None,
+    ) -> None:
         self.ctx = ctx or RunContext()
         self.terminal = None if self.ctx.github_actions else terminal
         self.outputs: dict[str, str] = {}
@@ -100,8 +106,11 @@ class Runner:
     def _annotate(self, kind: str, message: str, title: str | None) -> None:
         if self.terminal is not None:
             with self._lock:
-                self.terminal.annotation(kind, "\n".join(escape.log_lines(self.redact(message))),
-                                         escape.visible(self.redact(title)) if title else None)
+                self.terminal.annotation(
+                    kind,
+                    "\n".join(escape.log_lines(self.redact(message))),
+                    escape.visible(self.redact(title)) if title else None,
+                )
             return
         props: dict[str, Any] = {"title": self.redact(title)} if title else {}
         self._command(kind, self.redact(message), props)
@@ -118,8 +127,10 @@ class Runner:
     @contextlib.contextmanager
     def capture_warnings(self) -> Iterator[None]:
         """Python warnings (e.g. from scikit-learn, naming columns) go through ``info`` instead of stderr."""
-        def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None,
-                 line: str | None = None) -> None:
+
+        def show(
+            message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None, line: str | None = None
+        ) -> None:
             self.info(f"{category.__name__}: {escape.visible(message, 1000)}")
 
         saved = warnings.showwarning
@@ -178,8 +189,11 @@ class Runner:
         secret such as ``pass`` must not turn ``verdict=pass`` into ``verdict=***``)."""
         from actions_toolkit.file_command import prepare_key_value_message
 
-        text = value if isinstance(value, str) else ("true" if value is True else "false" if value is False
-                                                     else str(value))
+        text = (
+            value
+            if isinstance(value, str)
+            else ("true" if value is True else "false" if value is False else str(value))
+        )
         self.outputs[name] = text
         path = self.ctx.output_path
         if path:
@@ -206,8 +220,8 @@ class Runner:
         if len(data) > room:
             from ml_action.comment import close_blocks
 
-            cut = data[:max(0, room)].decode("utf-8", errors="ignore")
-            cut = cut[:cut.rfind("\n")] if "\n" in cut else ""
+            cut = data[: max(0, room)].decode("utf-8", errors="ignore")
+            cut = cut[: cut.rfind("\n")] if "\n" in cut else ""
             text = close_blocks(cut.rstrip()) + SUMMARY_TRUNCATED
             data = text.encode("utf-8")
             self._summary_full = True

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 DEFAULT_FOLDS = 5
 SUMMARY_ROWS = 200  # trials in the job summary's table; the comment shows the top 10
 COMMENT_ROWS = 10
+
+
 def is_grid(space: Mapping[str, Any]) -> bool:
     return all(isinstance(spec, list) for spec in space.values())
 
@@ -54,23 +56,31 @@ def distributions(space: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return out
 
 
-def check_space(space: Mapping[str, Any], method: str, fixed: Mapping[str, Any], valid: Mapping[str, Any],
-                estimator: str) -> None:
+def check_space(
+    space: Mapping[str, Any], method: str, fixed: Mapping[str, Any], valid: Mapping[str, Any], estimator: str
+) -> None:
     """Names against the estimator's ``get_params()`` and ``params``; distributions only where sampled."""
     both = sorted(set(space) & set(fixed))
     if both:
-        raise UserError("search", f"{', '.join(both)} {'is' if len(both) == 1 else 'are'} in both `params` and "
-                        "`search`", "`params` are fixed and `search` varies the rest: keep each parameter in one.")
+        raise UserError(
+            "search",
+            f"{', '.join(both)} {'is' if len(both) == 1 else 'are'} in both `params` and `search`",
+            "`params` are fixed and `search` varies the rest: keep each parameter in one.",
+        )
     unknown = sorted(p for p in space if p not in valid)
     if unknown:
         names = ", ".join(sorted(k for k in valid if "__" not in k)) or ", ".join(sorted(valid))
-        raise UserError("search", f"unknown parameter(s) {', '.join(unknown)} for {estimator}",
-                        f"Valid names: {names}.")
+        raise UserError(
+            "search", f"unknown parameter(s) {', '.join(unknown)} for {estimator}", f"Valid names: {names}."
+        )
     if method == "grid" and not is_grid(space):
         ranges = ", ".join(p for p, s in space.items() if not isinstance(s, list))
-        raise UserError("search-method", f"`grid` needs a list of values for every parameter; {ranges} "
-                        f"{'is a range' if ',' not in ranges else 'are ranges'}",
-                        "Use `search-method: random` (or `halving`) for ranges, or list the values.")
+        raise UserError(
+            "search-method",
+            f"`grid` needs a list of values for every parameter; {ranges} "
+            f"{'is a range' if ',' not in ranges else 'are ranges'}",
+            "Use `search-method: random` (or `halving`) for ranges, or list the values.",
+        )
 
 
 # ---------------------------------------------------------------------------------------------- scoring
@@ -94,10 +104,13 @@ def scorer(primary: str, classes: list[Any] | None) -> Any:
         "precision": (skm.precision_score, {"pos_label": pos, "zero_division": 0}),
         "recall": (skm.recall_score, {"pos_label": pos, "zero_division": 0}),
         "f1": (skm.f1_score, {"pos_label": pos, "zero_division": 0}),
-        "roc_auc": (skm.roc_auc_score, {"response_method": "predict_proba"} if binary else
-                    {"response_method": "predict_proba", "multi_class": "ovr", "labels": classes}),
-        "log_loss": (skm.log_loss, {"response_method": "predict_proba", "labels": classes,
-                                    "greater_is_better": False}),
+        "roc_auc": (
+            skm.roc_auc_score,
+            {"response_method": "predict_proba"}
+            if binary
+            else {"response_method": "predict_proba", "multi_class": "ovr", "labels": classes},
+        ),
+        "log_loss": (skm.log_loss, {"response_method": "predict_proba", "labels": classes, "greater_is_better": False}),
         "rmse": (skm.root_mean_squared_error, {"greater_is_better": False}),
         "mae": (skm.mean_absolute_error, {"greater_is_better": False}),
         "r2": (skm.r2_score, {}),
@@ -140,17 +153,33 @@ class SearchResult:
 
     def record(self) -> dict[str, Any]:
         """For the manifest: enough to know what was searched and to rebuild the choice without searching."""
-        return {"method": self.method, "space": self.space, "seed": self.seed, "folds": self.folds,
-                "scoring": self.scoring,
-                "greater_is_better": self.greater_is_better, "chosen": self.chosen, "best_cv_score": self.best_score,
-                "best_cv_std": self.best_std, "candidates": self.candidates, "fits": self.fits, "where": self.where}
+        return {
+            "method": self.method,
+            "space": self.space,
+            "seed": self.seed,
+            "folds": self.folds,
+            "scoring": self.scoring,
+            "greater_is_better": self.greater_is_better,
+            "chosen": self.chosen,
+            "best_cv_score": self.best_score,
+            "best_cv_std": self.best_std,
+            "candidates": self.candidates,
+            "fits": self.fits,
+            "where": self.where,
+        }
 
     def context(self) -> dict[str, Any]:
         """For ``templates/search.md.j2``: values already written as safe table cells."""
         trials = [{**t, "cells": [cell(t["params"][p]) for p in self.space]} for t in self.trials[:SUMMARY_ROWS]]
-        return {**self.record(), "seconds": self.seconds, "trials": trials,
-                "total": len(self.trials), "varied": list(self.space), "halving": self.method == "halving",
-                "chosen_text": ", ".join(f"`{p}={cell(v)}`" for p, v in self.chosen.items())}
+        return {
+            **self.record(),
+            "seconds": self.seconds,
+            "trials": trials,
+            "total": len(self.trials),
+            "varied": list(self.space),
+            "halving": self.method == "halving",
+            "chosen_text": ", ".join(f"`{p}={cell(v)}`" for p, v in self.chosen.items()),
+        }
 
 
 def cell(value: Any) -> str:
@@ -163,13 +192,23 @@ def cell(value: Any) -> str:
 def folds_for(cv: int) -> int:
     """``cv`` folds, or 5 when ``cv`` is 0 (off for the report, but a search needs folds)."""
     if cv == 1:
-        raise UserError("cv", "1 fold is not cross-validation", "Set `cv` to 0 (5 folds for a search) or to 2 or "
-                        "more.")
+        raise UserError("cv", "1 fold is not cross-validation", "Set `cv` to 0 (5 folds for a search) or to 2 or more.")
     return cv or DEFAULT_FOLDS
 
 
-def run(model: Any, space: Mapping[str, Any], prefix: str, method: str, n_iter: int, cv: int, seed: int,
-        dataset: Dataset, primary: str, place: Place, runner: Runner) -> SearchResult:
+def run(
+    model: Any,
+    space: Mapping[str, Any],
+    prefix: str,
+    method: str,
+    n_iter: int,
+    cv: int,
+    seed: int,
+    dataset: Dataset,
+    primary: str,
+    place: Place,
+    runner: Runner,
+) -> SearchResult:
     """Search ``space`` for ``model`` on the training part; ``model`` keeps its parameters (set the chosen
     ones with ``prefix`` + name). A scikit-learn complaint about the space or the data is the user's."""
     from sklearn.base import clone
@@ -179,10 +218,16 @@ def run(model: Any, space: Mapping[str, Any], prefix: str, method: str, n_iter: 
 
     folds = folds_for(cv)
     if len(dataset.X_train) < folds:
-        raise UserError("cv", f"{folds} folds need at least {folds} training rows, there are "
-                        f"{len(dataset.X_train)}", "Lower `cv`.")
-    common: dict[str, Any] = {"scoring": scorer(primary, dataset.classes), "cv": splitter(dataset, folds, seed),
-                              "refit": False, "n_jobs": -1, "error_score": "raise"}
+        raise UserError(
+            "cv", f"{folds} folds need at least {folds} training rows, there are {len(dataset.X_train)}", "Lower `cv`."
+        )
+    common: dict[str, Any] = {
+        "scoring": scorer(primary, dataset.classes),
+        "cv": splitter(dataset, folds, seed),
+        "refit": False,
+        "n_jobs": -1,
+        "error_score": "raise",
+    }
     params = distributions(space, prefix)
     if method == "grid":
         search: Any = GridSearchCV(clone(model), params, **common)
@@ -195,18 +240,22 @@ def run(model: Any, space: Mapping[str, Any], prefix: str, method: str, n_iter: 
         from sklearn.experimental import enable_halving_search_cv  # noqa: F401
         from sklearn.model_selection import HalvingRandomSearchCV
 
-        search = HalvingRandomSearchCV(clone(model), params, n_candidates=n_iter, random_state=seed,
-                                       factor=3, **common)
+        search = HalvingRandomSearchCV(clone(model), params, n_candidates=n_iter, random_state=seed, factor=3, **common)
         planned = f"{n_iter} candidates, halved by 3 each round"
-    runner.info(f"{method} search: {planned} × {folds} folds on {len(dataset.X_train)} training rows, scored "
-                f"by {primary}; {place.describe()}")
+    runner.info(
+        f"{method} search: {planned} × {folds} folds on {len(dataset.X_train)} training rows, scored "
+        f"by {primary}; {place.describe()}"
+    )
     started = time.perf_counter()
     try:
         with place.backend(dataset.X_train, dataset.y_train):
             search.fit(dataset.X_train, dataset.y_train)
     except (ValueError, TypeError) as exc:
-        raise UserError("search", f"the search failed: {first_line(exc, 400)}",
-                        "Check the values in `search` and that they suit this estimator and data.") from None
+        raise UserError(
+            "search",
+            f"the search failed: {first_line(exc, 400)}",
+            "Check the values in `search` and that they suit this estimator and data.",
+        ) from None
     seconds = time.perf_counter() - started
     sign = 1.0 if METRICS[primary].greater_is_better else -1.0
     trials = _trials(search.cv_results_, list(space), prefix, sign)
@@ -214,14 +263,27 @@ def run(model: Any, space: Mapping[str, Any], prefix: str, method: str, n_iter: 
     best = search.best_index_
     results = search.cv_results_
     fits = len(results["params"]) * folds
-    runner.info(f"{len(results['params'])} candidates, {fits} fits in {seconds:.1f} s; chosen: "
-                + ", ".join(f"{k}={v!r}" for k, v in chosen.items())
-                + f" ({primary} {sign * float(results['mean_test_score'][best]):.4g} in CV)")
-    return SearchResult(method=method, space=dict(space), seed=seed, folds=folds, scoring=primary,
-                        greater_is_better=sign > 0, chosen=chosen,
-                        best_score=sign * float(results["mean_test_score"][best]),
-                        best_std=float(results["std_test_score"][best]), candidates=len(results["params"]),
-                        fits=fits, seconds=seconds, trials=trials, where=place.describe())
+    runner.info(
+        f"{len(results['params'])} candidates, {fits} fits in {seconds:.1f} s; chosen: "
+        + ", ".join(f"{k}={v!r}" for k, v in chosen.items())
+        + f" ({primary} {sign * float(results['mean_test_score'][best]):.4g} in CV)"
+    )
+    return SearchResult(
+        method=method,
+        space=dict(space),
+        seed=seed,
+        folds=folds,
+        scoring=primary,
+        greater_is_better=sign > 0,
+        chosen=chosen,
+        best_score=sign * float(results["mean_test_score"][best]),
+        best_std=float(results["std_test_score"][best]),
+        candidates=len(results["params"]),
+        fits=fits,
+        seconds=seconds,
+        trials=trials,
+        where=place.describe(),
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -234,10 +296,13 @@ def _trials(results: Mapping[str, Any], names: list[str], prefix: str, sign: flo
     """Every candidate, best first (for halving: the last round first, as scikit-learn ranks them)."""
     rows: list[dict[str, Any]] = []
     for i, params in enumerate(results["params"]):
-        row: dict[str, Any] = {"rank": int(results["rank_test_score"][i]),
-               "params": {n: _plain(params[prefix + n]) for n in names},
-               "mean": sign * float(results["mean_test_score"][i]), "std": float(results["std_test_score"][i]),
-               "fit_seconds": float(results["mean_fit_time"][i])}
+        row: dict[str, Any] = {
+            "rank": int(results["rank_test_score"][i]),
+            "params": {n: _plain(params[prefix + n]) for n in names},
+            "mean": sign * float(results["mean_test_score"][i]),
+            "std": float(results["std_test_score"][i]),
+            "fit_seconds": float(results["mean_fit_time"][i]),
+        }
         if "iter" in results:
             row["round"] = int(results["iter"][i]) + 1
             row["resources"] = int(results["n_resources"][i])

@@ -16,8 +16,10 @@ from ml_action.errors import UserError
 from ml_action.inputs import parse_yaml
 
 METHODS = ("grid", "random", "halving")
-_HINT = ("Write `search` as a mapping, e.g. `{max_depth: [2, 4, 8], learning_rate: {low: 0.001, high: 1, "
-         "log: true}, max_leaf_nodes: {int: [8, 64]}, loss: {choices: [a, b]}}`.")
+_HINT = (
+    "Write `search` as a mapping, e.g. `{max_depth: [2, 4, 8], learning_rate: {low: 0.001, high: 1, "
+    "log: true}, max_leaf_nodes: {int: [8, 64]}, loss: {choices: [a, b]}}`."
+)
 
 
 # ---------------------------------------------------------------------------------------------- the space
@@ -55,8 +57,11 @@ def _number(name: str, param: str, key: str, raw: Any, integer: bool = False) ->
 def _spec(name: str, param: str, spec: Any) -> Any:
     if isinstance(spec, list):
         if not spec:
-            raise UserError(name, f"'{param}' has an empty list of values", "Give at least one value, e.g. "
-                            f"`{param}: [2, 4]`, or leave the parameter out.")
+            raise UserError(
+                name,
+                f"'{param}' has an empty list of values",
+                f"Give at least one value, e.g. `{param}: [2, 4]`, or leave the parameter out.",
+            )
         return list(spec)
     if not isinstance(spec, Mapping):
         raise UserError(name, f"'{param}' is '{spec}', neither a list nor a distribution", _HINT)
@@ -83,5 +88,8 @@ def _spec(name: str, param: str, spec: Any) -> Any:
         if log and low <= 0:
             raise UserError(name, f"'{param}': a log scale needs low > 0, not {low}", "Raise `low` or drop `log`.")
         return {"low": float(low), "high": float(high), "log": log}
-    raise UserError(name, f"'{param}' has the keys {', '.join(sorted(keys))}, which is no distribution",
-                    "Use `{low: .., high: .., log: true}`, `{int: [a, b]}` or `{choices: [...]}`.")
+    raise UserError(
+        name,
+        f"'{param}' has the keys {', '.join(sorted(keys))}, which is no distribution",
+        "Use `{low: .., high: .., log: true}`, `{int: [a, b]}` or `{choices: [...]}`.",
+    )

@@ -33,8 +33,14 @@ if TYPE_CHECKING:
 
 SPLITS = ("train", "test")
 # fixed so the bytes depend only on the frame (and the pyarrow version, which the writer records in the file)
-PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "compression_level": 3, "row_group_size": 1 << 20,
-                                   "use_dictionary": True, "write_statistics": True, "version": "2.6"}
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "row_group_size": 1 << 20,
+    "use_dictionary": True,
+    "write_statistics": True,
+    "version": "2.6",
+}
 
 
 def enabled(config: Config) -> bool:
@@ -65,8 +71,9 @@ def read_parquet(path: Path) -> pd.DataFrame:
         return handle.read().to_pandas()
 
 
-def store_snapshots(registry: Registry, dataset: Dataset, workdir: Path,
-                    log: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+def store_snapshots(
+    registry: Registry, dataset: Dataset, workdir: Path, log: Callable[[str], None] = print
+) -> dict[str, dict[str, Any]]:
     """Write the train and holdout frames to the registry create-only; return the manifest's references."""
     out: dict[str, dict[str, Any]] = {}
     columns = [*dataset.features, dataset.target]
@@ -80,38 +87,57 @@ def store_snapshots(registry: Registry, dataset: Dataset, workdir: Path,
         except AlreadyExists:
             how = "already stored (identical data), not uploaded again"
         size = path.stat().st_size
-        out[split] = {"sha256": digest, "key": relative, "rows": int(len(frame)), "columns": int(frame.shape[1]),
-                      "bytes": size, "format": "parquet"}
+        out[split] = {
+            "sha256": digest,
+            "key": relative,
+            "rows": int(len(frame)),
+            "columns": int(frame.shape[1]),
+            "bytes": size,
+            "format": "parquet",
+        }
         log(f"data snapshot {split}: {len(frame)} rows, {size / 1e6:.2f} MB, sha256 {digest[:12]}… {how}")
     return out
 
 
-def fetch_snapshots(registry: Registry, manifest: dict[str, Any], version: str,
-                    workdir: Path) -> dict[str, pd.DataFrame]:
+def fetch_snapshots(
+    registry: Registry, manifest: dict[str, Any], version: str, workdir: Path
+) -> dict[str, pd.DataFrame]:
     """Download a version's snapshots, check each sha256 against the manifest, and read them."""
 
     refs = (manifest.get("data") or {}).get("snapshots")
     if not refs:
-        raise UserError("to-version", f"version {version} was published without `snapshot-data`, so the registry "
-                        "holds no copy of the rows it was trained on and it cannot be reproduced",
-                        "Reproduce a version published with `snapshot-data: true` (the default for an S3 "
-                        "registry); publish with it from now on.")
+        raise UserError(
+            "to-version",
+            f"version {version} was published without `snapshot-data`, so the registry "
+            "holds no copy of the rows it was trained on and it cannot be reproduced",
+            "Reproduce a version published with `snapshot-data: true` (the default for an S3 "
+            "registry); publish with it from now on.",
+        )
     frames = {}
     for split in SPLITS:
         ref = refs.get(split)
         if not ref:
-            raise UserError("to-version", f"the manifest of version {version} has no {split} data snapshot",
-                            "Publish the model again with `snapshot-data: true`.")
+            raise UserError(
+                "to-version",
+                f"the manifest of version {version} has no {split} data snapshot",
+                "Publish the model again with `snapshot-data: true`.",
+            )
         expected = ref["sha256"]
         dest = workdir / "snapshot" / f"{version}-{split}.parquet"
         if not registry.store.download(registry.key(ref["key"]), dest):
-            raise UserError("to-version", f"the {split} data snapshot of version {version} "
-                            f"({registry.store.url(registry.key(ref['key']))}) is missing",
-                            "It was deleted from the registry; this version can no longer be reproduced.")
+            raise UserError(
+                "to-version",
+                f"the {split} data snapshot of version {version} "
+                f"({registry.store.url(registry.key(ref['key']))}) is missing",
+                "It was deleted from the registry; this version can no longer be reproduced.",
+            )
         actual = sha256_file(dest)
         if actual != expected:
-            raise UserError("to-version", f"the {split} data snapshot of version {version} fails its sha256 check "
-                            f"(expected {expected[:12]}…, got {actual[:12]}…); it was not used",
-                            "The snapshot object was altered or corrupted; restore it from a backup.")
+            raise UserError(
+                "to-version",
+                f"the {split} data snapshot of version {version} fails its sha256 check "
+                f"(expected {expected[:12]}…, got {actual[:12]}…); it was not used",
+                "The snapshot object was altered or corrupted; restore it from a backup.",
+            )
         frames[split] = read_parquet(dest)
     return frames

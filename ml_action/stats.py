@@ -86,19 +86,40 @@ class BootstrapResult:
         def num(v: float) -> float | None:
             return float(v) if math.isfinite(v) else None
 
-        return {"metric": self.metric, "observed": num(self.observed), "low": num(self.low), "high": num(self.high),
-                "confidence": self.confidence, "greater_is_better": self.greater_is_better,
-                "n_resamples": self.n_resamples, "valid_resamples": self.valid_resamples, "skipped": self.skipped,
-                "rows": self.rows, "rows_used": self.rows_used, "method": self.method,
-                "significant": self.significant, "direction": self.direction,
-                "whole_interval_regression": self.whole_interval_regression}
+        return {
+            "metric": self.metric,
+            "observed": num(self.observed),
+            "low": num(self.low),
+            "high": num(self.high),
+            "confidence": self.confidence,
+            "greater_is_better": self.greater_is_better,
+            "n_resamples": self.n_resamples,
+            "valid_resamples": self.valid_resamples,
+            "skipped": self.skipped,
+            "rows": self.rows,
+            "rows_used": self.rows_used,
+            "method": self.method,
+            "significant": self.significant,
+            "direction": self.direction,
+            "whole_interval_regression": self.whole_interval_regression,
+        }
 
 
-def paired_bootstrap(y_true: Any, pred_candidate: Any, pred_champion: Any, metric: Callable[[Any, Any], float],
-                     greater_is_better: bool, n_resamples: int = 1000, seed: int = 42, max_rows: int = 20000,
-                     confidence: float = 0.95, *, metric_name: str | None = None,
-                     per_row: Callable[[Any, Any], Any] | None = None,
-                     classes: Sequence[Any] | None = None) -> BootstrapResult:
+def paired_bootstrap(
+    y_true: Any,
+    pred_candidate: Any,
+    pred_champion: Any,
+    metric: Callable[[Any, Any], float],
+    greater_is_better: bool,
+    n_resamples: int = 1000,
+    seed: int = 42,
+    max_rows: int = 20000,
+    confidence: float = 0.95,
+    *,
+    metric_name: str | None = None,
+    per_row: Callable[[Any, Any], Any] | None = None,
+    classes: Sequence[Any] | None = None,
+) -> BootstrapResult:
     """Percentile interval of ``metric(y, candidate) - metric(y, champion)`` over paired resamples.
 
     Parameters
@@ -166,10 +187,21 @@ def paired_bootstrap(y_true: Any, pred_candidate: Any, pred_champion: Any, metri
     own_shift = 0.0
     if rows_used < n:  # the subsample's own value, moved to the all-rows value like the difference
         own_shift = float(metric(np.asarray(y_true), np.asarray(pred_candidate))) - float(metric(y, a))
-    return BootstrapResult(observed=observed, low=low, high=high, confidence=confidence,
-                           greater_is_better=greater_is_better, n_resamples=n_resamples,
-                           valid_resamples=int(diffs.size), rows=n, rows_used=rows_used, method=method,
-                           metric=metric_name, draws=diffs + shift, values=va[finite] + own_shift)
+    return BootstrapResult(
+        observed=observed,
+        low=low,
+        high=high,
+        confidence=confidence,
+        greater_is_better=greater_is_better,
+        n_resamples=n_resamples,
+        valid_resamples=int(diffs.size),
+        rows=n,
+        rows_used=rows_used,
+        method=method,
+        metric=metric_name,
+        draws=diffs + shift,
+        values=va[finite] + own_shift,
+    )
 
 
 # ------------------------------------------------------------------------------ one sample, two samples
@@ -187,11 +219,19 @@ def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, fl
     return float(low), float(high)
 
 
-def bootstrap_values(y_true: Any, pred: Any, metric: Callable[[Any, Any], float], n_resamples: int = 1000,
-                     seed: int = 42, max_rows: int = 20000, *, metric_name: str | None = None,
-                     per_row: Callable[[Any, Any], Any] | None = None,
-                     classes: Sequence[Any] | None = None,
-                     rng: np.random.Generator | None = None) -> tuple[float, np.ndarray, str]:
+def bootstrap_values(
+    y_true: Any,
+    pred: Any,
+    metric: Callable[[Any, Any], float],
+    n_resamples: int = 1000,
+    seed: int = 42,
+    max_rows: int = 20000,
+    *,
+    metric_name: str | None = None,
+    per_row: Callable[[Any, Any], Any] | None = None,
+    classes: Sequence[Any] | None = None,
+    rng: np.random.Generator | None = None,
+) -> tuple[float, np.ndarray, str]:
     """One model's metric on all rows and on ``n_resamples`` bootstrap resamples of them.
 
     The same machinery as ``paired_bootstrap`` (the model paired with itself): the vectorised plans,
@@ -258,18 +298,39 @@ class TwoSampleResult:
         def num(v: float) -> float | None:
             return float(v) if math.isfinite(v) else None
 
-        return {"metric": self.metric, "reference": num(self.reference), "fresh": num(self.fresh),
-                "observed": num(self.observed), "low": num(self.low), "high": num(self.high),
-                "confidence": self.confidence, "greater_is_better": self.greater_is_better,
-                "n_resamples": self.n_resamples, "valid_resamples": self.valid_resamples,
-                "reference_rows": self.reference_rows, "fresh_rows": self.fresh_rows, "method": self.method}
+        return {
+            "metric": self.metric,
+            "reference": num(self.reference),
+            "fresh": num(self.fresh),
+            "observed": num(self.observed),
+            "low": num(self.low),
+            "high": num(self.high),
+            "confidence": self.confidence,
+            "greater_is_better": self.greater_is_better,
+            "n_resamples": self.n_resamples,
+            "valid_resamples": self.valid_resamples,
+            "reference_rows": self.reference_rows,
+            "fresh_rows": self.fresh_rows,
+            "method": self.method,
+        }
 
 
-def two_sample_bootstrap(y_reference: Any, pred_reference: Any, y_fresh: Any, pred_fresh: Any,
-                         metric: Callable[[Any, Any], float], greater_is_better: bool, n_resamples: int = 1000,
-                         seed: int = 42, max_rows: int = 20000, confidence: float = 0.95, *,
-                         metric_name: str | None = None, per_row: Callable[[Any, Any], Any] | None = None,
-                         classes: Sequence[Any] | None = None) -> TwoSampleResult:
+def two_sample_bootstrap(
+    y_reference: Any,
+    pred_reference: Any,
+    y_fresh: Any,
+    pred_fresh: Any,
+    metric: Callable[[Any, Any], float],
+    greater_is_better: bool,
+    n_resamples: int = 1000,
+    seed: int = 42,
+    max_rows: int = 20000,
+    confidence: float = 0.95,
+    *,
+    metric_name: str | None = None,
+    per_row: Callable[[Any, Any], Any] | None = None,
+    classes: Sequence[Any] | None = None,
+) -> TwoSampleResult:
     """Percentile interval of ``metric(fresh) − metric(reference)``, each sample resampled on its own.
 
     For the monitor: the reference rows (the holdout at publish, with the model's predictions then) and the
@@ -280,18 +341,44 @@ def two_sample_bootstrap(y_reference: Any, pred_reference: Any, y_fresh: Any, pr
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     rng = np.random.default_rng(seed)
-    ref, ref_values, ref_method = bootstrap_values(y_reference, pred_reference, metric, n_resamples,
-                                                   max_rows=max_rows, metric_name=metric_name, per_row=per_row,
-                                                   classes=classes, rng=rng)
-    new, new_values, new_method = bootstrap_values(y_fresh, pred_fresh, metric, n_resamples, max_rows=max_rows,
-                                                   metric_name=metric_name, per_row=per_row, classes=classes,
-                                                   rng=rng)
+    ref, ref_values, ref_method = bootstrap_values(
+        y_reference,
+        pred_reference,
+        metric,
+        n_resamples,
+        max_rows=max_rows,
+        metric_name=metric_name,
+        per_row=per_row,
+        classes=classes,
+        rng=rng,
+    )
+    new, new_values, new_method = bootstrap_values(
+        y_fresh,
+        pred_fresh,
+        metric,
+        n_resamples,
+        max_rows=max_rows,
+        metric_name=metric_name,
+        per_row=per_row,
+        classes=classes,
+        rng=rng,
+    )
     diffs = new_values - ref_values
     diffs = diffs[np.isfinite(diffs)]
     low, high = percentile_interval(diffs, confidence)
     method = ref_method if ref_method == new_method else f"{ref_method}+{new_method}"
-    return TwoSampleResult(reference=ref, fresh=new, low=low, high=high, confidence=confidence,
-                           greater_is_better=greater_is_better, n_resamples=n_resamples,
-                           valid_resamples=int(diffs.size), reference_rows=int(np.asarray(y_reference).shape[0]),
-                           fresh_rows=int(np.asarray(y_fresh).shape[0]), method=method, metric=metric_name,
-                           draws=diffs)
+    return TwoSampleResult(
+        reference=ref,
+        fresh=new,
+        low=low,
+        high=high,
+        confidence=confidence,
+        greater_is_better=greater_is_better,
+        n_resamples=n_resamples,
+        valid_resamples=int(diffs.size),
+        reference_rows=int(np.asarray(y_reference).shape[0]),
+        fresh_rows=int(np.asarray(y_fresh).shape[0]),
+        method=method,
+        metric=metric_name,
+        draws=diffs,
+    )

@@ -50,9 +50,15 @@ class Terminal:
     def __init__(self, stream: IO[str], env: Mapping[str, str]) -> None:
         from rich.console import Console
 
-        self.console = Console(file=stream, markup=False, emoji=False, highlight=False, soft_wrap=False,
-                               no_color=bool(env.get("NO_COLOR")),
-                               force_terminal=True if not stream.isatty() else None)
+        self.console = Console(
+            file=stream,
+            markup=False,
+            emoji=False,
+            highlight=False,
+            soft_wrap=False,
+            no_color=bool(env.get("NO_COLOR")),
+            force_terminal=True if not stream.isatty() else None,
+        )
         self._status: Any = None
         self._stages: list[tuple[str, float]] = []
         self._animate = stream.isatty()  # forced onto a pipe or file: the same layout, no spinner frames
@@ -115,8 +121,13 @@ class Terminal:
     def verdict(self, code: int, outputs: Mapping[str, str]) -> None:
         """The last line: what happened, and where the report is."""
         verdict = outputs.get("verdict")
-        word, style = (("passed", "bold green") if code == 0 and verdict != "fail" else
-                       ("failed", "bold red") if code == 1 else ("crashed", "bold red"))
+        word, style = (
+            ("passed", "bold green")
+            if code == 0 and verdict != "fail"
+            else ("failed", "bold red")
+            if code == 1
+            else ("crashed", "bold red")
+        )
         if code == 0 and verdict == "fail":
             word, style = "gates failed (not fatal: fail-on-gate is off)", "bold yellow"
         text = self._text(f"ml-action {word}", style)

@@ -51,26 +51,50 @@ def runner_env(workspace: Path, inputs: dict[str, str], extra: dict[str, str] | 
     # Tests run beside each other on shared cores: there, OpenMP's waiting threads made each
     # HistGradientBoosting fit ~10x slower (churn example: 147 s). One thread gives the same model.
     env.setdefault("OMP_NUM_THREADS", "1")
-    env.update({"GITHUB_WORKSPACE": str(workspace), "GITHUB_OUTPUT": str(output),
-                "GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true",
-                "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "GITHUB_WORKSPACE": str(workspace),
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_ACTIONS": "true",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
     env.update(extra or {})
     return env
 
 
-def run_action(workspace: Path, inputs: dict[str, str], extra: dict[str, str] | None = None,
-               args: list[str] | None = None) -> Result:
+def run_action(
+    workspace: Path, inputs: dict[str, str], extra: dict[str, str] | None = None, args: list[str] | None = None
+) -> Result:
     """Run ``entrypoint.py`` in a subprocess with ``INPUT_*`` variables, cwd = workspace, like the runner."""
     env = runner_env(workspace, inputs, extra)
-    proc = subprocess.run([sys.executable, str(ROOT / "entrypoint.py"), *(args or [])], cwd=workspace, env=env,
-                          capture_output=True, text=True, timeout=600)
-    return Result(proc.returncode, proc.stdout, proc.stderr, parse_outputs(Path(env["GITHUB_OUTPUT"]).read_text()),
-                  Path(env["GITHUB_STEP_SUMMARY"]).read_text(), workspace)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "entrypoint.py"), *(args or [])],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return Result(
+        proc.returncode,
+        proc.stdout,
+        proc.stderr,
+        parse_outputs(Path(env["GITHUB_OUTPUT"]).read_text()),
+        Path(env["GITHUB_STEP_SUMMARY"]).read_text(),
+        workspace,
+    )
 
 
-def run_inprocess(workspace: Path, inputs: dict[str, str], capsys: object, extra: dict[str, str] | None = None,
-                  args: list[str] | None = None) -> Result:
+def run_inprocess(
+    workspace: Path,
+    inputs: dict[str, str],
+    capsys: object,
+    extra: dict[str, str] | None = None,
+    args: list[str] | None = None,
+) -> Result:
     """The same, in this process (fast): ``cli.main`` with an explicit environment."""
     from ml_action.cli import main
 
@@ -82,5 +106,11 @@ def run_inprocess(workspace: Path, inputs: dict[str, str], capsys: object, extra
     finally:
         os.chdir(cwd)
     captured = capsys.readouterr()  # type: ignore[attr-defined]
-    return Result(code, captured.out, captured.err, parse_outputs(Path(env["GITHUB_OUTPUT"]).read_text()),
-                  Path(env["GITHUB_STEP_SUMMARY"]).read_text(), workspace)
+    return Result(
+        code,
+        captured.out,
+        captured.err,
+        parse_outputs(Path(env["GITHUB_OUTPUT"]).read_text()),
+        Path(env["GITHUB_STEP_SUMMARY"]).read_text(),
+        workspace,
+    )

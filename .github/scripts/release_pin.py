@@ -55,16 +55,23 @@ def pin(text: str, reference: str) -> str:
     runs = [i for i, line in enumerate(lines) if re.match(r"runs:[ \t]*(#.*)?\r?\n?$", line)]
     if len(runs) != 1:
         raise PinError("action.yml must have exactly one top-level `runs:` key")
-    block_end = next((i for i in range(runs[0] + 1, len(lines))
-                      if lines[i].strip() and not lines[i][0].isspace() and not lines[i].startswith("#")),
-                     len(lines))
+    block_end = next(
+        (
+            i
+            for i in range(runs[0] + 1, len(lines))
+            if lines[i].strip() and not lines[i][0].isspace() and not lines[i].startswith("#")
+        ),
+        len(lines),
+    )
     images = [i for i in range(runs[0] + 1, block_end) if IMAGE_KEY.match(lines[i])]
     if len(images) != 1:
         raise PinError(f"`runs:` must have exactly one `image:` line, found {len(images)}")
     match = SOURCE_LINE.match(lines[images[0]])
     if match is None:
-        raise PinError(f"expected `image: Dockerfile` under `runs:` (the source on main), found "
-                       f"{lines[images[0]].strip()!r}; is this already a release commit?")
+        raise PinError(
+            f"expected `image: Dockerfile` under `runs:` (the source on main), found "
+            f"{lines[images[0]].strip()!r}; is this already a release commit?"
+        )
     key, _, comment, end = match.groups()
     lines[images[0]] = f"{key}{reference}{comment or ''}{end or ''}"
     return "".join(lines)

@@ -24,9 +24,18 @@ from ml_action.runner import Runner
 
 Mode = Callable[[Config, RunContext, Runner, "Registry | None", Path], int]
 
-MODES: dict[str, Mode] = {"evaluate": evaluate, "publish": publish, "rollback": rollback, "alias": alias,
-                          "list": list_versions, "comment": comment, "monitor": monitor, "reproduce": reproduce,
-                          "diff": diff, "leaderboard": leaderboard}
+MODES: dict[str, Mode] = {
+    "evaluate": evaluate,
+    "publish": publish,
+    "rollback": rollback,
+    "alias": alias,
+    "list": list_versions,
+    "comment": comment,
+    "monitor": monitor,
+    "reproduce": reproduce,
+    "diff": diff,
+    "leaderboard": leaderboard,
+}
 NO_REGISTRY = frozenset({"comment"})  # posts a file; needs no registry configured
 
 

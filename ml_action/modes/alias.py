@@ -28,12 +28,18 @@ def alias(config: Config, ctx: RunContext, runner: Runner, registry: Registry | 
         raise UserError("alias", "is required for `mode: alias`", "Name the alias, e.g. `alias: staging`.")
     name = check_alias_name(config.alias)
     if config.remove_alias and config.to_version:
-        raise UserError("remove-alias", f"is true while `to-version` is '{config.to_version[:40]}'",
-                        "Give `to-version` to set the alias, or `remove-alias: true` alone to remove it.")
+        raise UserError(
+            "remove-alias",
+            f"is true while `to-version` is '{config.to_version[:40]}'",
+            "Give `to-version` to set the alias, or `remove-alias: true` alone to remove it.",
+        )
     if not config.remove_alias and not config.to_version:
-        raise UserError("to-version", "is required for `mode: alias`",
-                        "Name the version the alias should point at (`v7`, `champion`, `latest`), or set "
-                        "`remove-alias: true` to remove it.")
+        raise UserError(
+            "to-version",
+            "is required for `mode: alias`",
+            "Name the version the alias should point at (`v7`, `champion`, `latest`), or set "
+            "`remove-alias: true` to remove it.",
+        )
     target: str | None = None
     sha: str | None = None
     with runner.group(f"Alias {name}"):
@@ -43,14 +49,18 @@ def alias(config: Config, ctx: RunContext, runner: Runner, registry: Registry | 
             sha = manifest["artifacts"]["model.skops"]["sha256"]
         before = registry.alias(name)
         if target is None and before is None:
-            raise UserError("alias", f"the alias '{name}' is not set in {registry.uri}, so there is nothing to "
-                            "remove", "Check the aliases with `mode: list`.")
+            raise UserError(
+                "alias",
+                f"the alias '{name}' is not set in {registry.uri}, so there is nothing to remove",
+                "Check the aliases with `mode: list`.",
+            )
 
         def decide(current: dict[str, Any] | None) -> tuple[bool, str]:
             return (current is not None or target is not None), f"another run removed the alias '{name}' first"
 
-        changed, pointer, why = registry.swap_alias(name, target, sha, actor(ctx), decide,
-                                                    details={"run_id": ctx.run_id or None})
+        changed, pointer, why = registry.swap_alias(
+            name, target, sha, actor(ctx), decide, details={"run_id": ctx.run_id or None}
+        )
     old = (pointer or {}).get("previous") if changed else (before or {}).get("version")
     if not changed:
         runner.notice(f"Nothing to change: {why}.", title="alias")

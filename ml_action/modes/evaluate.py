@@ -53,9 +53,11 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
         return _finish(config, ctx, runner, ev)
     gates, _ = evaluation.gates_with_default(config, ev.primary)
     if ctx.github_actions and not config.is_s3:
-        runner.warning(f"The registry '{config.registry}' is a folder in the runner's workspace, discarded when "
-                       "the job ends: later runs will not see this champion. Use `registry: s3://bucket/prefix`.",
-                       title="registry")
+        runner.warning(
+            f"The registry '{config.registry}' is a folder in the runner's workspace, discarded when "
+            "the job ends: later runs will not see this champion. Use `registry: s3://bucket/prefix`.",
+            title="registry",
+        )
     with runner.group("Publish"):
         model_path = workdir / "model.skops"
         model_sha = save_model(ev.model, model_path)
@@ -65,18 +67,33 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
         git = fields["git"]
         version = registry.allocate_version({"git_sha": git["sha"], "run_id": ctx.run_id or None})
         card = write_card(ev.model, {**fields, "version": version}, model_path, model_sha, workdir / CARD)
-        manifest = registry.write_version(version, model_path, fields,
-                                          extra_files={CARD: card, REFERENCE: workdir / REFERENCE})
+        manifest = registry.write_version(
+            version, model_path, fields, extra_files={CARD: card, REFERENCE: workdir / REFERENCE}
+        )
         runner.info(f"wrote version {version} to {registry.uri}")
     evaluated_against = ev.champion.version if ev.champion else None
     conflict_notes: list[str] = []
     ds = ev.dataset
-    decide = recheck(config, registry, evaluated_against, ds.test, ds.target, ds.task, ds.classes, ev.metrics,
-                     ev.primary, ev.preds, gates, workdir, conflict_notes)
+    decide = recheck(
+        config,
+        registry,
+        evaluated_against,
+        ds.test,
+        ds.target,
+        ds.task,
+        ds.classes,
+        ev.metrics,
+        ev.primary,
+        ev.preds,
+        gates,
+        workdir,
+        conflict_notes,
+    )
     with runner.group("Promote"):
         sha = manifest["artifacts"]["model.skops"]["sha256"]
-        promotion = registry.swap_champion(version, sha, actor(ctx), "promote", decide,
-                                           details={"git_sha": git["sha"], "run_id": ctx.run_id or None})
+        promotion = registry.swap_champion(
+            version, sha, actor(ctx), "promote", decide, details={"git_sha": git["sha"], "run_id": ctx.run_id or None}
+        )
     text = announce(runner, registry, version, promotion, f"Published `{version}`")
     card_url = registry.store.url(registry.key("versions", version, CARD))
     ev.context["published"] = "\n".join([*conflict_notes, text, "", f"Model card: [{CARD}]({card_url})"])
@@ -93,8 +110,9 @@ def _finish(config: Config, ctx: RunContext, runner: Runner, ev: Evaluation) -> 
     evaluation.annotate_gates(runner, ev)
     runner.markdown(parts.head)
     # the comment (or the comment file) gets the same redaction as the log, summary and report
-    url = post_or_save(config, ctx, runner.redact(parts.head), [runner.redact(d) for d in parts.details],
-                       runner.warning)
+    url = post_or_save(
+        config, ctx, runner.redact(parts.head), [runner.redact(d) for d in parts.details], runner.warning
+    )
     if url:
         runner.info(f"PR comment: {url}")
     runner.set_output("comment-url", url or "")
@@ -109,15 +127,31 @@ def _bundle_fields(ev: Evaluation, ctx: RunContext, runner: Runner) -> dict[str,
     """What the result bundle records of this evaluation (``bundle.write`` adds the files and the holdout)."""
     found = ev.checks
     drift = found.drift
-    checks = {"leakage": found.leakage, "interval_note": found.interval_note,
-              "drift": None if drift is None else {"dataset_drift": bool(drift.dataset_drift), "share": drift.share,
-                                                    "drifted_columns": list(drift.drifted_columns)}}
+    checks = {
+        "leakage": found.leakage,
+        "interval_note": found.interval_note,
+        "drift": None
+        if drift is None
+        else {
+            "dataset_drift": bool(drift.dataset_drift),
+            "share": drift.share,
+            "drifted_columns": list(drift.drifted_columns),
+        },
+    }
     champion = ev.champion
-    return {"key": ev.config.comment_marker_key, "model_name": ev.config.model_name, "model": ev.config.model,
-            "estimator": ev.context["estimator"], "primary_metric": ev.primary, "metrics": ev.metrics,
-            "outputs": dict(runner.outputs), "checks": checks, "verdict": ev.verdict.to_dict(),
-            "champion": {"version": champion.version, "metrics": champion.metrics} if champion else None,
-            "version_fields": _manifest(ev, ctx)}
+    return {
+        "key": ev.config.comment_marker_key,
+        "model_name": ev.config.model_name,
+        "model": ev.config.model,
+        "estimator": ev.context["estimator"],
+        "primary_metric": ev.primary,
+        "metrics": ev.metrics,
+        "outputs": dict(runner.outputs),
+        "checks": checks,
+        "verdict": ev.verdict.to_dict(),
+        "champion": {"version": champion.version, "metrics": champion.metrics} if champion else None,
+        "version_fields": _manifest(ev, ctx),
+    }
 
 
 def _manifest(ev: Evaluation, ctx: RunContext, snapshots: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -128,16 +162,30 @@ def _manifest(ev: Evaluation, ctx: RunContext, snapshots: dict[str, Any] | None 
     config, dataset = ev.config, ev.dataset
     champion = ev.champion
     return {
-        "schema": 1, "model_name": config.model_name, "created_at": utc_now(), "by": actor(ctx),
-        "git": git_info(ctx, config.workspace), "run": run_info(ctx),
-        "task": dataset.task, "target": dataset.target, "features": dataset.features, "classes": dataset.classes,
-        "estimator": ev.context["estimator"], "model": config.model,
+        "schema": 1,
+        "model_name": config.model_name,
+        "created_at": utc_now(),
+        "by": actor(ctx),
+        "git": git_info(ctx, config.workspace),
+        "run": run_info(ctx),
+        "task": dataset.task,
+        "target": dataset.target,
+        "features": dataset.features,
+        "classes": dataset.classes,
+        "estimator": ev.context["estimator"],
+        "model": config.model,
         "params": ev.context.get("model_params", dict(config.params)),  # with a search's choice: no search to rebuild
-        "estimator_params": ev.context["params"], "seed": config.seed,
-        "primary_metric": ev.primary, "metrics": ev.metrics, "holdout_rows": len(dataset.test),
+        "estimator_params": ev.context["params"],
+        "seed": config.seed,
+        "primary_metric": ev.primary,
+        "metrics": ev.metrics,
+        "holdout_rows": len(dataset.test),
         "compared_with": {"version": champion.version, "metrics": champion.metrics} if champion else None,
-        "gates": ev.verdict.to_dict(), "cv": ev.context["cv"],
+        "gates": ev.verdict.to_dict(),
+        "cv": ev.context["cv"],
         "search": ev.context.get("search_record"),  # space, method, seed, folds, chosen parameters
         "data": {"fingerprints": dataset.fingerprints, "profile": ev.context.get("profile"), "snapshots": snapshots},
-        "config": config.resolved(), "libraries": library_versions(), "predictions": prediction_record(ev.preds),
+        "config": config.resolved(),
+        "libraries": library_versions(),
+        "predictions": prediction_record(ev.preds),
     }

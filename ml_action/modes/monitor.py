@@ -33,23 +33,32 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     require(config, "data", "target")
     pointer, _ = registry.champion()
     if pointer is None:
-        raise UserError("registry", f"there is no champion in {registry.uri} to monitor",
-                        "Publish a model first (mode: publish), or check `registry` and `model-name`.")
+        raise UserError(
+            "registry",
+            f"there is no champion in {registry.uri} to monitor",
+            "Publish a model first (mode: publish), or check `registry` and `model-name`.",
+        )
     version = pointer["version"]
     manifest = registry.manifest(version, "registry")
     task, features = str(manifest.get("task") or ""), manifest.get("features") or []
     if manifest.get("target") and manifest["target"] != config.target:
-        raise UserError("target", f"champion {version} predicts '{manifest['target']}', not '{config.target}'",
-                        f"Set `target: {manifest['target']}`.")
+        raise UserError(
+            "target",
+            f"champion {version} predicts '{manifest['target']}', not '{config.target}'",
+            f"Set `target: {manifest['target']}`.",
+        )
     with runner.group(f"Score champion {version} on fresh data"):
         frame, fingerprint = load_scoring_frame(config, workdir, ctx.aws_env)
         names = metrics_for(task, len(manifest.get("classes") or []) or None)
         classes = sorted_classes(frame[config.target]) if task == "classification" else None
-        champion = score_champion(registry, pointer, frame, config.target, task, classes, names, workdir,
-                                  config.allow_unsafe_model_format)
+        champion = score_champion(
+            registry, pointer, frame, config.target, task, classes, names, workdir, config.allow_unsafe_model_format
+        )
         metrics = champion.metrics if champion.comparable else {}
-        runner.info(f"{len(frame)} labelled rows; {manifest.get('primary_metric')} = "
-                    f"{metrics.get(manifest.get('primary_metric', ''))}")
+        runner.info(
+            f"{len(frame)} labelled rows; {manifest.get('primary_metric')} = "
+            f"{metrics.get(manifest.get('primary_metric', ''))}"
+        )
     primary = config.primary_metric or manifest.get("primary_metric") or names[0]
     recorded = manifest.get("metrics") or {}
     with runner.group("Drift against the champion's training data"):
@@ -62,8 +71,17 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     with runner.group("Fresh rows against the reference rows"):
         fresh = (frame[config.target].to_numpy(), champion.preds) if champion.comparable and metrics else None
         reference = read_reference(registry, version, manifest, workdir) if fresh is not None else "no fresh scores"
-        judged = judge(monitor_gates(config, manifest, primary), primary, metrics, recorded, task, reference,
-                       fresh, config.bootstrap, config.seed)
+        judged = judge(
+            monitor_gates(config, manifest, primary),
+            primary,
+            metrics,
+            recorded,
+            task,
+            reference,
+            fresh,
+            config.bootstrap,
+            config.seed,
+        )
         result = Verdict([*judged.gates, *champion_checks(champion)])
         state = DEGRADED if result.failed() else judged.state
         runner.info(f"health: {state}")
@@ -71,19 +89,38 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     healthy = state == HEALTHY and not drifted
     rows = compare(metrics, recorded)
     status = status_word(state, drifted)
-    notes = [f"Champion `{version}` scored on {len(frame):,} fresh labelled rows (`{config.data}`, sha256 "
-             f"`{fingerprint['sha256'][:12]}…`), compared with "
-             + ("its reference rows kept at publish (two-sample bootstrap)" if judged.interval is not None else
-                "the metrics recorded when it was published")
-             + f" ({manifest.get('holdout_rows', '?')} holdout rows).", *judged.notes]
+    notes = [
+        f"Champion `{version}` scored on {len(frame):,} fresh labelled rows (`{config.data}`, sha256 "
+        f"`{fingerprint['sha256'][:12]}…`), compared with "
+        + (
+            "its reference rows kept at publish (two-sample bootstrap)"
+            if judged.interval is not None
+            else "the metrics recorded when it was published"
+        )
+        + f" ({manifest.get('holdout_rows', '?')} holdout rows).",
+        *judged.notes,
+    ]
     if state == WATCH:
-        notes.append(f"**Watch:** {primary} dropped significantly, but not significantly beyond the slack. No "
-                     "issue is opened for this; an open one is updated.")
-    context = {"model_name": config.model_name, "verdict": "pass" if healthy else "fail", "primary": primary,
-               "headline": f"**Monitor: `{version}` is {status}.** " + headline(primary, rows, version),
-               "champion_version": version, "rows_label": "fresh labelled rows", "rows": [asdict(r) for r in rows],
-               "gates": [asdict(g) for g in result.gates], "notes": notes, "holdout_rows": len(frame),
-               "interval": None, "published": None, "left_label": "champion at promotion", "right_label": "now"}
+        notes.append(
+            f"**Watch:** {primary} dropped significantly, but not significantly beyond the slack. No "
+            "issue is opened for this; an open one is updated."
+        )
+    context = {
+        "model_name": config.model_name,
+        "verdict": "pass" if healthy else "fail",
+        "primary": primary,
+        "headline": f"**Monitor: `{version}` is {status}.** " + headline(primary, rows, version),
+        "champion_version": version,
+        "rows_label": "fresh labelled rows",
+        "rows": [asdict(r) for r in rows],
+        "gates": [asdict(g) for g in result.gates],
+        "notes": notes,
+        "holdout_rows": len(frame),
+        "interval": None,
+        "published": None,
+        "left_label": "champion at promotion",
+        "right_label": "now",
+    }
     sections = [render("data.md.j2", drift=drift.to_dict(), leakage=[])] if drift else []
     parts = ReportParts(render("head.md.j2", **context), sections)
     write_report(config, ctx, runner, parts)
@@ -104,8 +141,16 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     return 1 if (not healthy and not watch and config.fail_on_degradation) else 0
 
 
-def _issue(config: Config, ctx: RunContext, runner: Runner, healthy: bool, watch: bool, version: str, status: str,
-           parts: ReportParts) -> str | None:
+def _issue(
+    config: Config,
+    ctx: RunContext,
+    runner: Runner,
+    healthy: bool,
+    watch: bool,
+    version: str,
+    status: str,
+    parts: ReportParts,
+) -> str | None:
     """Open/update one issue while degraded or drifted; on ``watch`` update an open one, never open one; close
     it with a comment once healthy. Never fails the job."""
     from ml_action.comment import fit_comment
@@ -118,15 +163,19 @@ def _issue(config: Config, ctx: RunContext, runner: Runner, healthy: bool, watch
     try:
         gh = github_api.client(config.github_token, ctx)
         if healthy:
-            closed = github_api.close_issue(gh, ctx.repository, key, f"✅ Champion `{version}` is healthy again "
-                                            f"({ctx.run_url or 'this run'}). Closing.", login=ctx.github_login)
+            closed = github_api.close_issue(
+                gh,
+                ctx.repository,
+                key,
+                f"✅ Champion `{version}` is healthy again ({ctx.run_url or 'this run'}). Closing.",
+                login=ctx.github_login,
+            )
             if closed:
                 runner.info("closed the monitor issue: the model is healthy again")
             return None
         title = f"ml-action monitor: model `{config.model_name}` ({version}) is {status}"
         body = fit_comment(parts.head, parts.details, f"\n<sub>{ctx.run_url or ''}</sub>")
-        return github_api.upsert_issue(gh, ctx.repository, key, title, body, login=ctx.github_login,
-                                       create=not watch)
+        return github_api.upsert_issue(gh, ctx.repository, key, title, body, login=ctx.github_login, create=not watch)
     except github_api.GitHubError as exc:
         runner.warning(f"The monitor issue could not be updated: {exc.message}")
         return None

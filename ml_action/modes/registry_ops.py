@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from ml_action import github_api
 from ml_action.comment import fit_comment, read_comment_file
-from ml_action.config import Config, confine
+from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
 from ml_action.registry.base import Registry
 from ml_action.runner import Runner
+from ml_action.workspace import confine
 
 if TYPE_CHECKING:
     from github import Github
@@ -44,8 +45,9 @@ def rollback(config: Config, ctx: RunContext, runner: Runner, registry: Registry
             return True, ""
 
         sha = manifest["artifacts"]["model.skops"]["sha256"]
-        promotion = registry.swap_champion(target, sha, actor(ctx), "rollback", decide,
-                                           details={"run_id": ctx.run_id or None})
+        promotion = registry.swap_champion(
+            target, sha, actor(ctx), "rollback", decide, details={"run_id": ctx.run_id or None}
+        )
     if not promotion.promoted:
         raise UserError("to-version", promotion.reason, "Check `mode: list` and try again.")
     text = f"Rolled back `{config.model_name}`: champion `{old}` → `{target}`."
@@ -57,8 +59,7 @@ def rollback(config: Config, ctx: RunContext, runner: Runner, registry: Registry
     return 0
 
 
-def list_versions(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None,
-                  workdir: Path) -> int:
+def list_versions(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """The versions with their primary metric, date and git sha; which one is champion."""
     assert registry is not None, "cli opens the registry for this mode"
     champion, _ = registry.champion()
@@ -71,23 +72,44 @@ def list_versions(config: Config, ctx: RunContext, runner: Runner, registry: Reg
         manifest, damage = registry.try_manifest(version)
         if manifest is None:  # a damaged manifest is shown as such; the other versions are still listed
             runner.warning(damage, title="registry")
-            rows.append({"version": version, "champion": version == current, "aliases": named.get(version, []),
-                         "created_at": None, "git_sha": None, "primary_metric": "⚠ damaged", "value": None,
-                         "damaged": damage})
+            rows.append(
+                {
+                    "version": version,
+                    "champion": version == current,
+                    "aliases": named.get(version, []),
+                    "created_at": None,
+                    "git_sha": None,
+                    "primary_metric": "⚠ damaged",
+                    "value": None,
+                    "damaged": damage,
+                }
+            )
             continue
         primary = manifest.get("primary_metric")
-        rows.append({"version": version, "champion": version == current, "aliases": named.get(version, []),
-                     "created_at": manifest.get("created_at"),
-                     "git_sha": (manifest.get("git") or {}).get("sha"), "primary_metric": primary,
-                     "value": (manifest.get("metrics") or {}).get(primary)})
-    lines = [f"## ml-action · versions of `{config.model_name}`", "",
-             "| version | champion | aliases | primary metric | value | created | git sha |",
-             "| --- | :---: | --- | --- | ---: | --- | --- |"]
+        rows.append(
+            {
+                "version": version,
+                "champion": version == current,
+                "aliases": named.get(version, []),
+                "created_at": manifest.get("created_at"),
+                "git_sha": (manifest.get("git") or {}).get("sha"),
+                "primary_metric": primary,
+                "value": (manifest.get("metrics") or {}).get(primary),
+            }
+        )
+    lines = [
+        f"## ml-action · versions of `{config.model_name}`",
+        "",
+        "| version | champion | aliases | primary metric | value | created | git sha |",
+        "| --- | :---: | --- | --- | ---: | --- | --- |",
+    ]
     for r in reversed(rows):
         value = f"{r['value']:.4f}" if isinstance(r["value"], (int, float)) else "—"
         tags = " ".join(f"`{a}`" for a in r["aliases"])  # names passed ALIAS_RE: no Markdown in them
-        lines.append(f"| `{r['version']}` | {'★' if r['champion'] else ''} | {tags} | {r['primary_metric'] or '—'} | "
-                     f"{value} | {r['created_at'] or '—'} | {(r['git_sha'] or '—')[:12]} |")
+        lines.append(
+            f"| `{r['version']}` | {'★' if r['champion'] else ''} | {tags} | {r['primary_metric'] or '—'} | "
+            f"{value} | {r['created_at'] or '—'} | {(r['git_sha'] or '—')[:12]} |"
+        )
     if not rows:
         lines.append("| _none yet_ | | | | | | |")
     table = "\n".join(lines)
@@ -118,18 +140,27 @@ def post_comment_file(config: Config, ctx: RunContext, path: str | Path | None =
     name = str(path) if path is not None else config.comment_file
     file = confine(config.workspace, name, "comment-file")
     if not file.is_file():
-        raise UserError("comment-file", f"'{name}' does not exist",
-                        "Download the artifact with the comment file first (actions/download-artifact).")
+        raise UserError(
+            "comment-file",
+            f"'{name}' does not exist",
+            "Download the artifact with the comment file first (actions/download-artifact).",
+        )
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError("comment-file", f"'{name}' cannot be read as UTF-8 text ({type(exc).__name__})",
-                        "Use the file ml-action wrote.") from None
+        raise UserError(
+            "comment-file",
+            f"'{name}' cannot be read as UTF-8 text ({type(exc).__name__})",
+            "Use the file ml-action wrote.",
+        ) from None
     body, embedded = read_comment_file(text)
     pr = config.pr_number or embedded
     if pr is None:
-        raise UserError("pr-number", "no pull request number was given and the comment file has none",
-                        "Set `pr-number`, or use the file ml-action wrote in the pull request run.")
+        raise UserError(
+            "pr-number",
+            "no pull request number was given and the comment file has none",
+            "Set `pr-number`, or use the file ml-action wrote in the pull request run.",
+        )
     if not config.github_token:
         raise UserError("github-token", "is empty", "Pass `github-token: ${{ github.token }}`.")
     repo = ctx.repository
@@ -143,11 +174,15 @@ def post_comment_file(config: Config, ctx: RunContext, path: str | Path | None =
         result = github_api.upsert_comment(gh, repo, pr, body, key, config.comment_mode, login=ctx.github_login)
     except github_api.GitHubError as exc:
         if exc.forbidden:
-            raise UserError("github-token", f"may not comment on pull request #{pr} ({exc.message})",
-                            "Give the workflow_run job `permissions: pull-requests: write`.") from None
+            raise UserError(
+                "github-token",
+                f"may not comment on pull request #{pr} ({exc.message})",
+                "Give the workflow_run job `permissions: pull-requests: write`.",
+            ) from None
         if exc.status == 404:
-            raise UserError("pr-number", f"pull request #{pr} was not found in {repo}",
-                            "Check `pr-number` or the comment file.") from None
+            raise UserError(
+                "pr-number", f"pull request #{pr} was not found in {repo}", "Check `pr-number` or the comment file."
+            ) from None
         raise
     return result.url or ""
 
@@ -158,6 +193,8 @@ def _check_head(gh: Github, repo: str, pr: int, head_sha: str | None) -> None:
         return
     actual = github_api.pull_head_sha(gh, repo, pr)
     if actual != head_sha:
-        raise UserError("pr-number", f"pull request #{pr} is at {actual[:12]}, not at {head_sha[:12]} that the "
-                                     "triggering run evaluated",
-                        "A newer push will post its own comment; if the number is wrong, fix `pr-number`.")
+        raise UserError(
+            "pr-number",
+            f"pull request #{pr} is at {actual[:12]}, not at {head_sha[:12]} that the triggering run evaluated",
+            "A newer push will post its own comment; if the number is wrong, fix `pr-number`.",
+        )

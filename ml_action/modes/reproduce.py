@@ -63,44 +63,72 @@ def reproduce(config: Config, ctx: RunContext, runner: Runner, registry: Registr
         checks.extend(compare_predictions(record, preds, tol))
         checks.extend(stored_model_checks(registry, version, manifest, dataset, record, config, workdir, notes))
     else:
-        notes.append(f"Version {version} has no recorded predictions (published before they were recorded): "
-                     "only the metrics are compared.")
+        notes.append(
+            f"Version {version} has no recorded predictions (published before they were recorded): "
+            "only the metrics are compared."
+        )
     metric_rows = []
     for name, old in recorded.items():
         new = metrics.get(name)
         ok = new is not None and close(old, new, tol)
-        metric_rows.append({"metric": name, "recorded": exact(old), "reproduced": exact(new),
-                            "delta": "—" if new is None else f"{new - old:+.3g}", "ok": ok})
+        metric_rows.append(
+            {
+                "metric": name,
+                "recorded": exact(old),
+                "reproduced": exact(new),
+                "delta": "—" if new is None else f"{new - old:+.3g}",
+                "ok": ok,
+            }
+        )
     libraries = library_changes(manifest.get("libraries"), library_versions())
     if libraries:
         changed = ", ".join(f"{r['library']} {r['recorded']} → {r['now']}" for r in libraries)
         notes.append(f"Library versions differ from the recorded ones: {changed}. Differences may come from them.")
-        runner.warning(f"library versions differ from those {version} was built with: {changed}",
-                       title="reproduce")
+        runner.warning(f"library versions differ from those {version} was built with: {changed}", title="reproduce")
     recorded_sha = (manifest.get("git") or {}).get("sha")
     current_sha = git_info(ctx, config.workspace)["sha"]
     if recorded_sha and current_sha != recorded_sha:
         factory = ":" in rebuild.model
-        notes.append(f"This run is at commit `{current_sha or 'unknown'}`; {version} was built from `{recorded_sha}`. "
-                     + ("Its model factory was imported from this checkout: check out the recorded commit to use "
-                        "the same code." if factory else
-                        "The model spec, params and data come from the registry, so only ml-action's own version "
-                        "matters here (listed with the libraries)."))
+        notes.append(
+            f"This run is at commit `{current_sha or 'unknown'}`; {version} was built from `{recorded_sha}`. "
+            + (
+                "Its model factory was imported from this checkout: check out the recorded commit to use the same code."
+                if factory
+                else "The model spec, params and data come from the registry, so only ml-action's own version "
+                "matters here (listed with the libraries)."
+            )
+        )
     ok = all(c.ok is not False for c in checks) and all(r["ok"] for r in metric_rows)
-    context = {"model_name": config.model_name, "version": version, "reproduced": ok, "tolerance": f"{tol:g}",
-               "checks": [dataclasses.asdict(c) for c in checks], "metrics": metric_rows, "notes": notes,
-               "libraries": libraries, "holdout_rows": len(dataset.test), "train_rows": len(dataset.train),
-               "model": rebuild.model, "estimator": manifest.get("estimator"), "params": rebuild.params,
-               "seed": rebuild.seed, "task": rebuild.task, "target": rebuild.target,
-               "features": list(rebuild.features), "snapshots": manifest["data"]["snapshots"],
-               "recorded_sha": recorded_sha, "current_sha": current_sha}
+    context = {
+        "model_name": config.model_name,
+        "version": version,
+        "reproduced": ok,
+        "tolerance": f"{tol:g}",
+        "checks": [dataclasses.asdict(c) for c in checks],
+        "metrics": metric_rows,
+        "notes": notes,
+        "libraries": libraries,
+        "holdout_rows": len(dataset.test),
+        "train_rows": len(dataset.train),
+        "model": rebuild.model,
+        "estimator": manifest.get("estimator"),
+        "params": rebuild.params,
+        "seed": rebuild.seed,
+        "task": rebuild.task,
+        "target": rebuild.target,
+        "features": list(rebuild.features),
+        "snapshots": manifest["data"]["snapshots"],
+        "recorded_sha": recorded_sha,
+        "current_sha": current_sha,
+    }
     _report(config, ctx, runner, "reproduce.md.j2", context)
     runner.set_output("reproduced", ok)
     runner.set_output("model-version", version)
     if not ok:
         what = [c.name for c in checks if c.ok is False] + [str(r["metric"]) for r in metric_rows if not r["ok"]]
-        runner.error(f"{version} was not reproduced within tolerance {tol:g}: {', '.join(what)} differ",
-                     title="not reproduced")
+        runner.error(
+            f"{version} was not reproduced within tolerance {tol:g}: {', '.join(what)} differ", title="not reproduced"
+        )
         return 1
     runner.notice(f"{version} reproduced within tolerance {tol:g}", title="reproduced")
     return 0
@@ -118,11 +146,20 @@ def diff(config: Config, ctx: RunContext, runner: Runner, registry: Registry | N
     rows = [dataclasses.asdict(r) for r in compare(b.get("metrics") or {}, a.get("metrics") or {})]
     data = data_changes(a, b, old_v, new_v)
     libraries = changed(a.get("libraries") or {}, b.get("libraries") or {})
-    context = {"model_name": config.model_name, "old": old_v, "new": new_v, "params": params,
-               "unchanged_params": len(set(params_of(a)) | set(params_of(b))) - len(params), "metrics": rows,
-               "primary": b.get("primary_metric"), "data": data, "drift": training_drift(a, b, config.drift_share),
-               "libraries": libraries, "holdout": (a.get("holdout_rows"), b.get("holdout_rows")),
-               "git": ((a.get("git") or {}).get("sha"), (b.get("git") or {}).get("sha"))}
+    context = {
+        "model_name": config.model_name,
+        "old": old_v,
+        "new": new_v,
+        "params": params,
+        "unchanged_params": len(set(params_of(a)) | set(params_of(b))) - len(params),
+        "metrics": rows,
+        "primary": b.get("primary_metric"),
+        "data": data,
+        "drift": training_drift(a, b, config.drift_share),
+        "libraries": libraries,
+        "holdout": (a.get("holdout_rows"), b.get("holdout_rows")),
+        "git": ((a.get("git") or {}).get("sha"), (b.get("git") or {}).get("sha")),
+    }
     _report(config, ctx, runner, "diff.md.j2", context)
     runner.set_output("model-version", new_v)
     return 0

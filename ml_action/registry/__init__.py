@@ -16,8 +16,12 @@ if TYPE_CHECKING:
     from ml_action.registry.base import Registry
 
 
-def open_registry(config: Config, env: Mapping[str, str], warn: Callable[[str], None] | None = None,
-                  info: Callable[[str], None] | None = None) -> Registry:
+def open_registry(
+    config: Config,
+    env: Mapping[str, str],
+    warn: Callable[[str], None] | None = None,
+    info: Callable[[str], None] | None = None,
+) -> Registry:
     """The registry for ``config.registry`` (``s3://bucket/prefix`` or a folder) and ``config.model_name``.
 
     ``env`` is the run's environment (S3 endpoint and keys); ``warn`` prints a warning the registry has for
@@ -28,8 +32,8 @@ def open_registry(config: Config, env: Mapping[str, str], warn: Callable[[str], 
         from ml_action.registry.s3 import S3Store
 
         return Registry(S3Store.from_config(config, env, info, warn), config.model_name, warn)
-    from ml_action.config import confine
     from ml_action.registry.local import LocalStore
+    from ml_action.workspace import confine
 
     root = config.registry
     path = confine(config.workspace, root, "registry") if not root.startswith("/") else None
@@ -37,6 +41,9 @@ def open_registry(config: Config, env: Mapping[str, str], warn: Callable[[str], 
     if folder.exists() and not folder.is_dir():
         from ml_action.errors import UserError
 
-        raise UserError("registry", f"'{root}' is a file, not a folder",
-                        "Point `registry` at a folder (it is created if missing) or at `s3://bucket/prefix`.")
+        raise UserError(
+            "registry",
+            f"'{root}' is a file, not a folder",
+            "Point `registry` at a folder (it is created if missing) or at `s3://bucket/prefix`.",
+        )
     return Registry(LocalStore(folder), config.model_name, warn)

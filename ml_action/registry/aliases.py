@@ -37,11 +37,17 @@ def check_alias_name(name: str, input_name: str = "alias", allow_reserved: bool 
     """``name`` when it is a valid alias (``[a-z][a-z0-9-]{0,40}``); ``champion`` only with ``allow_reserved``."""
     if not ALIAS_RE.match(name or ""):
         shown = json.dumps((name or "")[:50], ensure_ascii=True)
-        raise UserError(input_name, f"{shown} is not a valid alias name",
-                        "Use 1-41 lower-case letters, digits and '-', starting with a letter (e.g. `staging`).")
+        raise UserError(
+            input_name,
+            f"{shown} is not a valid alias name",
+            "Use 1-41 lower-case letters, digits and '-', starting with a letter (e.g. `staging`).",
+        )
     if name in RESERVED_ALIASES and not allow_reserved:
-        raise UserError(input_name, f"the alias '{name}' is reserved: it moves only by promotion and rollback",
-                        "Use `mode: publish` to promote or `mode: rollback` to move it; pick another name here.")
+        raise UserError(
+            input_name,
+            f"the alias '{name}' is reserved: it moves only by promotion and rollback",
+            "Use `mode: publish` to promote or `mode: rollback` to move it; pick another name here.",
+        )
     return name
 
 
@@ -96,8 +102,8 @@ class AliasesMixin:
         prefix = self.key("aliases") + "/"
         out: dict[str, dict[str, Any]] = {}
         for key in self.store.list(prefix):
-            rest = key[len(prefix):]
-            name = rest[:-len(".json")] if rest.endswith(".json") else ""
+            rest = key[len(prefix) :]
+            name = rest[: -len(".json")] if rest.endswith(".json") else ""
             if not ALIAS_RE.match(name) or name in RESERVED_ALIASES:
                 continue  # not ours: never a key we build from
             try:
@@ -118,14 +124,23 @@ class AliasesMixin:
         if pointer is None:
             known = ", ".join(["champion"] * (self.champion()[0] is not None) + list(self.aliases())) or "none"
             what = "there is no champion yet" if name in RESERVED_ALIASES else f"the alias '{name}' is not set"
-            raise UserError(input_name, f"{what} in {self.uri}",
-                            f"Set aliases: {known}. Set one with `mode: alias`, or publish a model first.")
+            raise UserError(
+                input_name,
+                f"{what} in {self.uri}",
+                f"Set aliases: {known}. Set one with `mode: alias`, or publish a model first.",
+            )
         return pointer
 
     # ------------------------------------------------------------------ writing
-    def swap_alias(self, name: str, version: str | None, sha256: str | None, by: str,
-                   decide: Decide | None = None, details: dict[str, Any] | None = None
-                   ) -> tuple[bool, dict[str, Any] | None, str]:
+    def swap_alias(
+        self,
+        name: str,
+        version: str | None,
+        sha256: str | None,
+        by: str,
+        decide: Decide | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> tuple[bool, dict[str, Any] | None, str]:
         """Point ``name`` at ``version`` (None: remove it) by compare-and-swap.
 
         ``decide(current live pointer or None)`` is asked again whenever the pointer changed under us.
@@ -152,9 +167,17 @@ class AliasesMixin:
                 return False, current, f"the alias '{name}' already {'points at ' + now if now else 'is not set'}"
             reason = "alias" if version else "unalias"
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            pointer = {"alias": name, "version": version, "sha256": sha256, "set_at": utc_now(), "by": by,
-                       "previous": now, "reason": reason, **(details or {}),
-                       "event": f"{stamp}-{version or now}-{reason}-{secrets.token_hex(3)}.json"}
+            pointer = {
+                "alias": name,
+                "version": version,
+                "sha256": sha256,
+                "set_at": utc_now(),
+                "by": by,
+                "previous": now,
+                "reason": reason,
+                **(details or {}),
+                "event": f"{stamp}-{version or now}-{reason}-{secrets.token_hex(3)}.json",
+            }
             body = json.dumps(pointer, indent=2, sort_keys=True).encode()
             try:
                 self.store.replace(key, body, token)
@@ -163,15 +186,21 @@ class AliasesMixin:
             if self.unchecked_writes:
                 found = self.store.read(key)
                 if found is None or found[0] != body:
-                    raise UserError("registry", f"another run changed the alias '{name}' of {self.uri} at the same "
-                                    "moment and the store does not refuse the second write "
-                                    "(`s3-conditional-writes: unsupported`)",
-                                    "Serialise the jobs that write this registry with a `concurrency:` group, "
-                                    "check `mode: list`, and set the alias again.")
+                    raise UserError(
+                        "registry",
+                        f"another run changed the alias '{name}' of {self.uri} at the same "
+                        "moment and the store does not refuse the second write "
+                        "(`s3-conditional-writes: unsupported`)",
+                        "Serialise the jobs that write this registry with a `concurrency:` group, "
+                        "check `mode: list`, and set the alias again.",
+                    )
             self._write_alias_event(pointer)
             return True, pointer, ""
-        raise UserError("registry", f"the alias '{name}' of {self.uri} kept changing during {MAX_ALIAS_ATTEMPTS} "
-                        "compare-and-swap attempts", "Run the job again.")
+        raise UserError(
+            "registry",
+            f"the alias '{name}' of {self.uri} kept changing during {MAX_ALIAS_ATTEMPTS} compare-and-swap attempts",
+            "Run the job again.",
+        )
 
     def _write_alias_event(self, pointer: dict[str, Any]) -> None:
         """The event a pointer names, from the pointer alone (create-only: a second attempt is a no-op)."""
@@ -182,8 +211,13 @@ class AliasesMixin:
         if not name or not version:
             return
         fixed = {"version", "sha256", "set_at", "reason", "event"}
-        event = {"kind": pointer.get("reason") or "alias", "version": version, "at": pointer.get("set_at"),
-                 "to": pointer.get("version"), **{k: v for k, v in pointer.items() if k not in fixed}}
+        event = {
+            "kind": pointer.get("reason") or "alias",
+            "version": version,
+            "at": pointer.get("set_at"),
+            "to": pointer.get("version"),
+            **{k: v for k, v in pointer.items() if k not in fixed},
+        }
         try:
             self.store.create(self.key("events", name), json.dumps(event, sort_keys=True, default=str).encode())
         except AlreadyExists:

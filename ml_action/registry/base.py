@@ -41,6 +41,8 @@ from ml_action.registry.schema import (
 from ml_action.registry.store import UNSUPPORTED, AlreadyExists, Conflict, ObjectStore, print_warning, utc_now
 
 MAX_CAS_ATTEMPTS = 20
+
+
 def version_number(version: str) -> int:
     match = VERSION_RE.match(version)
     return int(match.group(1)) if match else -1
@@ -91,7 +93,7 @@ class Registry(AliasesMixin):
         prefix = self.key("versions") + "/"
         complete = set()
         for key in self.store.list(prefix):
-            rest = key[len(prefix):]
+            rest = key[len(prefix) :]
             version, _, name = rest.partition("/")
             if name == "manifest.json" and VERSION_RE.match(version):
                 complete.add(version)
@@ -105,8 +107,11 @@ class Registry(AliasesMixin):
         found = self.store.read(key)
         if found is None:
             known = ", ".join(self.versions()[-10:]) or "none yet"
-            raise UserError(input_name, f"version '{version}' does not exist in {self.uri}",
-                            f"Use one of the published versions ({known}).")
+            raise UserError(
+                input_name,
+                f"version '{version}' does not exist in {self.uri}",
+                f"Use one of the published versions ({known}).",
+            )
         return parse_manifest(found[0], self.store.url(key), version)
 
     def try_manifest(self, version: str) -> tuple[dict[str, Any] | None, str]:
@@ -124,28 +129,39 @@ class Registry(AliasesMixin):
                 out.append(parse_event(found[0], self.store.url(key)))
         return out
 
-    def fetch_model(self, version: str, manifest: dict[str, Any], workdir: Path,
-                    allow_unsafe: bool = False) -> Any:
+    def fetch_model(self, version: str, manifest: dict[str, Any], workdir: Path, allow_unsafe: bool = False) -> Any:
         """Download a version's model, check its sha256 against the manifest, and load it safely."""
         check_version(version, "the version id")
         artifacts = manifest.get("artifacts")
         artifact = artifacts.get(MODEL_FILE) if isinstance(artifacts, dict) else None
         expected = artifact.get("sha256") if isinstance(artifact, dict) else None
         if not expected:
-            raise UserError("registry", f"the manifest of version {version} records no sha256 for its model",
-                            "Publish the model again with ml-action.")
+            raise UserError(
+                "registry",
+                f"the manifest of version {version} records no sha256 for its model",
+                "Publish the model again with ml-action.",
+            )
         # the manifest passed the schema (the name is from a fixed set); the path is checked all the same
         dest = confined(workdir, f"{version}-{MODEL_FILE}")
         self.download_model(version, dest)
-        return load_model(dest, expected, version, allow_unsafe=allow_unsafe, warn=self.warn,
-                          url=self.store.url(self.key("versions", version, MODEL_FILE)))
+        return load_model(
+            dest,
+            expected,
+            version,
+            allow_unsafe=allow_unsafe,
+            warn=self.warn,
+            url=self.store.url(self.key("versions", version, MODEL_FILE)),
+        )
 
     def download_model(self, version: str, dest: Path) -> None:
         """Copy a version's model file to ``dest`` (unchecked: the caller checks its sha256); a clear error
         when the registry lacks it."""
         if not self.store.download(self.key("versions", version, MODEL_FILE), dest):
-            raise UserError("registry", f"the model file of version {version} is missing from {self.uri}",
-                            "Roll back to another version or publish anew.")
+            raise UserError(
+                "registry",
+                f"the model file of version {version} is missing from {self.uri}",
+                "Roll back to another version or publish anew.",
+            )
 
     # ------------------------------------------------------------------ writing
     @property
@@ -156,30 +172,35 @@ class Registry(AliasesMixin):
     def _before_write(self) -> None:
         if self.unchecked_writes and not self._warned_unsupported:
             self._warned_unsupported = True
-            self.warn(f"s3-conditional-writes is `unsupported`: {self.uri} is written without create-only and "
-                      "compare-and-swap guarantees. This is safe only while a single job writes this registry at "
-                      "a time (a `concurrency:` group); ml-action re-reads what it wrote to detect a lost race.")
+            self.warn(
+                f"s3-conditional-writes is `unsupported`: {self.uri} is written without create-only and "
+                "compare-and-swap guarantees. This is safe only while a single job writes this registry at "
+                "a time (a `concurrency:` group); ml-action re-reads what it wrote to detect a lost race."
+            )
 
     def allocate_version(self, info: dict[str, Any]) -> str:
         """Claim the next free ``v<N>`` with a create-only write: unique under concurrency."""
         self._before_write()
         prefix = self.key("versions") + "/"
-        taken = [version_number(k[len(prefix):].split("/", 1)[0]) for k in self.store.list(prefix)]
+        taken = [version_number(k[len(prefix) :].split("/", 1)[0]) for k in self.store.list(prefix)]
         number = max(taken, default=0) + 1
         nonce = secrets.token_hex(8)
         for _ in range(1000):
             version = f"v{number}"
             try:
-                self.store.create(self.key("versions", version, "claim.json"),
-                                  json.dumps({**info, "claimed_at": utc_now(), "nonce": nonce}).encode())
+                self.store.create(
+                    self.key("versions", version, "claim.json"),
+                    json.dumps({**info, "claimed_at": utc_now(), "nonce": nonce}).encode(),
+                )
                 self._claims[version] = nonce
                 return version
             except AlreadyExists:
                 number += 1
         raise RuntimeError("could not allocate a version id after 1000 attempts")
 
-    def write_version(self, version: str, model_path: Path, manifest: dict[str, Any],
-                      extra_files: dict[str, Path] | None = None) -> dict[str, Any]:
+    def write_version(
+        self, version: str, model_path: Path, manifest: dict[str, Any], extra_files: dict[str, Path] | None = None
+    ) -> dict[str, Any]:
         """Upload the model (and extra files), then the manifest last. Returns the manifest written."""
         self._before_write()
         artifacts = {}
@@ -203,18 +224,25 @@ class Registry(AliasesMixin):
         nonce = self._claims.get(version)
         mine = claim is not None and nonce is not None and nonce.encode() in claim[0]
         if not mine or manifest is None or manifest[0] != body:
-            raise UserError("registry", f"another run wrote version {version} of {self.uri} at the same time, and "
-                            "the store does not refuse the second write (`s3-conditional-writes: unsupported`); "
-                            f"{version} may hold either run's files",
-                            "Serialise the jobs that publish with a `concurrency:` group, check this version with "
-                            "`mode: reproduce`, and publish again.")
+            raise UserError(
+                "registry",
+                f"another run wrote version {version} of {self.uri} at the same time, and "
+                "the store does not refuse the second write (`s3-conditional-writes: unsupported`); "
+                f"{version} may hold either run's files",
+                "Serialise the jobs that publish with a `concurrency:` group, check this version with "
+                "`mode: reproduce`, and publish again.",
+            )
 
     @staticmethod
     def _event_of(pointer: dict[str, Any]) -> dict[str, Any]:
         """The event a champion pointer stands for (rebuilt from the pointer alone, so it can be repaired)."""
         fixed = {"version", "sha256", "promoted_at", "reason", "event"}
-        return {"kind": pointer.get("reason") or "promote", "version": pointer["version"],
-                "at": pointer.get("promoted_at"), **{k: v for k, v in pointer.items() if k not in fixed}}
+        return {
+            "kind": pointer.get("reason") or "promote",
+            "version": pointer["version"],
+            "at": pointer.get("promoted_at"),
+            **{k: v for k, v in pointer.items() if k not in fixed},
+        }
 
     def _write_event_of(self, pointer: dict[str, Any]) -> None:
         """Write the event named in ``pointer`` (create-only: a second attempt finds it and is a no-op)."""
@@ -222,14 +250,21 @@ class Registry(AliasesMixin):
         if not name:
             return
         try:
-            self.store.create(self.key("events", name),
-                              json.dumps(self._event_of(pointer), sort_keys=True, default=str).encode())
+            self.store.create(
+                self.key("events", name), json.dumps(self._event_of(pointer), sort_keys=True, default=str).encode()
+            )
         except AlreadyExists:
             pass
 
-    def swap_champion(self, version: str, sha256: str, by: str, reason: str,
-                      decide: Callable[[dict[str, Any] | None], tuple[bool, str]],
-                      details: dict[str, Any] | None = None) -> Promotion:
+    def swap_champion(
+        self,
+        version: str,
+        sha256: str,
+        by: str,
+        reason: str,
+        decide: Callable[[dict[str, Any] | None], tuple[bool, str]],
+        details: dict[str, Any] | None = None,
+    ) -> Promotion:
         """Point the champion at ``version`` by compare-and-swap.
 
         ``decide(current)`` is asked again whenever the champion changed under us (another run promoted
@@ -254,9 +289,16 @@ class Registry(AliasesMixin):
                     return Promotion(False, version, current, reason=why, conflicts=conflicts)
             previous = current.get("version") if current else None
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            pointer = {"version": version, "sha256": sha256, "promoted_at": utc_now(), "by": by,
-                       "previous": previous, "reason": reason, **(details or {}),
-                       "event": f"{stamp}-{version}-{reason}-{secrets.token_hex(3)}.json"}
+            pointer = {
+                "version": version,
+                "sha256": sha256,
+                "promoted_at": utc_now(),
+                "by": by,
+                "previous": previous,
+                "reason": reason,
+                **(details or {}),
+                "event": f"{stamp}-{version}-{reason}-{secrets.token_hex(3)}.json",
+            }
             body = json.dumps(pointer, indent=2, sort_keys=True).encode()
             try:
                 self.store.replace(self.key("champion.json"), body, token)
@@ -267,15 +309,24 @@ class Registry(AliasesMixin):
                 lost = self._lost_swap(body)
                 if lost is not None:
                     now = lost.get("version") if lost else None
-                    return Promotion(False, version, lost, previous=previous, conflicts=conflicts,
-                                     reason=f"another run replaced the champion of {self.uri} at the same moment "
-                                     f"(it is now `{now}`) and the store does not refuse the second write "
-                                     "(`s3-conditional-writes: unsupported`); serialise publishing jobs with a "
-                                     "`concurrency:` group and check `mode: list`")
+                    return Promotion(
+                        False,
+                        version,
+                        lost,
+                        previous=previous,
+                        conflicts=conflicts,
+                        reason=f"another run replaced the champion of {self.uri} at the same moment "
+                        f"(it is now `{now}`) and the store does not refuse the second write "
+                        "(`s3-conditional-writes: unsupported`); serialise publishing jobs with a "
+                        "`concurrency:` group and check `mode: list`",
+                    )
             self._write_event_of(pointer)
             return Promotion(True, version, pointer, previous=previous, conflicts=conflicts)
-        raise UserError("registry", f"the champion of {self.uri} kept changing during {MAX_CAS_ATTEMPTS} "
-                        "compare-and-swap attempts", "Run the job again; avoid many concurrent publishes.")
+        raise UserError(
+            "registry",
+            f"the champion of {self.uri} kept changing during {MAX_CAS_ATTEMPTS} compare-and-swap attempts",
+            "Run the job again; avoid many concurrent publishes.",
+        )
 
     def _lost_swap(self, body: bytes) -> dict[str, Any] | None:
         """After an unconditioned swap: the pointer found instead of ours (``{}`` if gone), or None if ours."""
@@ -298,12 +349,18 @@ class Registry(AliasesMixin):
             return versions[-1]
         if wanted == "previous":
             if champion is None or not champion.get("previous"):
-                raise UserError(input_name, "the champion has no previous version to roll back to",
-                                "Name a version with `to-version: v<N>` (see `mode: list`).")
+                raise UserError(
+                    input_name,
+                    "the champion has no previous version to roll back to",
+                    "Name a version with `to-version: v<N>` (see `mode: list`).",
+                )
             return champion["previous"]
         if not VERSION_RE.match(wanted):
-            raise UserError(input_name, f"'{wanted}' is not a version id",
-                            "Use `previous`, `champion`, `latest` or an id like `v3` (see `mode: list`).")
+            raise UserError(
+                input_name,
+                f"'{wanted}' is not a version id",
+                "Use `previous`, `champion`, `latest` or an id like `v3` (see `mode: list`).",
+            )
         self.manifest(wanted, input_name)
         return wanted
 
@@ -314,9 +371,15 @@ class Registry(AliasesMixin):
             with tempfile.TemporaryDirectory(dir=workdir) as tmp:
                 dest = confined(Path(tmp), name)
                 if not self.store.download(self.key("versions", version, name), dest):
-                    raise UserError("to-version", f"version {version} is missing its file {name}",
-                                    "Pick another version (see `mode: list`).")
+                    raise UserError(
+                        "to-version",
+                        f"version {version} is missing its file {name}",
+                        "Pick another version (see `mode: list`).",
+                    )
                 if sha256_file(dest) != artifact.get("sha256"):
-                    raise UserError("to-version", f"version {version}'s file {name} fails its sha256 check",
-                                    "The artifact was altered or corrupted: pick another version.")
+                    raise UserError(
+                        "to-version",
+                        f"version {version}'s file {name} fails its sha256 check",
+                        "The artifact was altered or corrupted: pick another version.",
+                    )
         return manifest

@@ -58,9 +58,18 @@ class _Retry409(Exception):
 class S3Store:
     """``ObjectStore`` over ``s3://bucket/prefix``; keys are relative to the prefix."""
 
-    def __init__(self, client: Any, bucket: str, prefix: str = "", sse: str = "", kms_key_id: str = "",
-                 checksum: str = "when_supported", conditional_writes: str = "verify",
-                 info: Callable[[str], None] | None = None, warn: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        bucket: str,
+        prefix: str = "",
+        sse: str = "",
+        kms_key_id: str = "",
+        checksum: str = "when_supported",
+        conditional_writes: str = "verify",
+        info: Callable[[str], None] | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
         self.client = client
         self.info = info or (lambda text: None)  # progress lines (the runner's log in a run; quiet as a library)
         self.warn = warn or print_warning
@@ -76,12 +85,25 @@ class S3Store:
         self.probe_requests = 0  # PUTs the probe sent (for tests and the log)
 
     @classmethod
-    def from_config(cls, config: Config, env: Mapping[str, str], info: Callable[[str], None] | None = None,
-                    warn: Callable[[str], None] | None = None) -> S3Store:
+    def from_config(
+        cls,
+        config: Config,
+        env: Mapping[str, str],
+        info: Callable[[str], None] | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> S3Store:
         bucket, prefix = parse_s3_uri(config.registry)
-        return cls(make_client(config, env), bucket, prefix, sse=config.s3_sse, kms_key_id=config.s3_kms_key_id,
-                   checksum=config.s3_checksum, conditional_writes=config.s3_conditional_writes, info=info,
-                   warn=warn)
+        return cls(
+            make_client(config, env),
+            bucket,
+            prefix,
+            sse=config.s3_sse,
+            kms_key_id=config.s3_kms_key_id,
+            checksum=config.s3_checksum,
+            conditional_writes=config.s3_conditional_writes,
+            info=info,
+            warn=warn,
+        )
 
     # ------------------------------------------------------------------ the probe
     def ensure_conditional_writes(self) -> None:
@@ -97,16 +119,20 @@ class S3Store:
             self._probed = self._probe()
         if self._probed:
             where = self.endpoint or "AWS S3"
-            raise UserError("registry", f"the S3 store at {where} ignores conditional writes ({self._probed} on "
-                            f"{self.url(PROBE_KEY)}), so two runs could overwrite each other's versions and "
-                            "promotions; nothing was written",
-                            "Use a store that honours If-None-Match and If-Match on PutObject (AWS S3, recent "
-                            "MinIO or R2), or, only if a single job writes this registry at a time (a "
-                            "`concurrency:` group), set `s3-conditional-writes: unsupported`.")
+            raise UserError(
+                "registry",
+                f"the S3 store at {where} ignores conditional writes ({self._probed} on "
+                f"{self.url(PROBE_KEY)}), so two runs could overwrite each other's versions and "
+                "promotions; nothing was written",
+                "Use a store that honours If-None-Match and If-Match on PutObject (AWS S3, recent "
+                "MinIO or R2), or, only if a single job writes this registry at a time (a "
+                "`concurrency:` group), set `s3-conditional-writes: unsupported`.",
+            )
 
     def _probe(self) -> str:
-        body = json.dumps({"probe": "ml-action checks that this store honours conditional writes",
-                           "at": utc_now()}).encode()
+        body = json.dumps(
+            {"probe": "ml-action checks that this store honours conditional writes", "at": utc_now()}
+        ).encode()
         with self._errors(PROBE_KEY):
             if self._probe_put(body, {"IfNoneMatch": "*"}) and self._probe_put(body, {"IfNoneMatch": "*"}):
                 return "a create-only PutObject (If-None-Match: *) replaced an existing object"
@@ -117,10 +143,12 @@ class S3Store:
     def _probe_put(self, body: bytes, condition: dict[str, str]) -> bool:
         """True when the store applied the write, False when it refused it on its condition."""
         from botocore.exceptions import ClientError
+
         self.probe_requests += 1
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(PROBE_KEY), Body=body, **condition,
-                                   **self._write_args())
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._key(PROBE_KEY), Body=body, **condition, **self._write_args()
+            )
         except ClientError as exc:
             # 412: refused; 409: a concurrent conditional write (also a refusal); 404: If-Match on a key
             # another run's probe has not created yet
@@ -150,17 +178,19 @@ class S3Store:
     def _put(self, key: str, body: Any, condition: dict[str, str], **extra: Any) -> None:
         """One conditional PutObject, retrying S3's 409 ConditionalRequestConflict a few times."""
         from botocore.exceptions import ClientError
+
         for attempt in range(CONFLICT_RETRIES):
             if hasattr(body, "seek"):
                 body.seek(0)
             try:
-                self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body, **condition,
-                                       **self._write_args(), **extra)
+                self.client.put_object(
+                    Bucket=self.bucket, Key=self._key(key), Body=body, **condition, **self._write_args(), **extra
+                )
                 return
             except ClientError as exc:
                 if not is_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
                     raise
-                time.sleep(0.05 * 2 ** attempt)
+                time.sleep(0.05 * 2**attempt)
 
     def _holds(self, key: str, data: bytes) -> bool:
         """After a retried write was refused: did one of our own earlier attempts land?"""
@@ -170,6 +200,7 @@ class S3Store:
     # ------------------------------------------------------------------ ObjectStore
     def read(self, key: str) -> tuple[bytes, str] | None:
         from botocore.exceptions import ClientError
+
         with self._errors(key):
             try:
                 response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
@@ -181,6 +212,7 @@ class S3Store:
 
     def create(self, key: str, data: bytes) -> None:
         from botocore.exceptions import ClientError
+
         self.ensure_conditional_writes()
         with self._errors(key):
             try:
@@ -194,6 +226,7 @@ class S3Store:
 
     def replace(self, key: str, data: bytes, token: str | None) -> None:
         from botocore.exceptions import ClientError
+
         self.ensure_conditional_writes()
         condition = {"IfNoneMatch": "*"} if token is None else {"IfMatch": token}
         with self._errors(key):
@@ -209,6 +242,7 @@ class S3Store:
 
     def create_file(self, key: str, path: Path, sha256: str) -> None:
         from botocore.exceptions import ClientError
+
         self.ensure_conditional_writes()
         size = path.stat().st_size
         with self._errors(key):
@@ -217,8 +251,10 @@ class S3Store:
                 return
             checksum = {}
             if self.checksum == "when_supported":
-                checksum = {"ChecksumAlgorithm": "SHA256",
-                            "ChecksumSHA256": base64.b64encode(bytes.fromhex(sha256)).decode()}
+                checksum = {
+                    "ChecksumAlgorithm": "SHA256",
+                    "ChecksumSHA256": base64.b64encode(bytes.fromhex(sha256)).decode(),
+                }
             try:
                 with open(path, "rb") as body:
                     self._put(key, body, {"IfNoneMatch": "*"}, **checksum)
@@ -232,6 +268,7 @@ class S3Store:
     def _has_sha256(self, key: str, sha256: str) -> bool:
         """Whether the stored object carries ``sha256`` as its full-object checksum."""
         from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=self._key(key), ChecksumMode="ENABLED")
         except (ClientError, BotoCoreError):
@@ -244,18 +281,20 @@ class S3Store:
                 self._multipart_once(key, path, sha256, size)
                 return
             except _Retry409:  # S3 asks to start the whole upload again
-                time.sleep(0.05 * 2 ** attempt)
+                time.sleep(0.05 * 2**attempt)
         raise AlreadyExists(self.url(key))
 
     def _multipart_once(self, key: str, path: Path, sha256: str, size: int) -> None:
         full = self._key(key)
         checksum = {"ChecksumAlgorithm": "SHA256"} if self.checksum == "when_supported" else {}
-        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=full, **checksum,
-                                                        **self._write_args())["UploadId"]
+        upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=full, **checksum, **self._write_args())[
+            "UploadId"
+        ]
         try:
             parts = self._upload_parts(full, upload_id, path, sha256, size, bool(checksum))
-            self.client.complete_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
-                                                  MultipartUpload={"Parts": parts}, IfNoneMatch="*")
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=full, UploadId=upload_id, MultipartUpload={"Parts": parts}, IfNoneMatch="*"
+            )
         except BaseException as exc:
             self._abort(full, upload_id)
             if is_precondition(exc):
@@ -264,8 +303,9 @@ class S3Store:
                 raise _Retry409() from None
             raise
 
-    def _upload_parts(self, full: str, upload_id: str, path: Path, sha256: str, size: int,
-                      with_checksum: bool) -> list[dict[str, Any]]:
+    def _upload_parts(
+        self, full: str, upload_id: str, path: Path, sha256: str, size: int, with_checksum: bool
+    ) -> list[dict[str, Any]]:
         """Upload ``path`` in ``PART_SIZE`` parts, a few at a time, hashing it on the way as a last check."""
         progress = _Progress(full, size, self.info)
         digest = hashlib.sha256()
@@ -276,8 +316,9 @@ class S3Store:
             extra = {}
             if with_checksum:
                 extra["ChecksumSHA256"] = base64.b64encode(hashlib.sha256(chunk).digest()).decode()
-            response = self.client.upload_part(Bucket=self.bucket, Key=full, UploadId=upload_id,
-                                               PartNumber=number, Body=chunk, **extra)
+            response = self.client.upload_part(
+                Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number, Body=chunk, **extra
+            )
             progress.add(len(chunk))
             return {"PartNumber": number, "ETag": response["ETag"], **extra}
 
@@ -298,12 +339,15 @@ class S3Store:
 
     def _abort(self, full: str, upload_id: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
         # the upload's own error matters more; unfinished parts cost money though
         except (ClientError, BotoCoreError) as exc:
-            self.warn(f"could not abort the multipart upload of s3://{self.bucket}/{full} ({exc}); "
-                      "add a lifecycle rule that aborts incomplete multipart uploads")
+            self.warn(
+                f"could not abort the multipart upload of s3://{self.bucket}/{full} ({exc}); "
+                "add a lifecycle rule that aborts incomplete multipart uploads"
+            )
 
     def list(self, prefix: str) -> list[str]:
         full = self._key(prefix)

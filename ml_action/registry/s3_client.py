@@ -38,8 +38,13 @@ IAM_ACTIONS = {
     "DeleteObject": "s3:DeleteObject",
 }
 _DENIED = {"AccessDenied", "403", "Forbidden", "AllAccessDisabled"}
-_BAD_CREDENTIALS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
-                    "TokenRefreshRequired"}
+_BAD_CREDENTIALS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+}
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _THROTTLED = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "500", "503"}
 
@@ -51,14 +56,17 @@ def is_s3_uri(value: str) -> bool:
 
 def parse_s3_uri(uri: str, input_name: str = "registry") -> tuple[str, str]:
     """``s3://bucket/some/prefix`` -> ``("bucket", "some/prefix")``; ``UserError`` for an invalid bucket name."""
-    rest = uri[len("s3://"):] if is_s3_uri(uri) else ""
+    rest = uri[len("s3://") :] if is_s3_uri(uri) else ""
     bucket, _, prefix = rest.partition("/")
     if not bucket:
         raise UserError(input_name, f"'{uri}' does not name an S3 bucket", "Write it as `s3://bucket/prefix`.")
     if not _BUCKET_RE.match(bucket) or ".." in bucket:
-        raise UserError(input_name, f"'{bucket[:70]}' is not a valid bucket name",
-                        "S3 bucket names are 3-63 lower-case letters, digits, '.' and '-' (no '_', '!' or "
-                        "spaces); write the registry as `s3://bucket/prefix`.")
+        raise UserError(
+            input_name,
+            f"'{bucket[:70]}' is not a valid bucket name",
+            "S3 bucket names are 3-63 lower-case letters, digits, '.' and '-' (no '_', '!' or "
+            "spaces); write the registry as `s3://bucket/prefix`.",
+        )
     return bucket, prefix.strip("/")
 
 
@@ -118,12 +126,7 @@ def is_conflict(exc: BaseException) -> bool:
 @contextlib.contextmanager
 def s3_errors(bucket: str, key: str, endpoint: str = "", input_name: str = "registry") -> Iterator[None]:
     """Turn the S3 failures a user can fix (permissions, bucket, credentials, endpoint) into ``UserError``."""
-    from botocore.exceptions import (
-        ClientError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        PartialCredentialsError,
-    )
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, PartialCredentialsError
 
     where = f"s3://{bucket}/{key}" if key else f"s3://{bucket}"
     try:
@@ -131,37 +134,57 @@ def s3_errors(bucket: str, key: str, endpoint: str = "", input_name: str = "regi
     except ClientError as exc:
         code, operation = _error_code(exc), getattr(exc, "operation_name", "")
         if code == "NoSuchBucket":
-            raise UserError(input_name, f"the bucket '{bucket}' does not exist{' at ' + endpoint if endpoint else ''}",
-                            f"Create the bucket, or fix the bucket name in `{input_name}` (and `aws-region`/"
-                            "`s3-endpoint-url`).") from None
+            raise UserError(
+                input_name,
+                f"the bucket '{bucket}' does not exist{' at ' + endpoint if endpoint else ''}",
+                f"Create the bucket, or fix the bucket name in `{input_name}` (and `aws-region`/`s3-endpoint-url`).",
+            ) from None
         if code in _BAD_CREDENTIALS:
-            raise UserError(input_name, f"S3 rejected the AWS credentials ({code}) while accessing {where}",
-                            "Check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the role assumed by "
-                            "aws-actions/configure-aws-credentials) and that the session has not expired.") from None
+            raise UserError(
+                input_name,
+                f"S3 rejected the AWS credentials ({code}) while accessing {where}",
+                "Check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or the role assumed by "
+                "aws-actions/configure-aws-credentials) and that the session has not expired.",
+            ) from None
         if code in _DENIED or _status(exc) == 403:
             action = IAM_ACTIONS.get(operation, f"s3:{operation}" if operation else "s3:*")
-            extra = (" (S3 also answers 'access denied' for a missing key when s3:ListBucket is not allowed)"
-                     if action == "s3:GetObject" else "")
-            raise UserError(input_name, f"access denied: {action} on {where}",
-                            f"Allow {action} on arn:aws:s3:::{bucket}{'/*' if action != 's3:ListBucket' else ''} "
-                            f"for the job's AWS identity{extra}; {README_POLICY}.") from None
+            extra = (
+                " (S3 also answers 'access denied' for a missing key when s3:ListBucket is not allowed)"
+                if action == "s3:GetObject"
+                else ""
+            )
+            raise UserError(
+                input_name,
+                f"access denied: {action} on {where}",
+                f"Allow {action} on arn:aws:s3:::{bucket}{'/*' if action != 's3:ListBucket' else ''} "
+                f"for the job's AWS identity{extra}; {README_POLICY}.",
+            ) from None
         if code in _THROTTLED or _status(exc) >= 500:
-            raise UserError(input_name, f"S3 kept failing ({code or _status(exc)}) on {operation} {where} "
-                            "after all retry attempts",
-                            "Run the job again later, or raise `s3-max-attempts`.") from None
+            raise UserError(
+                input_name,
+                f"S3 kept failing ({code or _status(exc)}) on {operation} {where} after all retry attempts",
+                "Run the job again later, or raise `s3-max-attempts`.",
+            ) from None
         raise
     except (NoCredentialsError, PartialCredentialsError):
-        raise UserError(input_name, f"no AWS credentials were found to access {where}",
-                        "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY as environment variables from secrets, "
-                        "or add an aws-actions/configure-aws-credentials step (OIDC) before this action.") from None
+        raise UserError(
+            input_name,
+            f"no AWS credentials were found to access {where}",
+            "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY as environment variables from secrets, "
+            "or add an aws-actions/configure-aws-credentials step (OIDC) before this action.",
+        ) from None
     except EndpointConnectionError as exc:
-        raise UserError("s3-endpoint-url", f"cannot connect to the S3 endpoint {exc.kwargs.get('endpoint_url', '')}",
-                        "Check `s3-endpoint-url` / AWS_ENDPOINT_URL and that the store is reachable.") from None
+        raise UserError(
+            "s3-endpoint-url",
+            f"cannot connect to the S3 endpoint {exc.kwargs.get('endpoint_url', '')}",
+            "Check `s3-endpoint-url` / AWS_ENDPOINT_URL and that the store is reachable.",
+        ) from None
 
 
 def download_object(client: Any, bucket: str, key: str, dest: Path) -> bool:
     """Stream an object into a temporary file beside ``dest``, then rename it; False when it does not exist."""
     from botocore.exceptions import ClientError
+
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         response = client.get_object(Bucket=bucket, Key=key)

@@ -49,12 +49,18 @@ def _parse(data: bytes, where: str) -> dict[str, Any]:
 
 
 def _kind(value: Any) -> str:
-    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean",
-            type(None): "null", dict: "object"}.get(type(value), type(value).__name__)
+    return {
+        list: "list",
+        str: "string",
+        int: "number",
+        float: "number",
+        bool: "boolean",
+        type(None): "null",
+        dict: "object",
+    }.get(type(value), type(value).__name__)
 
 
-def _expect(obj: dict[str, Any], name: str, types: type | tuple[type, ...], where: str,
-            required: bool = False) -> Any:
+def _expect(obj: dict[str, Any], name: str, types: type | tuple[type, ...], where: str, required: bool = False) -> Any:
     if name not in obj or obj[name] is None:
         if required:
             raise DamagedObject(where, f"it has no `{name}`")
@@ -70,8 +76,7 @@ def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def _describe(types: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "a number", float: "a number", dict: "an object", list: "a list",
-             bool: "a boolean"}
+    names = {str: "a string", int: "a number", float: "a number", dict: "an object", list: "a list", bool: "a boolean"}
     return " or ".join(dict.fromkeys(names.get(t, t.__name__) for t in _as_tuple(types)))
 
 
@@ -128,8 +133,9 @@ def _check_links(pointer: dict[str, Any], where: str, texts: tuple[str, ...]) ->
         check_version(pointer["previous"], where, "previous")
     for key in texts:
         _expect(pointer, key, str, where)
-    if pointer.get("event") is not None and not (isinstance(pointer["event"], str)
-                                                 and EVENT_NAME_RE.match(pointer["event"])):
+    if pointer.get("event") is not None and not (
+        isinstance(pointer["event"], str) and EVENT_NAME_RE.match(pointer["event"])
+    ):
         raise DamagedObject(where, f"`event` is {_show(pointer['event'])}, not an event file name")
     return pointer
 
@@ -144,8 +150,9 @@ def parse_manifest(data: bytes, where: str, version: str) -> dict[str, Any]:
         raise DamagedObject(where, f"`artifacts` lists no {MODEL_FILE}")
     for name, artifact in artifacts.items():
         if name not in ARTIFACT_NAMES:
-            raise DamagedObject(where, f"`artifacts` names the file {_show(name)}, not one of "
-                                f"{', '.join(sorted(ARTIFACT_NAMES))}")
+            raise DamagedObject(
+                where, f"`artifacts` names the file {_show(name)}, not one of {', '.join(sorted(ARTIFACT_NAMES))}"
+            )
         if not isinstance(artifact, dict):
             raise DamagedObject(where, f"`artifacts.{name}` is a {_kind(artifact)}, not an object")
         if artifact.get("file", name) != name:
@@ -154,9 +161,19 @@ def parse_manifest(data: bytes, where: str, version: str) -> dict[str, Any]:
         size = artifact.get("size")
         if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
             raise DamagedObject(where, f"`artifacts.{name}.size` is {_show(size)}, not a size in bytes")
-    for name, types in (("metrics", dict), ("primary_metric", str), ("created_at", str), ("git", dict),
-                        ("data", dict), ("config", dict), ("run", dict), ("compared_with", dict),
-                        ("gates", dict), ("task", str), ("reference", dict)):
+    for name, types in (
+        ("metrics", dict),
+        ("primary_metric", str),
+        ("created_at", str),
+        ("git", dict),
+        ("data", dict),
+        ("config", dict),
+        ("run", dict),
+        ("compared_with", dict),
+        ("gates", dict),
+        ("task", str),
+        ("reference", dict),
+    ):
         _expect(manifest, name, types, where)
     for metric, value in (manifest.get("metrics") or {}).items():
         if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
@@ -181,8 +198,9 @@ def _check_snapshots(manifest: dict[str, Any], where: str) -> None:
             raise DamagedObject(where, f"`data.snapshots.{_show(split)}` is a {_kind(ref)}, not an object")
         digest = check_sha256(ref.get("sha256"), where, f"data.snapshots.{split}.sha256")
         if ref.get("key") != f"data/{digest}.parquet":
-            raise DamagedObject(where, f"`data.snapshots.{split}.key` is {_show(ref.get('key'))}, "
-                                f"not data/<its sha256>.parquet")
+            raise DamagedObject(
+                where, f"`data.snapshots.{split}.key` is {_show(ref.get('key'))}, not data/<its sha256>.parquet"
+            )
 
 
 def parse_event(data: bytes, where: str) -> dict[str, Any]:

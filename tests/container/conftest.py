@@ -64,18 +64,30 @@ class Runner:
         """
         (self.workflow / "event.json").write_text(json.dumps(event or {}))
         variables = {
-            "GITHUB_ACTIONS": "true", "CI": "true", "HOME": "/github/home",
-            "GITHUB_WORKSPACE": "/github/workspace", "GITHUB_EVENT_PATH": "/github/workflow/event.json",
-            "GITHUB_EVENT_NAME": event_name, "GITHUB_OUTPUT": f"/github/file_commands/output-{step}",
+            "GITHUB_ACTIONS": "true",
+            "CI": "true",
+            "HOME": "/github/home",
+            "GITHUB_WORKSPACE": "/github/workspace",
+            "GITHUB_EVENT_PATH": "/github/workflow/event.json",
+            "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_OUTPUT": f"/github/file_commands/output-{step}",
             "GITHUB_STEP_SUMMARY": f"/github/file_commands/summary-{step}",
-            "GITHUB_REPOSITORY": "octo/iris", "GITHUB_SHA": "0" * 40, "GITHUB_REF": "refs/heads/main",
-            "GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_ACTOR": "octo",
+            "GITHUB_REPOSITORY": "octo/iris",
+            "GITHUB_SHA": "0" * 40,
+            "GITHUB_REF": "refs/heads/main",
+            "GITHUB_RUN_ID": "1",
+            "GITHUB_RUN_ATTEMPT": "1",
+            "GITHUB_ACTOR": "octo",
             # the runner upper-cases the input name and keeps its hyphens: test-size -> INPUT_TEST-SIZE
             **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
             **(env or {}),
         }
-        mounts = {self.workspace: "/github/workspace", self.file_commands: "/github/file_commands",
-                  self.workflow: "/github/workflow", self.home: "/github/home"}
+        mounts = {
+            self.workspace: "/github/workspace",
+            self.file_commands: "/github/file_commands",
+            self.workflow: "/github/workflow",
+            self.home: "/github/home",
+        }
         cmd = [*image.run_prefix, "--workdir", "/github/workspace"]
         for host, target in mounts.items():
             cmd += ["-v", f"{host}:{target}"]
@@ -85,8 +97,12 @@ class Runner:
 
     def copy_example(self, name: str) -> None:
         """Copy examples/<name> into the workspace, without what local runs leave there."""
-        shutil.copytree(ROOT / "examples" / name, self.workspace, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ml-action", "ml-action-report.md", "ml-action-comment.md"))
+        shutil.copytree(
+            ROOT / "examples" / name,
+            self.workspace,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".ml-action", "ml-action-report.md", "ml-action-comment.md"),
+        )
 
     def output(self, step: str) -> str:
         path = self.file_commands / f"output-{step}"
@@ -111,14 +127,38 @@ def _engine() -> tuple[str, list[str], tuple[str, ...]] | str:
         return "docker", ["docker", "build", "-t", TAG, str(ROOT)], ("docker", "run", "--rm", "--network", "host")
     missing = [tool for tool in ("podman", "runc") if not shutil.which(tool)]
     if missing:
-        return (f"no Docker engine answers `docker info` and {' and '.join(missing)} "
-                f"{'is' if len(missing) == 1 else 'are'} missing: {PREPARE}")
+        return (
+            f"no Docker engine answers `docker info` and {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing: {PREPARE}"
+        )
     if not _ok(["podman", "image", "exists", PODMAN_BASE]):
         return f"podman base image {PODMAN_BASE} is missing: {PREPARE}"
-    build = ["podman", "build", "--isolation", "chroot", "-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro",
-             "--build-arg", f"BASE_IMAGE={PODMAN_BASE}", "-t", TAG, str(ROOT)]
-    run = ("podman", "--runtime", "runc", "run", "--rm", "--network", "host",
-           "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024")
+    build = [
+        "podman",
+        "build",
+        "--isolation",
+        "chroot",
+        "-v",
+        f"{CA_BUNDLE}:{CA_BUNDLE}:ro",
+        "--build-arg",
+        f"BASE_IMAGE={PODMAN_BASE}",
+        "-t",
+        TAG,
+        str(ROOT),
+    ]
+    run = (
+        "podman",
+        "--runtime",
+        "runc",
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+    )
     return "podman", build, run
 
 
@@ -165,8 +205,13 @@ def bucket(s3_endpoint: str) -> str:
     import boto3
 
     name = f"ml-action-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing-key-id", aws_secret_access_key="testing-secret")
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing-key-id",
+        aws_secret_access_key="testing-secret",
+    )
     client.create_bucket(Bucket=name)
     return name
 

@@ -39,9 +39,13 @@ def test_version_through_the_entrypoint(image: Image, runner: Runner) -> None:
 
 def _aws(endpoint: str) -> dict[str, str]:
     """What a workflow's configure-aws-credentials step would leave in the environment (fake values)."""
-    return {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKEFAKE",
-            "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_EC2_METADATA_DISABLED": "true"}
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "AKIAFAKEFAKEFAKEFAKE",
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
 
 
 def _no_secret_in_logs(done: subprocess.CompletedProcess[str], runner: Runner, step: str) -> None:
@@ -51,23 +55,37 @@ def _no_secret_in_logs(done: subprocess.CompletedProcess[str], runner: Runner, s
     assert SECRET not in runner.output(step) and SECRET not in runner.summary(step)
 
 
-def _pull_request(image: Image, runner: Runner, step: str, registry: str, env: dict[str, str]
-                  ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
-    event = {"pull_request": {"number": PR, "head": {"sha": HEAD}},
-             "repository": {"full_name": REPO, "default_branch": "main"}}
-    done = runner.run(image, step, {**INPUTS, "registry": registry, "github-token": "ghs_actions"},
-                      event_name="pull_request", event=event,
-                      env={**env, "GITHUB_REF": f"refs/pull/{PR}/merge", "GITHUB_SHA": HEAD})
+def _pull_request(
+    image: Image, runner: Runner, step: str, registry: str, env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    event = {
+        "pull_request": {"number": PR, "head": {"sha": HEAD}},
+        "repository": {"full_name": REPO, "default_branch": "main"},
+    }
+    done = runner.run(
+        image,
+        step,
+        {**INPUTS, "registry": registry, "github-token": "ghs_actions"},
+        event_name="pull_request",
+        event=event,
+        env={**env, "GITHUB_REF": f"refs/pull/{PR}/merge", "GITHUB_SHA": HEAD},
+    )
     return done, parse_outputs(runner.output(step))
 
 
-def test_pull_request_merge_and_next_pull_request_on_s3(image: Image, runner: Runner, bucket: str,
-                                                         s3_endpoint: str, github_api: GitHubEmulator) -> None:
+def test_pull_request_merge_and_next_pull_request_on_s3(
+    image: Image, runner: Runner, bucket: str, s3_endpoint: str, github_api: GitHubEmulator
+) -> None:
     runner.copy_example("iris")
     github_api.add_pull(REPO, PR, head_sha=HEAD)
     registry = f"s3://{bucket}/models"
-    env = {**_aws(s3_endpoint), "GITHUB_API_URL": github_api.url, "GITHUB_REPOSITORY": REPO,
-           "GITHUB_SERVER_URL": "https://github.com", "ML_ACTION_GITHUB_BACKOFF": "0.01"}
+    env = {
+        **_aws(s3_endpoint),
+        "GITHUB_API_URL": github_api.url,
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "ML_ACTION_GITHUB_BACKOFF": "0.01",
+    }
 
     # (a) a pull request: evaluated (no champion yet), one sticky comment on the PR
     first, out = _pull_request(image, runner, "pr-1", registry, env)
@@ -81,10 +99,15 @@ def test_pull_request_merge_and_next_pull_request_on_s3(image: Image, runner: Ru
     _no_secret_in_logs(first, runner, "pr-1")
 
     # (b) the merge: a push to the default branch with mode auto publishes v1 to S3 and promotes it
-    push = {"ref": "refs/heads/main", "after": "c" * 40,
-            "repository": {"full_name": REPO, "default_branch": "main"}}
-    merged = runner.run(image, "push", {**INPUTS, "registry": registry, "github-token": "ghs_actions"},
-                        event_name="push", event=push, env={**env, "GITHUB_SHA": "c" * 40})
+    push = {"ref": "refs/heads/main", "after": "c" * 40, "repository": {"full_name": REPO, "default_branch": "main"}}
+    merged = runner.run(
+        image,
+        "push",
+        {**INPUTS, "registry": registry, "github-token": "ghs_actions"},
+        event_name="push",
+        event=push,
+        env={**env, "GITHUB_SHA": "c" * 40},
+    )
     assert merged.returncode == 0, merged.stdout + merged.stderr
     out = parse_outputs(runner.output("push"))
     assert out["promoted"] == "true", out
@@ -92,8 +115,13 @@ def test_pull_request_merge_and_next_pull_request_on_s3(image: Image, runner: Ru
     assert out["champion-version"] == "v1"
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                      aws_access_key_id="testing-key-id", aws_secret_access_key="testing-secret")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing-key-id",
+        aws_secret_access_key="testing-secret",
+    )
     assert s3.head_object(Bucket=bucket, Key="models/model/champion.json")["ContentLength"] > 0
     _no_secret_in_logs(merged, runner, "push")
 

@@ -37,8 +37,7 @@ class Identity:
     can_write: bool = True
 
     def json(self) -> dict[str, Any]:
-        return {"login": self.login, "id": self.id, "node_id": f"U_{self.id}", "type": self.type,
-                "site_admin": False}
+        return {"login": self.login, "id": self.id, "node_id": f"U_{self.id}", "type": self.type, "site_admin": False}
 
 
 ACTIONS_BOT = Identity("github-actions[bot]", 41898282, "Bot", can_get_user=False)
@@ -134,27 +133,55 @@ class GitHubEmulator:
 
     def _repo_json(self, full: str) -> dict[str, Any]:
         owner, name = full.split("/")
-        return {"id": 1, "node_id": "R_1", "name": name, "full_name": full, "private": False,
-                "owner": {"login": owner, "id": 2, "type": "Organization"},
-                "url": f"{self.url}/repos/{full}", "html_url": f"https://github.com/{full}",
-                "default_branch": "main"}
+        return {
+            "id": 1,
+            "node_id": "R_1",
+            "name": name,
+            "full_name": full,
+            "private": False,
+            "owner": {"login": owner, "id": 2, "type": "Organization"},
+            "url": f"{self.url}/repos/{full}",
+            "html_url": f"https://github.com/{full}",
+            "default_branch": "main",
+        }
 
     def _new_comment(self, repo: str, number: int, body: str, author: Identity) -> dict[str, Any]:
         cid = next(self._ids)
-        return {"id": cid, "node_id": f"IC_{cid}", "url": f"{self.url}/repos/{repo}/issues/comments/{cid}",
-                "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{cid}",
-                "issue_url": f"{self.url}/repos/{repo}/issues/{number}", "body": body, "user": author.json(),
-                "author_association": "NONE", "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
-                "_repo": repo, "_issue": number}
+        return {
+            "id": cid,
+            "node_id": f"IC_{cid}",
+            "url": f"{self.url}/repos/{repo}/issues/comments/{cid}",
+            "html_url": f"https://github.com/{repo}/pull/{number}#issuecomment-{cid}",
+            "issue_url": f"{self.url}/repos/{repo}/issues/{number}",
+            "body": body,
+            "user": author.json(),
+            "author_association": "NONE",
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+            "_repo": repo,
+            "_issue": number,
+        }
 
-    def _new_issue(self, repo: str, number: int, title: str, body: str, author: Identity,
-                   pull: bool = False) -> dict[str, Any]:
+    def _new_issue(
+        self, repo: str, number: int, title: str, body: str, author: Identity, pull: bool = False
+    ) -> dict[str, Any]:
         kind = "pull" if pull else "issues"
         issue: dict[str, Any] = {
-            "id": 50000 + number, "node_id": f"I_{number}", "number": number, "title": title, "body": body,
-            "state": "open", "state_reason": None, "user": author.json(), "labels": [], "comments": 0,
-            "url": f"{self.url}/repos/{repo}/issues/{number}", "html_url": f"https://github.com/{repo}/{kind}/{number}",
-            "repository_url": f"{self.url}/repos/{repo}", "created_at": TIMESTAMP, "updated_at": TIMESTAMP,
+            "id": 50000 + number,
+            "node_id": f"I_{number}",
+            "number": number,
+            "title": title,
+            "body": body,
+            "state": "open",
+            "state_reason": None,
+            "user": author.json(),
+            "labels": [],
+            "comments": 0,
+            "url": f"{self.url}/repos/{repo}/issues/{number}",
+            "html_url": f"https://github.com/{repo}/{kind}/{number}",
+            "repository_url": f"{self.url}/repos/{repo}",
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
             "closed_at": None,
         }
         if pull:
@@ -185,9 +212,21 @@ class GitHubEmulator:
             return 403, {}, {"message": NOT_ACCESSIBLE}
         body = payload.get("body") if isinstance(payload, dict) else None
         if isinstance(body, str) and len(body) > BODY_LIMIT:
-            return 422, {}, {"message": "Validation Failed", "errors": [
-                {"resource": "IssueComment", "code": "custom", "field": "body",
-                 "message": f"body is too long (maximum is {BODY_LIMIT} characters)"}]}
+            return (
+                422,
+                {},
+                {
+                    "message": "Validation Failed",
+                    "errors": [
+                        {
+                            "resource": "IssueComment",
+                            "code": "custom",
+                            "field": "body",
+                            "message": f"body is too long (maximum is {BODY_LIMIT} characters)",
+                        }
+                    ],
+                },
+            )
         with self._lock:
             for pattern, verb, route in self._routes():
                 match = re.fullmatch(pattern, path)
@@ -233,7 +272,7 @@ class GitHubEmulator:
         if page < last:
             links += [link(page + 1, "next"), link(last, "last")]
         headers = {"Link": ", ".join(links)} if links else {}
-        chunk = items[(page - 1) * per_page: page * per_page]
+        chunk = items[(page - 1) * per_page : page * per_page]
         return 200, headers, [_public(i) for i in chunk]
 
     def _list_comments(self, who: Identity, query: dict, payload: Any, full: str, number: str) -> tuple:
@@ -246,7 +285,7 @@ class GitHubEmulator:
         if (full, int(number)) not in self.state.issues:
             return 404, {}, {"message": "Not Found"}
         if not isinstance(payload.get("body"), str):
-            return 422, {}, {"message": "Invalid request.\n\n\"body\" wasn't supplied."}
+            return 422, {}, {"message": 'Invalid request.\n\n"body" wasn\'t supplied.'}
         comment = self._new_comment(full, int(number), payload["body"], who)
         self.state.comments[comment["id"]] = comment
         return 201, {}, _public(comment)
@@ -283,15 +322,23 @@ class GitHubEmulator:
         if issue is None or "pull_request" not in issue:
             return 404, {}, {"message": "Not Found"}
         pull = {k: v for k, v in issue.items() if k != "pull_request"}
-        pull.update({"url": f"{self.url}/repos/{full}/pulls/{number}", "merged": False,
-                     "head": {"sha": self.state.pr_heads[(full, int(number))], "ref": "feature", "label": "x:feature"},
-                     "base": {"sha": "b" * 40, "ref": "main", "label": "o:main"}})
+        pull.update(
+            {
+                "url": f"{self.url}/repos/{full}/pulls/{number}",
+                "merged": False,
+                "head": {"sha": self.state.pr_heads[(full, int(number))], "ref": "feature", "label": "x:feature"},
+                "base": {"sha": "b" * 40, "ref": "main", "label": "o:main"},
+            }
+        )
         return 200, {}, pull
 
     def _list_issues(self, who: Identity, query: dict, payload: Any, full: str) -> tuple:
         state = query.get("state", "open")
-        items = [i for (r, _), i in sorted(self.state.issues.items()) if r == full
-                 and (state == "all" or i["state"] == state)]
+        items = [
+            i
+            for (r, _), i in sorted(self.state.issues.items())
+            if r == full and (state == "all" or i["state"] == state)
+        ]
         return self._page(items, f"/repos/{full}/issues", query)
 
     def _create_issue(self, who: Identity, query: dict, payload: Any, full: str) -> tuple:

@@ -23,8 +23,17 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection",
-               "expect", "content-length"}
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+    "expect",
+    "content-length",
+}
 _MESSAGES = {
     "SlowDown": "Please reduce your request rate.",
     "InternalError": "We encountered an internal error. Please try again.",
@@ -45,9 +54,11 @@ class Rule:
 
 
 def error_body(code: str, resource: str) -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
-            f"<Message>{_MESSAGES.get(code, code)}</Message><Resource>{resource}</Resource>"
-            "<RequestId>FAULTPROXY</RequestId></Error>").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+        f"<Message>{_MESSAGES.get(code, code)}</Message><Resource>{resource}</Resource>"
+        "<RequestId>FAULTPROXY</RequestId></Error>"
+    ).encode()
 
 
 class FaultProxy:
@@ -77,8 +88,15 @@ class FaultProxy:
         self.server.server_close()
 
     # ------------------------------------------------------------------ rules
-    def fail(self, times: int, status: int = 503, code: str = "SlowDown", method: str | None = None,
-             path_contains: str = "", after: bool = False) -> Rule:
+    def fail(
+        self,
+        times: int,
+        status: int = 503,
+        code: str = "SlowDown",
+        method: str | None = None,
+        path_contains: str = "",
+        after: bool = False,
+    ) -> Rule:
         """Answer the next ``times`` matching requests with an error."""
         rule = Rule(status, code, _matcher(method, path_contains), times, after)
         with self.lock:

@@ -32,14 +32,16 @@ def _open(config: Config) -> Registry:
 def _publish(registry: Registry, model_path: Path) -> str:
     version = registry.allocate_version({})
     manifest = registry.write_version(version, model_path, {"metrics": {"f1_macro": 0.9}})
-    registry.swap_champion(version, manifest["artifacts"][MODEL_FILE]["sha256"], "test", "promote",
-                           lambda current: (True, ""))
+    registry.swap_champion(
+        version, manifest["artifacts"][MODEL_FILE]["sha256"], "test", "promote", lambda current: (True, "")
+    )
     return version
 
 
 @pytest.fixture
-def published(s3_config: Callable[..., Config], fault_proxy: FaultProxy, model_file: Path,
-              tmp_path: Path) -> tuple[Registry, str]:
+def published(
+    s3_config: Callable[..., Config], fault_proxy: FaultProxy, model_file: Path, tmp_path: Path
+) -> tuple[Registry, str]:
     """Two versions of ``churn`` through the proxy, champion v2 and ``staging`` on v1; the registry's URI."""
     from sklearn.linear_model import LinearRegression
 
@@ -55,12 +57,14 @@ def published(s3_config: Callable[..., Config], fault_proxy: FaultProxy, model_f
     return registry, config.registry
 
 
-def test_load_by_alias_and_version_then_from_the_cache(published: tuple[Registry, str], fault_proxy: FaultProxy,
-                                                       tmp_path: Path) -> None:
+def test_load_by_alias_and_version_then_from_the_cache(
+    published: tuple[Registry, str], fault_proxy: FaultProxy, tmp_path: Path
+) -> None:
     _, uri = published
     cache = tmp_path / "cache"
     load: Callable[..., Any] = lambda **kw: ml_action.load_model(  # noqa: E731
-        uri, name="churn", cache_dir=cache, endpoint_url=fault_proxy.url, **kw)
+        uri, name="churn", cache_dir=cache, endpoint_url=fault_proxy.url, **kw
+    )
     gets = lambda: fault_proxy.count("GET", 200, MODEL_FILE)  # noqa: E731
     assert type(load()).__name__ == "LinearRegression" and gets() == 1  # the champion, v2
     assert type(load(alias="staging")).__name__ == "LogisticRegression" and gets() == 2
@@ -73,8 +77,9 @@ def test_load_by_alias_and_version_then_from_the_cache(published: tuple[Registry
     assert info["aliases"] == {"champion": "v2", "staging": "v1"} and info["versions"] == ["v1", "v2"]
 
 
-def test_a_tampered_object_is_refused(published: tuple[Registry, str], fault_proxy: FaultProxy, s3_client: Any,
-                                      bucket: str, tmp_path: Path) -> None:
+def test_a_tampered_object_is_refused(
+    published: tuple[Registry, str], fault_proxy: FaultProxy, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
     _, uri = published
     key = "registry/churn/versions/v2/model.skops"
     body = bytearray(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -85,8 +90,9 @@ def test_a_tampered_object_is_refused(published: tuple[Registry, str], fault_pro
     assert not list((tmp_path / "c").glob("*.skops"))
 
 
-def test_concurrent_alias_setters_on_s3(published: tuple[Registry, str], s3_config: Callable[..., Config],
-                                        fault_proxy: FaultProxy) -> None:
+def test_concurrent_alias_setters_on_s3(
+    published: tuple[Registry, str], s3_config: Callable[..., Config], fault_proxy: FaultProxy
+) -> None:
     """Six setters with their own clients race on one alias through real HTTP conditional writes: each change
     is applied in turn (the events form one chain), none is lost."""
     registry, _ = published
@@ -113,15 +119,44 @@ def test_concurrent_alias_setters_on_s3(published: tuple[Registry, str], s3_conf
     assert registry.alias("canary")["version"] == events[-1]["to"]  # type: ignore[index]
 
 
-def test_fetch_command_on_s3(published: tuple[Registry, str], fault_proxy: FaultProxy, tmp_path: Path,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_fetch_command_on_s3(
+    published: tuple[Registry, str], fault_proxy: FaultProxy, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, uri = published
     out = tmp_path / "model.skops"
     env = {**os.environ, "AWS_ENDPOINT_URL": fault_proxy.url}
-    code = cli.main(["fetch", "--registry", uri, "--model-name", "churn", "--alias", "staging", "--out", str(out),
-                     "--cache-dir", str(tmp_path / "c")], env=env)
+    code = cli.main(
+        [
+            "fetch",
+            "--registry",
+            uri,
+            "--model-name",
+            "churn",
+            "--alias",
+            "staging",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ],
+        env=env,
+    )
     assert code == 0 and out.is_file() and "version v1" in capsys.readouterr().out
-    code = cli.main(["fetch", "--registry", uri, "--model-name", "churn", "--alias", "canary", "--out", str(out),
-                     "--cache-dir", str(tmp_path / "c")], env=env)
+    code = cli.main(
+        [
+            "fetch",
+            "--registry",
+            uri,
+            "--model-name",
+            "churn",
+            "--alias",
+            "canary",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "c"),
+        ],
+        env=env,
+    )
     errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
     assert code == 1 and len(errors) == 1 and "title=alias" in errors[0] and "'canary' is not set" in errors[0]

@@ -48,15 +48,17 @@ def _keys(s3_client: Any, bucket: str, prefix: str) -> list[str]:
     return [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
 
 
-def test_probe_costs_at_most_4_requests_once_per_run(s3_config: ConfigFactory, fault_proxy: FaultProxy,
-                                                     model_file: Path) -> None:
+def test_probe_costs_at_most_4_requests_once_per_run(
+    s3_config: ConfigFactory, fault_proxy: FaultProxy, model_file: Path
+) -> None:
     registry = _registry(s3_config(s3_endpoint_url=fault_proxy.url))
     version = registry.allocate_version({})
     first = _probe_puts(fault_proxy)
     assert first == 3  # the very first probe of a registry: create, create again (412), stale If-Match (412)
     manifest = registry.write_version(version, model_file, {})
-    registry.swap_champion(version, manifest["artifacts"]["model.skops"]["sha256"], "t", "promote",
-                           lambda current: (True, ""))
+    registry.swap_champion(
+        version, manifest["artifacts"]["model.skops"]["sha256"], "t", "promote", lambda current: (True, "")
+    )
     assert _probe_puts(fault_proxy) == first  # cached for the rest of the run (this store object)
     again = _registry(s3_config(s3_endpoint_url=fault_proxy.url))  # the next run
     again.allocate_version({})
@@ -64,8 +66,9 @@ def test_probe_costs_at_most_4_requests_once_per_run(s3_config: ConfigFactory, f
     assert all(method == "PUT" for method, path, _ in fault_proxy.log if PROBE_KEY in path)
 
 
-def test_probe_refuses_a_store_that_ignores_conditions(s3_config: ConfigFactory, lax_proxy: FaultProxy,
-                                                       s3_client: Any, bucket: str) -> None:
+def test_probe_refuses_a_store_that_ignores_conditions(
+    s3_config: ConfigFactory, lax_proxy: FaultProxy, s3_client: Any, bucket: str
+) -> None:
     registry = _registry(s3_config(s3_endpoint_url=lax_proxy.url))
     with pytest.raises(UserError) as err:
         registry.allocate_version({})
@@ -78,14 +81,26 @@ def test_probe_refuses_a_store_that_ignores_conditions(s3_config: ConfigFactory,
 
 
 def _aws(endpoint: str) -> dict[str, str]:
-    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE",
-            "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED")
-    return {**{k: os.environ[k] for k in keys}, "AWS_ENDPOINT_URL": endpoint, "GITHUB_SHA": "ab" * 20,
-            "GITHUB_RUN_ID": "3", "GITHUB_REF": "refs/heads/main"}
+    keys = (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_EC2_METADATA_DISABLED",
+    )
+    return {
+        **{k: os.environ[k] for k in keys},
+        "AWS_ENDPOINT_URL": endpoint,
+        "GITHUB_SHA": "ab" * 20,
+        "GITHUB_RUN_ID": "3",
+        "GITHUB_REF": "refs/heads/main",
+    }
 
 
-def test_publish_on_a_store_ignoring_conditions_is_refused(tmp_path: Path, bucket: str, s3_env: str,
-                                                           lax_proxy: FaultProxy, s3_client: Any) -> None:
+def test_publish_on_a_store_ignoring_conditions_is_refused(
+    tmp_path: Path, bucket: str, s3_env: str, lax_proxy: FaultProxy, s3_client: Any
+) -> None:
     workspace = copy_example("iris", tmp_path / "ws")
     result = run_action(workspace, {"mode": "publish", "registry": f"s3://{bucket}/r"}, _aws(lax_proxy.url))
     assert result.code == 1, result.stdout + result.stderr
@@ -95,29 +110,45 @@ def test_publish_on_a_store_ignoring_conditions_is_refused(tmp_path: Path, bucke
     assert result.outputs.get("promoted") != "true"
 
 
-def test_unsupported_publishes_with_a_warning(tmp_path: Path, bucket: str, s3_env: str,
-                                              lax_proxy: FaultProxy, s3_client: Any) -> None:
+def test_unsupported_publishes_with_a_warning(
+    tmp_path: Path, bucket: str, s3_env: str, lax_proxy: FaultProxy, s3_client: Any
+) -> None:
     workspace = copy_example("iris", tmp_path / "ws")
     inputs = {"mode": "publish", "registry": f"s3://{bucket}/r", "s3-conditional-writes": "unsupported"}
     result = run_action(workspace, inputs, _aws(lax_proxy.url))
     assert result.code == 0, result.stdout + result.stderr
     assert result.outputs["promoted"] == "true" and result.outputs["model-version"] == "v1"
-    warnings = [line for line in result.stdout.splitlines()
-                if line.startswith("::warning title=registry::") and "s3-conditional-writes" in line]
+    warnings = [
+        line
+        for line in result.stdout.splitlines()
+        if line.startswith("::warning title=registry::") and "s3-conditional-writes" in line
+    ]
     assert len(warnings) == 1 and "concurrency:" in warnings[0]
     assert _probe_puts(lax_proxy) == 0  # no probe: the user said the store does not support it
     pointer = json.loads(s3_client.get_object(Bucket=bucket, Key="r/model/champion.json")["Body"].read())
     assert pointer["version"] == "v1"
 
 
-def test_two_racing_publishes_on_a_lax_store_lose_nothing_silently(tmp_path: Path, bucket: str, s3_env: str,
-                                                                   lax_proxy: FaultProxy, s3_client: Any) -> None:
+def test_two_racing_publishes_on_a_lax_store_lose_nothing_silently(
+    tmp_path: Path, bucket: str, s3_env: str, lax_proxy: FaultProxy, s3_client: Any
+) -> None:
     procs = []
     for name in ("a", "b"):
         workspace = copy_example("iris", tmp_path / name)
         env = runner_env(workspace, {"mode": "publish", "registry": f"s3://{bucket}/r"}, _aws(lax_proxy.url))
-        procs.append((env, subprocess.Popen([sys.executable, str(ROOT / "entrypoint.py")], cwd=workspace, env=env,
-                                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        procs.append(
+            (
+                env,
+                subprocess.Popen(
+                    [sys.executable, str(ROOT / "entrypoint.py")],
+                    cwd=workspace,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                ),
+            )
+        )
     for env, proc in procs:
         stdout, stderr = proc.communicate(timeout=600)
         # refused up front, each with one line saying why; nothing half-done to lose

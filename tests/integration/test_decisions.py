@@ -42,8 +42,9 @@ BASE = {"data": "credit.csv", "target": "default", "bootstrap": "400"}
 SEED_ONLY = {**BASE, "params": '{"random_state": 3}'}
 
 
-def test_seed_only_retrain_is_inconclusive_and_on_inconclusive_decides(tmp_path: Path, sim: ModuleType,
-                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_seed_only_retrain_is_inconclusive_and_on_inconclusive_decides(
+    tmp_path: Path, sim: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
     ws = _workspace(tmp_path, sim)
     first = run_inprocess(ws, {**BASE, "mode": "publish"}, capsys)
     assert first.code == 0 and first.outputs["promoted"] == "true", first.stdout
@@ -62,8 +63,9 @@ def test_seed_only_retrain_is_inconclusive_and_on_inconclusive_decides(tmp_path:
     assert strict.code == 1 and strict.outputs["promoted"] == "false"
     assert "inconclusive (`on-inconclusive: fail`)" in strict.summary
     assert not (ws / ".ml-action/registry/model/versions/v2").exists()
-    soft = run_inprocess(ws, {**SEED_ONLY, "mode": "evaluate", "on-inconclusive": "fail", "fail-on-gate": "false"},
-                         capsys)
+    soft = run_inprocess(
+        ws, {**SEED_ONLY, "mode": "evaluate", "on-inconclusive": "fail", "fail-on-gate": "false"}, capsys
+    )
     assert soft.code == 0 and soft.outputs["verdict"] == "inconclusive"
 
     lenient = run_inprocess(ws, {**SEED_ONLY, "mode": "publish"}, capsys)
@@ -74,8 +76,9 @@ def test_seed_only_retrain_is_inconclusive_and_on_inconclusive_decides(tmp_path:
     assert crippled.outputs["verdict"] in ("fail", "inconclusive")  # never a silent pass
 
 
-def test_monitor_health_against_reference_rows_and_the_fallback(tmp_path: Path, sim: ModuleType,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_monitor_health_against_reference_rows_and_the_fallback(
+    tmp_path: Path, sim: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
     ws = _workspace(tmp_path, sim)
     assert run_inprocess(ws, {**BASE, "mode": "publish"}, capsys).code == 0
     monitor = {**BASE, "mode": "monitor"}
@@ -84,8 +87,10 @@ def test_monitor_health_against_reference_rows_and_the_fallback(tmp_path: Path, 
     assert same.outputs["verdict"] == "pass" and "reference rows kept at publish" in same.summary
     broken = run_inprocess(ws, {**monitor, "data": "flipped.csv"}, capsys)
     assert broken.code == 1 and broken.outputs["health"] == "degraded", broken.summary
-    assert any(line.startswith("::error title=monitor%3A f1_macro max-regression-pct 5%25 @ 0.95::")
-               for line in broken.stdout.splitlines()), broken.stdout
+    assert any(
+        line.startswith("::error title=monitor%3A f1_macro max-regression-pct 5%25 @ 0.95::")
+        for line in broken.stdout.splitlines()
+    ), broken.stdout
 
     # a version published before reference rows were kept: the earlier rule, and the report says so
     path = ws / ".ml-action/registry/model/versions/v1/manifest.json"

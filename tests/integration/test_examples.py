@@ -48,8 +48,9 @@ def test_gate_failure_exits_1_with_annotation_and_keeps_champion(tmp_path: Path)
     champion = json.loads((workspace / ".ml-action/registry/model/champion.json").read_text())
     assert champion["version"] == "v1"
     # fail-on-gate: false reports the failure but exits 0
-    soft = run_action(workspace, {"mode": "evaluate", "params": '{"n_estimators": 1, "max_depth": 1}',
-                                  "fail-on-gate": "false"})
+    soft = run_action(
+        workspace, {"mode": "evaluate", "params": '{"n_estimators": 1, "max_depth": 1}', "fail-on-gate": "false"}
+    )
     assert soft.code == 0 and soft.outputs["verdict"] == "fail"
 
 
@@ -67,8 +68,15 @@ def test_auto_mode_follows_the_event(tmp_path: Path) -> None:
 def test_rollback_and_list(tmp_path: Path) -> None:
     workspace = copy_example("iris", tmp_path / "ws")
     run_action(workspace, {"mode": "publish"})
-    run_action(workspace, {"mode": "publish", "params": '{"n_estimators": 30, "max_depth": 3}', "gates": "[]",
-                           "primary-metric": "accuracy"})
+    run_action(
+        workspace,
+        {
+            "mode": "publish",
+            "params": '{"n_estimators": 30, "max_depth": 3}',
+            "gates": "[]",
+            "primary-metric": "accuracy",
+        },
+    )
     listed = run_action(workspace, {"mode": "list"})
     rows = json.loads(listed.outputs["versions"])
     assert [r["version"] for r in rows] == ["v1", "v2"] and rows[1]["champion"]

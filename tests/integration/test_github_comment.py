@@ -25,13 +25,20 @@ PERSON = Identity("octocat", 583231)
 pytest_plugins = ["tests.integration.github_fixtures"]  # the github_api fixture
 
 
-def env_for(emulator: GitHubEmulator, tmp_path: Path, event: dict | None = None, name: str = "pull_request",
-            ) -> dict[str, str]:
+def env_for(
+    emulator: GitHubEmulator, tmp_path: Path, event: dict | None = None, name: str = "pull_request"
+) -> dict[str, str]:
     event_path = tmp_path / "event.json"
     event_path.write_text(json.dumps(event if event is not None else {"pull_request": {"number": PR}}))
-    return {"GITHUB_API_URL": emulator.url, "GITHUB_REPOSITORY": REPO, "GITHUB_RUN_ID": "4242",
-            "GITHUB_SERVER_URL": "https://github.com", "GITHUB_EVENT_NAME": name,
-            "GITHUB_EVENT_PATH": str(event_path), "ML_ACTION_GITHUB_BACKOFF": "0.01"}
+    return {
+        "GITHUB_API_URL": emulator.url,
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_EVENT_NAME": name,
+        "GITHUB_EVENT_PATH": str(event_path),
+        "ML_ACTION_GITHUB_BACKOFF": "0.01",
+    }
 
 
 def busy_pr(emulator: GitHubEmulator, comments: int = 250) -> None:
@@ -43,8 +50,11 @@ def busy_pr(emulator: GitHubEmulator, comments: int = 250) -> None:
 
 
 def ours(emulator: GitHubEmulator, key: str = "churn") -> list[dict]:
-    return [c for c in emulator.comments_on(REPO, PR)
-            if c["user"]["login"] == "github-actions[bot]" and c["body"].startswith(body_text.marker(key))]
+    return [
+        c
+        for c in emulator.comments_on(REPO, PR)
+        if c["user"]["login"] == "github-actions[bot]" and c["body"].startswith(body_text.marker(key))
+    ]
 
 
 def test_update_on_a_250_comment_pr_edits_ours_in_place(github_api: GitHubEmulator) -> None:
@@ -108,8 +118,12 @@ def test_recreate_new_and_off(github_api: GitHubEmulator) -> None:
 def test_a_60000_character_details_section_is_shortened_and_the_head_kept(github_api: GitHubEmulator) -> None:
     head = "## ✅ Candidate is better\n\n| metric | champion | candidate |\n| --- | --- | --- |\n| f1 | 0.8 | 0.9 |\n"
     head += "\n".join(f"| gate {n} | passed | 🎉 |" for n in range(300))
-    details = ["<details><summary>Per-class</summary>\n\n```\n" + "\n".join("x" * 99 for _ in range(600))
-               + "\n```\n</details>", "<details><summary>Drift</summary>\n\n" + "y" * 10_000 + "\n</details>"]
+    details = [
+        "<details><summary>Per-class</summary>\n\n```\n"
+        + "\n".join("x" * 99 for _ in range(600))
+        + "\n```\n</details>",
+        "<details><summary>Drift</summary>\n\n" + "y" * 10_000 + "\n</details>",
+    ]
     footer = "<sub>[workflow run](https://github.com/acme/churn/actions/runs/1)</sub>"
     body = body_text.fit_comment(head, details, footer, key="churn")
     assert body_text.github_length(body) <= 65536 - 500
@@ -160,8 +174,9 @@ def test_persistent_502_warns_and_never_raises(github_api: GitHubEmulator, tmp_p
     assert github_api.total_requests() == gh_mod.RETRIES + 1
 
 
-def test_fork_pr_saves_the_comment_and_the_workflow_run_job_posts_it(github_api: GitHubEmulator,
-                                                                     tmp_path: Path) -> None:
+def test_fork_pr_saves_the_comment_and_the_workflow_run_job_posts_it(
+    github_api: GitHubEmulator, tmp_path: Path
+) -> None:
     github_api.add_pull(REPO, PR, head_sha="c" * 40)
     warnings: list[str] = []
     readonly = Config(workspace=tmp_path, github_token="ghs_readonly", model_name="churn")
@@ -231,16 +246,19 @@ def test_post_or_save_posts_and_returns_the_url(github_api: GitHubEmulator, tmp_
     assert "## head 2" in ours(github_api)[0]["body"]
 
 
-@pytest.mark.parametrize(("name", "event", "expected"), [
-    ("pull_request", {"pull_request": {"number": 12}}, 12),
-    ("pull_request_target", {"pull_request": {"number": 13}}, 13),
-    ("push", {"ref": "refs/heads/main"}, None),
-    ("schedule", {"schedule": "0 3 * * *"}, None),
-    ("workflow_run", {"workflow_run": {"pull_requests": [{"number": 14}]}}, 14),
-    ("workflow_run", {"workflow_run": {"pull_requests": []}}, None),
-    ("issue_comment", {"issue": {"number": 15, "pull_request": {}}}, 15),
-    ("issue_comment", {"issue": {"number": 16}}, None),
-])
+@pytest.mark.parametrize(
+    ("name", "event", "expected"),
+    [
+        ("pull_request", {"pull_request": {"number": 12}}, 12),
+        ("pull_request_target", {"pull_request": {"number": 13}}, 13),
+        ("push", {"ref": "refs/heads/main"}, None),
+        ("schedule", {"schedule": "0 3 * * *"}, None),
+        ("workflow_run", {"workflow_run": {"pull_requests": [{"number": 14}]}}, 14),
+        ("workflow_run", {"workflow_run": {"pull_requests": []}}, None),
+        ("issue_comment", {"issue": {"number": 15, "pull_request": {}}}, 15),
+        ("issue_comment", {"issue": {"number": 16}}, None),
+    ],
+)
 def test_pr_number_from_event(tmp_path: Path, name: str, event: dict, expected: int | None) -> None:
     path = tmp_path / "event.json"
     path.write_text(json.dumps(event))

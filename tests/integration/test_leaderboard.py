@@ -17,10 +17,15 @@ from tests.integration.github_emulator import GitHubEmulator
 pytest_plugins = ["tests.integration.github_fixtures"]
 
 REPO = "acme/iris"
-CONFIG = "data: iris.csv\ntarget: species\nprimary-metric: f1_macro\nbootstrap: 200\n" \
-         "gates:\n  - metric: f1_macro\n    min: 0.8\n"
-CANDIDATES = {"forest": ("random_forest", '{"n_estimators": 15}'), "logistic": ("logistic_regression", "{}"),
-              "stump": ("decision_tree", '{"max_depth": 1}')}
+CONFIG = (
+    "data: iris.csv\ntarget: species\nprimary-metric: f1_macro\nbootstrap: 200\n"
+    "gates:\n  - metric: f1_macro\n    min: 0.8\n"
+)
+CANDIDATES = {
+    "forest": ("random_forest", '{"n_estimators": 15}'),
+    "logistic": ("logistic_regression", "{}"),
+    "stump": ("decision_tree", '{"max_depth": 1}'),
+}
 
 
 def _workspace(dest: Path) -> Path:
@@ -29,10 +34,14 @@ def _workspace(dest: Path) -> Path:
     return workspace
 
 
-def _evaluate(workspace: Path, key: str, model: str, params: str, extra: dict[str, str] | None = None,
-              **inputs: str) -> None:
-    done = run_action(workspace, {"mode": "evaluate", "model": model, "params": params, "comment-key": key,
-                                  "comment-mode": "off", **inputs}, extra)
+def _evaluate(
+    workspace: Path, key: str, model: str, params: str, extra: dict[str, str] | None = None, **inputs: str
+) -> None:
+    done = run_action(
+        workspace,
+        {"mode": "evaluate", "model": model, "params": params, "comment-key": key, "comment-mode": "off", **inputs},
+        extra,
+    )
     assert done.code in (0, 1) and not [e for e in done.errors if "gate failed" not in e], done.stdout
     assert (workspace / "ml-action-result" / key / "bundle.json").is_file()
 
@@ -58,19 +67,39 @@ def _results(bundles: Path, dest: Path, *keys: str) -> Path:
 
 
 def _aws(endpoint: str, ref: str = "refs/heads/main") -> dict[str, str]:
-    keys = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-            "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED")
-    return {**{k: os.environ[k] for k in keys}, "AWS_ENDPOINT_URL": endpoint, "GITHUB_SHA": "c0ffee" * 6 + "abcd",
-            "GITHUB_RUN_ID": "17", "GITHUB_REF": ref}
+    keys = (
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_EC2_METADATA_DISABLED",
+    )
+    return {
+        **{k: os.environ[k] for k in keys},
+        "AWS_ENDPOINT_URL": endpoint,
+        "GITHUB_SHA": "c0ffee" * 6 + "abcd",
+        "GITHUB_RUN_ID": "17",
+        "GITHUB_REF": ref,
+    }
 
 
 def _pr(emulator: GitHubEmulator, tmp_path: Path) -> dict[str, str]:
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"pull_request": {"number": 5, "head": {"sha": "a" * 40}},
-                                 "repository": {"default_branch": "main"}}))
-    return {"GITHUB_API_URL": emulator.url, "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_NAME": "pull_request",
-            "GITHUB_EVENT_PATH": str(event), "GITHUB_RUN_ID": "99", "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_REF": "refs/pull/5/merge", "ML_ACTION_GITHUB_BACKOFF": "0.01"}
+    event.write_text(
+        json.dumps({"pull_request": {"number": 5, "head": {"sha": "a" * 40}}, "repository": {"default_branch": "main"}})
+    )
+    return {
+        "GITHUB_API_URL": emulator.url,
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_RUN_ID": "99",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REF": "refs/pull/5/merge",
+        "ML_ACTION_GITHUB_BACKOFF": "0.01",
+    }
 
 
 def _push(tmp_path: Path) -> dict[str, str]:
@@ -79,21 +108,30 @@ def _push(tmp_path: Path) -> dict[str, str]:
     return {"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(event), "GITHUB_REPOSITORY": REPO}
 
 
-def test_three_evaluations_one_comment_then_the_winner_is_published(github_api: GitHubEmulator, tmp_path: Path,
-                                                                     bucket: str, s3_env: str, s3_client) -> None:
+def test_three_evaluations_one_comment_then_the_winner_is_published(
+    github_api: GitHubEmulator, tmp_path: Path, bucket: str, s3_env: str, s3_client
+) -> None:
     github_api.add_pull(REPO, 5)
     workspace = _workspace(tmp_path / "ws")
     registry = f"s3://{bucket}/models"
     aws = _aws(s3_env)
-    champion = run_action(workspace, {"mode": "publish", "registry": registry, "model": "decision_tree",
-                                      "params": '{"max_depth": 2}', "gates": "",
-                                      "result-dir": "champion-run"}, {**aws, **_push(tmp_path)})
+    champion = run_action(
+        workspace,
+        {
+            "mode": "publish",
+            "registry": registry,
+            "model": "decision_tree",
+            "params": '{"max_depth": 2}',
+            "gates": "",
+            "result-dir": "champion-run",
+        },
+        {**aws, **_push(tmp_path)},
+    )
     assert champion.code == 0 and champion.outputs["promoted"] == "true", champion.stdout
     for key, (model, params) in CANDIDATES.items():
         _evaluate(workspace, key, model, params, aws, registry=registry)
     pr = {**aws, **_pr(github_api, tmp_path), "GITHUB_REF": "refs/pull/5/merge"}
-    inputs = {"mode": "leaderboard", "results": "ml-action-result", "registry": registry,
-              "github-token": "ghs_actions"}
+    inputs = {"mode": "leaderboard", "results": "ml-action-result", "registry": registry, "github-token": "ghs_actions"}
     first = run_action(workspace, inputs, pr)
     assert first.code == 0, first.stdout + first.stderr
     comments = github_api.comments_on(REPO, 5)
@@ -116,15 +154,18 @@ def test_three_evaluations_one_comment_then_the_winner_is_published(github_api: 
     assert pointer["version"] == "v2" and pointer["previous"] == "v1"
     bundled = json.loads((workspace / "ml-action-result" / winner / "bundle.json").read_text())
     assert pointer["sha256"] == bundled["files"]["model.skops"]["sha256"]  # the bundled file, not a retrained one
-    manifest = json.loads(s3_client.get_object(Bucket=bucket, Key="models/model/versions/v2/manifest.json")
-                          ["Body"].read())
+    manifest = json.loads(
+        s3_client.get_object(Bucket=bucket, Key="models/model/versions/v2/manifest.json")["Body"].read()
+    )
     assert manifest["leaderboard"]["winner"] == winner and manifest["git"]["sha"].startswith("c0ffee")
     assert manifest["data"]["holdout_fingerprint"] == bundled["holdout"]["fingerprint"]
 
 
 def test_same_data_same_split_same_fingerprint_another_split_differs(bundles: Path) -> None:
-    prints = {key: json.loads((bundles / key / "bundle.json").read_text())["holdout"]["fingerprint"]
-              for key in [*CANDIDATES, "other-split"]}
+    prints = {
+        key: json.loads((bundles / key / "bundle.json").read_text())["holdout"]["fingerprint"]
+        for key in [*CANDIDATES, "other-split"]
+    }
     assert prints["forest"] == prints["logistic"] == prints["stump"] != prints["other-split"]
 
 

@@ -16,11 +16,21 @@ REPO = "acme/iris"
 
 def _pr_env(emulator: GitHubEmulator, tmp_path: Path, number: int = 3) -> dict[str, str]:
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"pull_request": {"number": number, "head": {"sha": "a" * 40}},
-                                 "repository": {"default_branch": "main"}}))
-    return {"GITHUB_API_URL": emulator.url, "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_NAME": "pull_request",
-            "GITHUB_EVENT_PATH": str(event), "GITHUB_RUN_ID": "99", "GITHUB_SERVER_URL": "https://github.com",
-            "GITHUB_REF": "refs/pull/3/merge", "ML_ACTION_GITHUB_BACKOFF": "0.01"}
+    event.write_text(
+        json.dumps(
+            {"pull_request": {"number": number, "head": {"sha": "a" * 40}}, "repository": {"default_branch": "main"}}
+        )
+    )
+    return {
+        "GITHUB_API_URL": emulator.url,
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_RUN_ID": "99",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REF": "refs/pull/3/merge",
+        "ML_ACTION_GITHUB_BACKOFF": "0.01",
+    }
 
 
 def test_pull_request_event_posts_then_updates_one_comment(github_api: GitHubEmulator, tmp_path: Path) -> None:
@@ -42,8 +52,7 @@ def test_pull_request_event_posts_then_updates_one_comment(github_api: GitHubEmu
     assert second.summary.count("## ✅ ml-action") == 1
 
 
-def test_fork_run_saves_the_comment_and_the_trusted_run_posts_it(github_api: GitHubEmulator,
-                                                                  tmp_path: Path) -> None:
+def test_fork_run_saves_the_comment_and_the_trusted_run_posts_it(github_api: GitHubEmulator, tmp_path: Path) -> None:
     github_api.add_pull(REPO, 3)
     workspace = copy_example("iris", tmp_path / "ws")
     extra = _pr_env(github_api, tmp_path)
@@ -55,8 +64,9 @@ def test_fork_run_saves_the_comment_and_the_trusted_run_posts_it(github_api: Git
     trusted = tmp_path / "trusted"
     trusted.mkdir()
     (trusted / "ml-action-comment.md").write_text(saved.read_text())
-    posted = run_action(trusted, {"mode": "comment", "github-token": "ghs_actions"},
-                        {**extra, "GITHUB_EVENT_NAME": "workflow_run"})
+    posted = run_action(
+        trusted, {"mode": "comment", "github-token": "ghs_actions"}, {**extra, "GITHUB_EVENT_NAME": "workflow_run"}
+    )
     assert posted.code == 0, posted.stdout
     assert len(github_api.comments_on(REPO, 3)) == 1 and posted.outputs["comment-url"]
 

@@ -29,8 +29,11 @@ def shell_env() -> dict[str, str]:
     """A person's terminal: no runner variables, no action inputs. One OpenMP thread per process, as in
     ``tests.helpers.runner_env``: on a loaded machine HistGradientBoosting's threads oversubscribe the
     cores (a fit 10x slower); the commands and what they compute are the same."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("INPUT_", "GITHUB_", "RUNNER_")) and k not in ("CI", "ACTIONS_STEP_DEBUG")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("INPUT_", "GITHUB_", "RUNNER_")) and k not in ("CI", "ACTIONS_STEP_DEBUG")
+    }
     env.setdefault("OMP_NUM_THREADS", "1")
     return env
 
@@ -51,10 +54,12 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
             continue
         assert argv[0] == "ml-action", f"the walkthrough test knows `pip install -e`, `cd` and `ml-action`: {line}"
         assert cwd is not None, "the walkthrough runs ml-action inside an example folder"
-        done = subprocess.run([str(CONSOLE_SCRIPT), *argv[1:]], cwd=cwd, env=shell_env(),
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, (f"README walkthrough: `{line}` exited {done.returncode}\n"
-                                      f"{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
+        done = subprocess.run(
+            [str(CONSOLE_SCRIPT), *argv[1:]], cwd=cwd, env=shell_env(), capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, (
+            f"README walkthrough: `{line}` exited {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
+        )
         ran.append(argv[1:])
     assert any("publish" in args for args in ran) and any("rollback" in args for args in ran)
 

@@ -61,8 +61,10 @@ def test_list_shows_a_damaged_version_and_goes_on(workspace: Path) -> None:
     assert "`artifacts` is a list" in rows["v1"]["damaged"] and "damaged" not in rows["v2"]
     assert rows["v2"]["champion"] and isinstance(rows["v2"]["value"], float)
     assert "damaged" in result.summary
-    assert any(line.startswith("::warning title=registry::") and "v1/manifest.json" in line
-               for line in result.stdout.splitlines())
+    assert any(
+        line.startswith("::warning title=registry::") and "v1/manifest.json" in line
+        for line in result.stdout.splitlines()
+    )
 
 
 def test_rollback_refuses_a_damaged_target_and_works_for_a_good_one(workspace: Path) -> None:
@@ -77,8 +79,14 @@ def test_rollback_refuses_a_damaged_target_and_works_for_a_good_one(workspace: P
 
 def test_traversal_from_a_manifest_writes_nothing_outside(workspace: Path, tmp_path: Path) -> None:
     escape = f"ml-action-escape-{os.getpid()}"
-    _edit_manifest(workspace, "v2", lambda m: {**m, "artifacts": {"model.skops": {
-        **m["artifacts"]["model.skops"], "file": f"../../../../tmp/{escape}"}}})
+    _edit_manifest(
+        workspace,
+        "v2",
+        lambda m: {
+            **m,
+            "artifacts": {"model.skops": {**m["artifacts"]["model.skops"], "file": f"../../../../tmp/{escape}"}},
+        },
+    )
     result = run_action(workspace, {})
     assert result.code == 1
     assert "`artifacts.model.skops.file`" in _one_error(result)
@@ -90,8 +98,11 @@ def _swap_model_for_pickle(workspace: Path, obj: object) -> str:
     model = workspace / REG / "versions/v2/model.skops"
     model.write_bytes(pickle.dumps(obj))
     digest = sha256_file(model)
-    _edit_manifest(workspace, "v2", lambda m: {**m, "artifacts": {**m["artifacts"], "model.skops": {
-        "file": "model.skops", "sha256": digest}}})
+    _edit_manifest(
+        workspace,
+        "v2",
+        lambda m: {**m, "artifacts": {**m["artifacts"], "model.skops": {"file": "model.skops", "sha256": digest}}},
+    )
     pointer = json.loads((workspace / REG / "champion.json").read_text())
     (workspace / REG / "champion.json").write_text(json.dumps({**pointer, "sha256": digest}))
     return digest
@@ -100,8 +111,10 @@ def _swap_model_for_pickle(workspace: Path, obj: object) -> str:
 def test_pickle_loads_only_after_a_warning_naming_file_and_sha256(workspace: Path) -> None:
     import skops.io as sio
 
-    fitted = sio.load(workspace / REG / "versions/v2/model.skops",
-                      trusted=sio.get_untrusted_types(file=workspace / REG / "versions/v2/model.skops"))
+    fitted = sio.load(
+        workspace / REG / "versions/v2/model.skops",
+        trusted=sio.get_untrusted_types(file=workspace / REG / "versions/v2/model.skops"),
+    )
     digest = _swap_model_for_pickle(workspace, fitted)
     refused = run_action(workspace, {})
     assert refused.code == 1 and "pickle" in _one_error(refused, "allow-unsafe-model-format")
@@ -128,9 +141,18 @@ def test_invalid_bucket_name_is_one_error(tmp_path: Path) -> None:
 
 def test_upper_case_scheme_is_s3(tmp_path: Path, bucket: str, s3_env: str, s3_client) -> None:
     workspace = copy_example("iris", tmp_path / "ws")
-    extra = {k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                        "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-                                        "AWS_EC2_METADATA_DISABLED")}
+    extra = {
+        k: os.environ[k]
+        for k in (
+            "AWS_ENDPOINT_URL",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_DEFAULT_REGION",
+            "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_EC2_METADATA_DISABLED",
+        )
+    }
     result = run_action(workspace, {"mode": "publish", "registry": f"S3://{bucket}/up"}, extra)
     assert result.code == 0, result.stdout + result.stderr
     assert not (workspace / "S3:").exists()

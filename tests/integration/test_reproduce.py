@@ -16,10 +16,21 @@ FAST = {"bootstrap": "0", "cv": "0"}
 
 
 def _aws(endpoint: str, sha: str = "c0ffee" * 6 + "abcd") -> dict[str, str]:
-    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE",
-            "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED")
-    return {**{k: os.environ[k] for k in keys}, "AWS_ENDPOINT_URL": endpoint, "GITHUB_SHA": sha,
-            "GITHUB_RUN_ID": "8", "GITHUB_REF": "refs/heads/main"}
+    keys = (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_EC2_METADATA_DISABLED",
+    )
+    return {
+        **{k: os.environ[k] for k in keys},
+        "AWS_ENDPOINT_URL": endpoint,
+        "GITHUB_SHA": sha,
+        "GITHUB_RUN_ID": "8",
+        "GITHUB_REF": "refs/heads/main",
+    }
 
 
 def _keys(s3_client: Any, bucket: str, prefix: str) -> list[str]:
@@ -30,8 +41,9 @@ def _manifest(s3_client: Any, bucket: str, key: str) -> dict[str, Any]:
     return json.loads(s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def test_s3_publish_snapshots_then_reproduce_in_a_fresh_workspace(tmp_path: Path, bucket: str, s3_env: str,
-                                                                  s3_client: Any) -> None:
+def test_s3_publish_snapshots_then_reproduce_in_a_fresh_workspace(
+    tmp_path: Path, bucket: str, s3_env: str, s3_client: Any
+) -> None:
     workspace = copy_example("iris", tmp_path / "ws")
     registry = f"s3://{bucket}/models"
     extra = _aws(s3_env)
@@ -89,8 +101,13 @@ def test_s3_data_uri(tmp_path: Path, bucket: str, s3_env: str, s3_client: Any) -
     s3_client.put_object(Bucket=bucket, Key="datasets/iris.csv", Body=source.read_bytes())
     workspace = tmp_path / "ws"
     workspace.mkdir()
-    inputs = {"mode": "publish", "registry": f"s3://{bucket}/models", "data": f"s3://{bucket}/datasets/iris.csv",
-              "target": "species", **FAST}
+    inputs = {
+        "mode": "publish",
+        "registry": f"s3://{bucket}/models",
+        "data": f"s3://{bucket}/datasets/iris.csv",
+        "target": "species",
+        **FAST,
+    }
     result = run_action(workspace, inputs, _aws(s3_env))
     assert result.code == 0, result.stdout + result.stderr
     train = _manifest(s3_client, bucket, "models/model/versions/v1/manifest.json")["data"]["fingerprints"]["train"]
@@ -106,8 +123,15 @@ def test_local_snapshot_reproduce_and_diff(tmp_path: Path) -> None:
     local = {"snapshot-data": "true", **FAST}
     first = run_action(workspace, {"mode": "publish", "params": '{"n_estimators": 50}', **local})
     assert first.code == 0, first.stdout + first.stderr
-    second = run_action(workspace, {"mode": "publish", "params": '{"n_estimators": 5, "max_depth": 2}',
-                                    "gates": "- metric: f1_macro\n  max-regression: 1", **local})
+    second = run_action(
+        workspace,
+        {
+            "mode": "publish",
+            "params": '{"n_estimators": 5, "max_depth": 2}',
+            "gates": "- metric: f1_macro\n  max-regression: 1",
+            **local,
+        },
+    )
     assert second.code == 0 and second.outputs["model-version"] == "v2", second.stdout
 
     fresh = tmp_path / "fresh"
@@ -155,8 +179,9 @@ def test_reproduce_reports_what_differs_and_the_tolerance_decides(tmp_path: Path
     assert "| f1_macro |" in strict.summary and "❌" in strict.summary
     assert "probabilities (rebuilt model) | recorded values | max abs Δ 1e-06 | ❌ |" in strict.summary
     assert "scikit-learn 1.0.0 → " in strict.summary
-    assert any(line.startswith("::warning title=reproduce::library versions differ") for line in
-               strict.stdout.splitlines())
+    assert any(
+        line.startswith("::warning title=reproduce::library versions differ") for line in strict.stdout.splitlines()
+    )
     assert strict.errors and "f1_macro" in strict.errors[-1]
     loose = run_action(workspace, {"mode": "reproduce", "tolerance": "1e-4"})
     assert loose.code == 0 and loose.outputs["reproduced"] == "true", loose.stdout

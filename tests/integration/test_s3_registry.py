@@ -51,8 +51,7 @@ def publish(registry: Registry, model_path: Path, by: str = "test") -> Promotion
 # ---------------------------------------------------------------------- worker processes (spawned)
 
 
-def _publish_worker(registry_uri: str, endpoint: str, model_path: str, name: str,
-                    barrier: Any, results: Any) -> None:
+def _publish_worker(registry_uri: str, endpoint: str, model_path: str, name: str, barrier: Any, results: Any) -> None:
     config = Config(workspace=Path(model_path).parent, registry=registry_uri, s3_endpoint_url=endpoint)
     registry = open_registry(config)
     barrier.wait(timeout=120)
@@ -95,12 +94,16 @@ def test_create_only_and_compare_and_swap(s3_config: ConfigFactory, bucket: str,
     assert store.url("a/x.json") == f"s3://{bucket}/registry/a/x.json"
     raw = s3_client.list_objects_v2(Bucket=bucket)["Contents"]
     # and the conditional-writes probe object, under the registry prefix (reused by every run)
-    assert sorted(o["Key"] for o in raw) == ["registry/.ml-action/conditional-writes-probe.json",
-                                             "registry/a/new.json", "registry/a/x.json"]
+    assert sorted(o["Key"] for o in raw) == [
+        "registry/.ml-action/conditional-writes-probe.json",
+        "registry/a/new.json",
+        "registry/a/x.json",
+    ]
 
 
-def test_publish_then_promote_second_version(s3_config: ConfigFactory, model_file: Path, tmp_path: Path,
-                                             bucket: str, s3_client: Any) -> None:
+def test_publish_then_promote_second_version(
+    s3_config: ConfigFactory, model_file: Path, tmp_path: Path, bucket: str, s3_client: Any
+) -> None:
     registry = open_registry(s3_config())
     first = publish(registry, model_file)
     assert (first.promoted, first.version, first.previous) == (True, "v1", None)
@@ -111,21 +114,33 @@ def test_publish_then_promote_second_version(s3_config: ConfigFactory, model_fil
     assert champion is not None and champion["version"] == "v2" and champion["previous"] == "v1"
     assert registry.versions() == ["v1", "v2"]
     assert [(e["kind"], e["version"], e["previous"]) for e in registry.events()] == [
-        ("promote", "v1", None), ("promote", "v2", "v1")]
+        ("promote", "v1", None),
+        ("promote", "v2", "v1"),
+    ]
     model = registry.fetch_model("v2", registry.manifest("v2"), tmp_path)
     assert model.predict([[0.0, 0.0, 0.0, 0.0]]).shape == (1,)
     keys = {o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]}
-    assert {"registry/model/champion.json", "registry/model/versions/v1/model.skops",
-            "registry/model/versions/v2/manifest.json", "registry/model/versions/v2/claim.json"} <= keys
+    assert {
+        "registry/model/champion.json",
+        "registry/model/versions/v1/model.skops",
+        "registry/model/versions/v2/manifest.json",
+        "registry/model/versions/v2/claim.json",
+    } <= keys
 
 
-def test_eight_concurrent_publishers_lose_no_update(s3_config: ConfigFactory, model_file: Path,
-                                                    fault_proxy: FaultProxy) -> None:
+def test_eight_concurrent_publishers_lose_no_update(
+    s3_config: ConfigFactory, model_file: Path, fault_proxy: FaultProxy
+) -> None:
     config = s3_config(s3_endpoint_url=fault_proxy.url)
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(8), ctx.Queue()
-    workers = [ctx.Process(target=_publish_worker, args=(config.registry, fault_proxy.url, str(model_file),
-                                                         f"job{i}", barrier, results)) for i in range(8)]
+    workers = [
+        ctx.Process(
+            target=_publish_worker,
+            args=(config.registry, fault_proxy.url, str(model_file), f"job{i}", barrier, results),
+        )
+        for i in range(8)
+    ]
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=300) for _ in workers]
@@ -199,8 +214,9 @@ def test_transient_errors_are_retried(s3_config: ConfigFactory, model_file: Path
     assert fault_proxy.count("PUT", 503) == 3 and fault_proxy.count("GET", 500) + fault_proxy.count("PUT", 500) == 1
 
 
-def test_write_applied_but_answer_lost_is_recognised(s3_config: ConfigFactory, model_file: Path,
-                                                     fault_proxy: FaultProxy) -> None:
+def test_write_applied_but_answer_lost_is_recognised(
+    s3_config: ConfigFactory, model_file: Path, fault_proxy: FaultProxy
+) -> None:
     """S3 stored the object but the client saw a 500 and retried: the retry's 412 must not be taken as a loss."""
     registry = open_registry(s3_config(s3_endpoint_url=fault_proxy.url))
     publish(registry, model_file)
@@ -232,14 +248,23 @@ def test_retries_exhausted_is_a_user_error(s3_config: ConfigFactory, fault_proxy
     assert "SlowDown" in str(err.value) and "s3-max-attempts" in str(err.value)
 
 
-@pytest.mark.parametrize(("method", "where", "action"), [
-    ("PUT", "claim.json", "s3:PutObject"),
-    ("GET", "champion.json", "s3:GetObject"),
-    ("GET", "list-type=2", "s3:ListBucket"),
-])
-def test_access_denied_names_bucket_key_and_action(s3_config: ConfigFactory, model_file: Path, bucket: str,
-                                                   fault_proxy: FaultProxy, method: str, where: str,
-                                                   action: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "where", "action"),
+    [
+        ("PUT", "claim.json", "s3:PutObject"),
+        ("GET", "champion.json", "s3:GetObject"),
+        ("GET", "list-type=2", "s3:ListBucket"),
+    ],
+)
+def test_access_denied_names_bucket_key_and_action(
+    s3_config: ConfigFactory,
+    model_file: Path,
+    bucket: str,
+    fault_proxy: FaultProxy,
+    method: str,
+    where: str,
+    action: str,
+) -> None:
     registry = open_registry(s3_config(s3_endpoint_url=fault_proxy.url))
     fault_proxy.deny(method, where)
     with pytest.raises(UserError) as err:
@@ -255,15 +280,15 @@ def test_access_denied_names_bucket_key_and_action(s3_config: ConfigFactory, mod
 
 
 def test_missing_bucket_is_named(s3_env: str, tmp_path: Path) -> None:
-    store = S3Store.from_config(Config(workspace=tmp_path, registry="s3://no-such-bucket-here/x"),
-                                dict(os.environ))
+    store = S3Store.from_config(Config(workspace=tmp_path, registry="s3://no-such-bucket-here/x"), dict(os.environ))
     with pytest.raises(UserError) as err:
         store.list("model/")
     assert "no-such-bucket-here" in err.value.problem and "does not exist" in err.value.problem
 
 
-def test_no_credentials_explains_where_they_come_from(s3_env: str, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_credentials_explains_where_they_come_from(
+    s3_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     store = S3Store.from_config(Config(workspace=tmp_path, registry="s3://some-bucket/x"), dict(os.environ))
@@ -286,13 +311,15 @@ class _Exploit:
         return open, (str(self.marker), "w")
 
 
-def test_tampered_model_is_not_loaded(s3_config: ConfigFactory, model_file: Path, tmp_path: Path,
-                                      bucket: str, s3_client: Any) -> None:
+def test_tampered_model_is_not_loaded(
+    s3_config: ConfigFactory, model_file: Path, tmp_path: Path, bucket: str, s3_client: Any
+) -> None:
     registry = open_registry(s3_config())
     publish(registry, model_file)
     marker = tmp_path / "exploited"
-    s3_client.put_object(Bucket=bucket, Key="registry/model/versions/v1/model.skops",
-                         Body=pickle.dumps(_Exploit(marker)))
+    s3_client.put_object(
+        Bucket=bucket, Key="registry/model/versions/v1/model.skops", Body=pickle.dumps(_Exploit(marker))
+    )
     with pytest.raises(UserError) as err:
         registry.fetch_model("v1", registry.manifest("v1"), tmp_path, allow_unsafe=True)
     assert "sha256" in err.value.problem and "not loaded" in err.value.problem
@@ -332,8 +359,9 @@ def test_rollback_flow(s3_config: ConfigFactory, model_file: Path, tmp_path: Pat
     target = registry.resolve_version("previous")
     assert target == "v2"
     manifest = registry.verify_version(target, tmp_path)
-    rollback = registry.swap_champion(target, manifest["artifacts"][MODEL_FILE]["sha256"], "oncall", "rollback",
-                                      accept, {"from": "v3"})
+    rollback = registry.swap_champion(
+        target, manifest["artifacts"][MODEL_FILE]["sha256"], "oncall", "rollback", accept, {"from": "v3"}
+    )
     assert (rollback.promoted, rollback.previous) == (True, "v3")
     champion, token = registry.champion()
     assert champion is not None and (champion["version"], champion["previous"]) == ("v2", "v3")
@@ -348,8 +376,9 @@ def test_rollback_flow(s3_config: ConfigFactory, model_file: Path, tmp_path: Pat
 # ---------------------------------------------------------------------- uploads and settings
 
 
-def test_multipart_upload_of_a_large_file(s3_config: ConfigFactory, tmp_path: Path, bucket: str,
-                                          s3_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_multipart_upload_of_a_large_file(
+    s3_config: ConfigFactory, tmp_path: Path, bucket: str, s3_client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     registry = open_registry(s3_config())
     big = tmp_path / "big.bin"
     with open(big, "wb") as fh:
@@ -370,8 +399,9 @@ def test_multipart_upload_of_a_large_file(s3_config: ConfigFactory, tmp_path: Pa
     assert sha256_file(copy) == manifest["artifacts"][MODEL_FILE]["sha256"]
 
 
-def test_multipart_completion_is_create_only(s3_config: ConfigFactory, tmp_path: Path, bucket: str,
-                                             s3_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_multipart_completion_is_create_only(
+    s3_config: ConfigFactory, tmp_path: Path, bucket: str, s3_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(s3_module, "MULTIPART_THRESHOLD", 5 << 20)
     monkeypatch.setattr(s3_module, "PART_SIZE", 5 << 20)
     store = S3Store.from_config(s3_config(), dict(os.environ))
@@ -387,8 +417,7 @@ def test_multipart_completion_is_create_only(s3_config: ConfigFactory, tmp_path:
     assert store.read("g.bin") is None
 
 
-def test_single_put_carries_the_sha256(s3_config: ConfigFactory, model_file: Path, bucket: str,
-                                       s3_client: Any) -> None:
+def test_single_put_carries_the_sha256(s3_config: ConfigFactory, model_file: Path, bucket: str, s3_client: Any) -> None:
     store = S3Store.from_config(s3_config(), dict(os.environ))
     digest = sha256_file(model_file)
     store.create_file("m.skops", model_file, digest)
@@ -405,8 +434,9 @@ def test_checksum_when_required(s3_config: ConfigFactory, model_file: Path, tmp_
 
 
 @pytest.mark.parametrize(("sse", "kms_key"), [("AES256", ""), ("aws:kms", "alias/ml-action")])
-def test_server_side_encryption_on_every_write(s3_config: ConfigFactory, model_file: Path, bucket: str,
-                                               s3_client: Any, sse: str, kms_key: str) -> None:
+def test_server_side_encryption_on_every_write(
+    s3_config: ConfigFactory, model_file: Path, bucket: str, s3_client: Any, sse: str, kms_key: str
+) -> None:
     registry = open_registry(s3_config(s3_sse=sse, s3_kms_key_id=kms_key))
     publish(registry, model_file)
     keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=bucket)["Contents"]]
@@ -419,8 +449,7 @@ def test_server_side_encryption_on_every_write(s3_config: ConfigFactory, model_f
 
 def test_read_s3_uri(s3_config: ConfigFactory, bucket: str, s3_client: Any, tmp_path: Path) -> None:
     s3_client.put_object(Bucket=bucket, Key="data/train.csv", Body=b"a,b\n1,2\n")
-    dest = read_s3_uri(f"s3://{bucket}/data/train.csv", s3_config(), tmp_path / "in" / "train.csv",
-                       dict(os.environ))
+    dest = read_s3_uri(f"s3://{bucket}/data/train.csv", s3_config(), tmp_path / "in" / "train.csv", dict(os.environ))
     assert dest.read_bytes() == b"a,b\n1,2\n"
     assert [p.name for p in dest.parent.iterdir()] == ["train.csv"]  # no temporary file left behind
     with pytest.raises(UserError) as err:
@@ -446,8 +475,7 @@ def test_rejected_credentials_are_explained(s3_config: ConfigFactory, fault_prox
 
 
 def test_unreachable_endpoint_names_the_input(s3_config: ConfigFactory) -> None:
-    store = S3Store.from_config(s3_config(s3_endpoint_url="http://127.0.0.1:9", s3_max_attempts=1),
-                                dict(os.environ))
+    store = S3Store.from_config(s3_config(s3_endpoint_url="http://127.0.0.1:9", s3_max_attempts=1), dict(os.environ))
     with pytest.raises(UserError) as err:
         store.read("model/champion.json")
     assert err.value.input == "s3-endpoint-url" and "127.0.0.1:9" in err.value.problem

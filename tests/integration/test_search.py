@@ -46,17 +46,32 @@ def _free_port() -> int:
 BAD: list[tuple[str, dict[str, str], str, str]] = [
     # (id, inputs, input named, words in the message)
     ("unknown parameter", {"search": "{max_deepth: [2, 4]}"}, "search", "unknown parameter(s) max_deepth"),
-    ("no such parameter for this estimator", {"model": "logistic_regression", "params": "{}",
-                                              "search": "{max_depth: [2, 4]}"},
-     "search", "max_depth for LogisticRegression"),
+    (
+        "no such parameter for this estimator",
+        {"model": "logistic_regression", "params": "{}", "search": "{max_depth: [2, 4]}"},
+        "search",
+        "max_depth for LogisticRegression",
+    ),
     ("empty list", {"search": "{max_depth: []}"}, "search", "'max_depth' has an empty list"),
     ("low above high", {"search": "{max_features: {low: 0.9, high: 0.2}}"}, "search", "low 0.9 is above high 0.2"),
-    ("unknown method", {"search": "{max_depth: [2, 4]}", "search-method": "bayes"}, "search-method",
-     "'bayes' is not one of grid, random, halving"),
-    ("in params and search", {"search": "{n_estimators: [5, 10]}"}, "search",
-     "n_estimators is in both `params` and `search`"),
-    ("grid over a range", {"search": "{max_depth: {int: [2, 5]}}", "search-method": "grid"}, "search-method",
-     "needs a list of values"),
+    (
+        "unknown method",
+        {"search": "{max_depth: [2, 4]}", "search-method": "bayes"},
+        "search-method",
+        "'bayes' is not one of grid, random, halving",
+    ),
+    (
+        "in params and search",
+        {"search": "{n_estimators: [5, 10]}"},
+        "search",
+        "n_estimators is in both `params` and `search`",
+    ),
+    (
+        "grid over a range",
+        {"search": "{max_depth: {int: [2, 5]}}", "search-method": "grid"},
+        "search-method",
+        "needs a list of values",
+    ),
     ("not a mapping", {"search": "[2, 4]"}, "search", "not a mapping"),
     ("value the estimator refuses", {"search": "{max_depth: [-3, -4]}"}, "search", "the search failed"),
     ("one fold", {"search": "{max_depth: [2, 4]}", "cv": "1"}, "cv", "not cross-validation"),
@@ -64,9 +79,9 @@ BAD: list[tuple[str, dict[str, str], str, str]] = [
 
 
 @pytest.mark.parametrize(("inputs", "input_name", "words"), [c[1:] for c in BAD], ids=[c[0] for c in BAD])
-def test_a_bad_search_is_one_error_and_the_champion_is_untouched(ws: Path, capsys: pytest.CaptureFixture[str],
-                                                                   inputs: dict[str, str], input_name: str,
-                                                                   words: str) -> None:
+def test_a_bad_search_is_one_error_and_the_champion_is_untouched(
+    ws: Path, capsys: pytest.CaptureFixture[str], inputs: dict[str, str], input_name: str, words: str
+) -> None:
     before = _registry_state(ws)
     result = run_inprocess(ws, {"mode": "publish", **FAST, "params": "{n_estimators: 10}", **inputs}, capsys)
     assert result.code == 1, result.stdout
@@ -77,17 +92,23 @@ def test_a_bad_search_is_one_error_and_the_champion_is_untouched(ws: Path, capsy
     assert _registry_state(ws) == before
 
 
-@pytest.mark.parametrize(("address", "words"), [
-    ("tcp://127.0.0.1:{port}", "cannot connect to the Dask scheduler at 'tcp://127.0.0.1:{port}'"),
-    ("tls://127.0.0.1:{port}", "TLS"),
-    ("udp://127.0.0.1:{port}", "unknown address scheme"),
-])
+@pytest.mark.parametrize(
+    ("address", "words"),
+    [
+        ("tcp://127.0.0.1:{port}", "cannot connect to the Dask scheduler at 'tcp://127.0.0.1:{port}'"),
+        ("tls://127.0.0.1:{port}", "TLS"),
+        ("udp://127.0.0.1:{port}", "unknown address scheme"),
+    ],
+)
 def test_an_unreachable_scheduler_fails_before_any_training(ws: Path, address: str, words: str) -> None:
     port = _free_port()
     before = _registry_state(ws)
     address, words = address.format(port=port), words.format(port=port)
-    result = run_action(ws, {"mode": "publish", **FAST, "search": "{max_depth: [2, 4]}"},
-                        {"DASK_SCHEDULER_ADDRESS": address, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
+    result = run_action(
+        ws,
+        {"mode": "publish", **FAST, "search": "{max_depth: [2, 4]}"},
+        {"DASK_SCHEDULER_ADDRESS": address, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
+    )
     assert result.code == 1, result.stdout + result.stderr
     assert len(result.errors) == 1 and result.errors[0].startswith("::error title=dask-scheduler::"), result.stdout
     assert words in result.errors[0], result.errors[0]
@@ -100,16 +121,20 @@ def test_an_unreachable_scheduler_fails_before_any_training(ws: Path, address: s
 def empty_scheduler() -> Iterator[str]:
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=0, host="127.0.0.1", protocol="tcp://", dashboard_address=":0",
-                      processes=False) as cluster:
+    with LocalCluster(
+        n_workers=0, host="127.0.0.1", protocol="tcp://", dashboard_address=":0", processes=False
+    ) as cluster:
         yield cluster.scheduler_address
 
 
 def test_a_scheduler_without_workers_is_an_error(ws: Path, empty_scheduler: str) -> None:
     before = _registry_state(ws)
     # a subprocess: Dask reads its DASK_* variables from the process environment when it is imported
-    result = run_action(ws, {"mode": "publish", **FAST, "dask-scheduler": empty_scheduler},
-                        {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"})
+    result = run_action(
+        ws,
+        {"mode": "publish", **FAST, "dask-scheduler": empty_scheduler},
+        {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"},
+    )
     assert result.code == 1 and len(result.errors) == 1, result.stdout
     assert "Traceback" not in result.stdout + result.stderr
     assert result.errors[0].startswith("::error title=dask-scheduler::") and "no workers" in result.errors[0]
@@ -117,9 +142,18 @@ def test_a_scheduler_without_workers_is_an_error(ws: Path, empty_scheduler: str)
 
 
 def test_a_search_reports_publishes_its_choice_and_reproduces_without_searching(ws: Path) -> None:
-    inputs = {"mode": "publish", **FAST, "params": "{n_estimators: 10}", "search": SPACE, "search-iter": "12",
-              "cv": "3", "snapshot-data": "true", "comment-mode": "update", "pr-number": "7",
-              "gates": "- metric: f1_macro\n  min: 0.5"}  # whether it beats v1 on 30 rows is not the point
+    inputs = {
+        "mode": "publish",
+        **FAST,
+        "params": "{n_estimators: 10}",
+        "search": SPACE,
+        "search-iter": "12",
+        "cv": "3",
+        "snapshot-data": "true",
+        "comment-mode": "update",
+        "pr-number": "7",
+        "gates": "- metric: f1_macro\n  min: 0.5",
+    }  # whether it beats v1 on 30 rows is not the point
     result = run_action(ws, inputs)
     assert result.code == 0, result.stdout + result.stderr
     assert "random search: 12 candidates × 3 folds" in result.stdout
@@ -140,8 +174,11 @@ def test_a_search_reports_publishes_its_choice_and_reproduces_without_searching(
     assert "### Search" in comment and "Top 10 of 12 trials" in comment and "2 more in the job summary" in comment
     assert "**12 candidates × 3 folds = 36 fits**" in comment
     assert "All 12 trials" in result.summary and "Top 10" not in result.summary
-    rows = [line for line in result.summary.splitlines() if line.startswith("| ") and "` |" in line
-            and line.split("|")[1].strip().isdigit()]
+    rows = [
+        line
+        for line in result.summary.splitlines()
+        if line.startswith("| ") and "` |" in line and line.split("|")[1].strip().isdigit()
+    ]
     assert len(rows) == 12
 
     # reproduce rebuilds v2 from its manifest: the chosen params as fixed ones, no search
@@ -157,14 +194,28 @@ def test_a_search_reports_publishes_its_choice_and_reproduces_without_searching(
     assert "model__min_samples_leaf" in report and "search method" in report and "random" in report
 
 
-@pytest.mark.parametrize(("method", "space", "words"), [
-    ("grid", "{max_depth: [2, 3], min_samples_leaf: [1, 5, 10]}", "grid search: 6 candidates × 5 folds"),
-    ("halving", "{max_depth: {int: [1, 6]}, max_features: {low: 0.3, high: 1.0}}",
-     "halving search: 9 candidates, halved by 3 each round × 3 folds"),
-])
+@pytest.mark.parametrize(
+    ("method", "space", "words"),
+    [
+        ("grid", "{max_depth: [2, 3], min_samples_leaf: [1, 5, 10]}", "grid search: 6 candidates × 5 folds"),
+        (
+            "halving",
+            "{max_depth: {int: [1, 6]}, max_features: {low: 0.3, high: 1.0}}",
+            "halving search: 9 candidates, halved by 3 each round × 3 folds",
+        ),
+    ],
+)
 def test_grid_and_halving(ws: Path, capsys: pytest.CaptureFixture[str], method: str, space: str, words: str) -> None:
-    inputs = {"mode": "evaluate", **FAST, "params": "{n_estimators: 5}", "search": space, "search-method": method,
-              "search-iter": "9", "cv": "3" if method == "halving" else "0", "gates": "- metric: f1_macro\n  min: 0"}
+    inputs = {
+        "mode": "evaluate",
+        **FAST,
+        "params": "{n_estimators: 5}",
+        "search": space,
+        "search-method": method,
+        "search-iter": "9",
+        "cv": "3" if method == "halving" else "0",
+        "gates": "- metric: f1_macro\n  min: 0",
+    }
     result = run_inprocess(ws, inputs, capsys)
     assert result.code == 0, result.stdout
     assert words in result.stdout, result.stdout

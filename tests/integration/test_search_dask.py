@@ -13,18 +13,27 @@ import pytest
 
 from tests.helpers import copy_example, run_action
 
-INPUTS = {"mode": "publish", "bootstrap": "0", "comment-mode": "off", "model": "decision_tree", "params": "{}",
-          "search": "{max_depth: {int: [1, 8]}, min_samples_leaf: {int: [1, 12]}, criterion: [gini, entropy], "
-                    "max_features: {low: 0.3, high: 1.0}}",
-          "search-iter": "24", "cv": "3", "gates": "- metric: f1_macro\n  min: 0.5"}
+INPUTS = {
+    "mode": "publish",
+    "bootstrap": "0",
+    "comment-mode": "off",
+    "model": "decision_tree",
+    "params": "{}",
+    "search": "{max_depth: {int: [1, 8]}, min_samples_leaf: {int: [1, 12]}, criterion: [gini, entropy], "
+    "max_features: {low: 0.3, high: 1.0}}",
+    "search-iter": "24",
+    "cv": "3",
+    "gates": "- metric: f1_macro\n  min: 0.5",
+}
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as local:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
+    ) as local:
         yield local
 
 

@@ -28,15 +28,15 @@ def test_drift_outputs_and_fail_on_drift(tmp_path: Path) -> None:
     workspace = copy_example("churn", tmp_path / "ws")
     assert run_action(workspace, {"mode": "publish"}).code == 0
     data = _shifted(workspace)
-    warned = run_action(workspace, {"data": data, "gates": "[]", "primary-metric": "f1_macro",
-                                    "fail-on-gate": "false"})
+    warned = run_action(workspace, {"data": data, "gates": "[]", "primary-metric": "f1_macro", "fail-on-gate": "false"})
     assert warned.outputs["drift-detected"] == "true"
     drifted = json.loads(warned.outputs["drifted-columns"])
     assert {"monthly_charges", "tenure_months"} <= set(drifted)
     assert any(line.startswith("::warning title=dataset drift::") for line in warned.stdout.splitlines())
     assert "Feature drift" in warned.summary and "enterprise" in warned.summary  # the new category
-    failed = run_action(workspace, {"data": data, "fail-on-drift": "true",
-                                    "gates": "- metric: f1_macro\n  max-regression: 1"})
+    failed = run_action(
+        workspace, {"data": data, "fail-on-drift": "true", "gates": "- metric: f1_macro\n  max-regression: 1"}
+    )
     assert failed.code == 1 and failed.outputs["verdict"] == "fail"
     assert any("fail-on-drift" in line for line in failed.errors)
 
@@ -71,12 +71,15 @@ def test_interval_and_significant_regression_gate(tmp_path: Path) -> None:
     workspace = copy_example("breast-cancer", tmp_path / "ws")
     assert run_action(workspace, {"mode": "publish"}).code == 0
     gates = "- significant-regression: fail\n- metric: accuracy\n  max-regression: 1"
-    close = run_action(workspace, {"primary-metric": "accuracy", "gates": gates,
-                                   "params": '{"C": 0.8, "max_iter": 500}'})
+    close = run_action(
+        workspace, {"primary-metric": "accuracy", "gates": gates, "params": '{"C": 0.8, "max_iter": 500}'}
+    )
     assert close.code == 0, close.stdout
     assert "95 % interval of Δ accuracy" in close.summary
-    dummy = run_action(workspace, {"primary-metric": "accuracy", "gates": gates,
-                                   "model": "sklearn.dummy.DummyClassifier", "params": "{}"})
+    dummy = run_action(
+        workspace,
+        {"primary-metric": "accuracy", "gates": gates, "model": "sklearn.dummy.DummyClassifier", "params": "{}"},
+    )
     assert dummy.code == 1
     assert "a significant regression" in dummy.summary
     assert any("significant-regression" in line for line in dummy.errors)
@@ -98,8 +101,13 @@ def test_monitor_opens_updates_and_closes_one_issue(github_api: GitHubEmulator, 
     assert run_action(workspace, {"mode": "publish"}).code == 0
     repo = "acme/churn"
     github_api.add_pull(repo, 1)  # makes the repository exist in the emulator
-    extra = {"GITHUB_API_URL": github_api.url, "GITHUB_REPOSITORY": repo, "GITHUB_EVENT_NAME": "schedule",
-             "GITHUB_RUN_ID": "5", "ML_ACTION_GITHUB_BACKOFF": "0.01"}
+    extra = {
+        "GITHUB_API_URL": github_api.url,
+        "GITHUB_REPOSITORY": repo,
+        "GITHUB_EVENT_NAME": "schedule",
+        "GITHUB_RUN_ID": "5",
+        "ML_ACTION_GITHUB_BACKOFF": "0.01",
+    }
     inputs = {"mode": "monitor", "github-token": "ghs_actions"}
     bad = run_action(workspace, {**inputs, "data": _degraded(workspace)}, extra)
     assert bad.code == 1 and bad.outputs["verdict"] == "fail" and bad.outputs["issue-url"]

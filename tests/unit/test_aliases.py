@@ -65,7 +65,10 @@ def test_set_move_remove_with_an_event_each(registry: Registry) -> None:
     assert registry.aliases() == {} and registry.alias("staging") is None
     events = [e for e in registry.events() if e.get("alias") == "staging"]
     assert [(e["kind"], e["version"], e["previous"], e["to"]) for e in events] == [
-        ("alias", "v1", None, "v1"), ("alias", "v2", "v1", "v2"), ("unalias", "v2", "v2", None)]
+        ("alias", "v1", None, "v1"),
+        ("alias", "v2", "v1", "v2"),
+        ("unalias", "v2", "v2", None),
+    ]
     assert registry.alias("champion")["version"] == "v3"  # type: ignore[index]
 
 
@@ -116,10 +119,11 @@ def test_a_damaged_alias_pointer_is_refused(registry: Registry) -> None:
         registry.resolve_alias("staging")
     problems: list[str] = []
     assert registry.aliases(on_damage=problems.append) == {} and len(problems) == 1
-    for data, problem in ((b"[]", "JSON list"), (json.dumps({**bad, "alias": "other", "version": "v1"}).encode(),
-                                                   "in the object of staging"),
-                          (json.dumps({"alias": "staging", "version": None, "sha256": "0" * 64}).encode(),
-                           "`sha256` is set")):
+    for data, problem in (
+        (b"[]", "JSON list"),
+        (json.dumps({**bad, "alias": "other", "version": "v1"}).encode(), "in the object of staging"),
+        (json.dumps({"alias": "staging", "version": None, "sha256": "0" * 64}).encode(), "`sha256` is set"),
+    ):
         with pytest.raises(DamagedObject, match=problem):
             parse_alias(data, "x", "staging")
 
@@ -155,17 +159,21 @@ def test_alias_mode_sets_lists_and_removes(registry: Registry, tmp_path: Path) -
     assert list(registry.aliases()) == ["canary"]
 
 
-@pytest.mark.parametrize(("kw", "input_name", "words"), [
-    ({"to_version": "v1"}, "alias", "is required"),
-    ({"alias": "champion", "to_version": "v1"}, "alias", "reserved"),
-    ({"alias": "Bad Name", "to_version": "v1"}, "alias", "not a valid alias name"),
-    ({"alias": "staging"}, "to-version", "is required"),
-    ({"alias": "staging", "to_version": "v1", "remove_alias": True}, "remove-alias", "is true while"),
-    ({"alias": "staging", "to_version": "v9"}, "to-version", "does not exist"),
-    ({"alias": "staging", "remove_alias": True}, "alias", "nothing to remove"),
-])
-def test_alias_mode_bad_input(registry: Registry, tmp_path: Path, kw: dict[str, object], input_name: str,
-                              words: str) -> None:
+@pytest.mark.parametrize(
+    ("kw", "input_name", "words"),
+    [
+        ({"to_version": "v1"}, "alias", "is required"),
+        ({"alias": "champion", "to_version": "v1"}, "alias", "reserved"),
+        ({"alias": "Bad Name", "to_version": "v1"}, "alias", "not a valid alias name"),
+        ({"alias": "staging"}, "to-version", "is required"),
+        ({"alias": "staging", "to_version": "v1", "remove_alias": True}, "remove-alias", "is true while"),
+        ({"alias": "staging", "to_version": "v9"}, "to-version", "does not exist"),
+        ({"alias": "staging", "remove_alias": True}, "alias", "nothing to remove"),
+    ],
+)
+def test_alias_mode_bad_input(
+    registry: Registry, tmp_path: Path, kw: dict[str, object], input_name: str, words: str
+) -> None:
     with pytest.raises(UserError) as err:
         _run(registry, tmp_path, "alias", **kw)
     assert err.value.input == input_name and words in err.value.problem
@@ -180,12 +188,19 @@ def test_alias_mode_refuses_a_tampered_version(registry: Registry, tmp_path: Pat
     assert registry.aliases() == {}
 
 
-def test_alias_mode_errors_are_one_annotation(registry: Registry, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_alias_mode_errors_are_one_annotation(
+    registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from ml_action import cli
 
-    env = {"GITHUB_WORKSPACE": str(tmp_path), "INPUT_MODE": "alias", "INPUT_REGISTRY": str(tmp_path / "reg"),
-           "INPUT_MODEL-NAME": "model", "INPUT_ALIAS": "champion", "INPUT_TO-VERSION": "v1"}
+    env = {
+        "GITHUB_WORKSPACE": str(tmp_path),
+        "INPUT_MODE": "alias",
+        "INPUT_REGISTRY": str(tmp_path / "reg"),
+        "INPUT_MODEL-NAME": "model",
+        "INPUT_ALIAS": "champion",
+        "INPUT_TO-VERSION": "v1",
+    }
     assert cli.run({}, env) == 1
     errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
     assert len(errors) == 1 and errors[0].startswith("::error title=alias::") and "reserved" in errors[0]

@@ -35,9 +35,11 @@ def _model_path(root: Path, version: str) -> Path:
 
 
 def test_import_is_light() -> None:
-    code = ("import sys, ml_action; ml_action.__version__; "
-            "heavy = ('sklearn', 'numpy', 'boto3', 'github', 'skops', 'ml_action.api'); "
-            "print([m for m in heavy if m in sys.modules])")
+    code = (
+        "import sys, ml_action; ml_action.__version__; "
+        "heavy = ('sklearn', 'numpy', 'boto3', 'github', 'skops', 'ml_action.api'); "
+        "print([m for m in heavy if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -55,13 +57,16 @@ def test_load_by_alias_version_and_champion(reg_dir: Path, tmp_path: Path) -> No
     assert ml_action.load_model(str(reg_dir), name="churn", version="v1", cache_dir=cache).predict([[3.0]])[0] == 1
 
 
-@pytest.mark.parametrize(("kw", "input_name", "words"), [
-    ({"alias": "canary"}, "alias", "'canary' is not set"),
-    ({"alias": "Bad"}, "alias", "not a valid alias name"),
-    ({"version": "v9"}, "version", "does not exist"),
-    ({"version": "nine"}, "version", "not a version id"),
-    ({"alias": "staging", "version": "v1"}, "version", "both"),
-])
+@pytest.mark.parametrize(
+    ("kw", "input_name", "words"),
+    [
+        ({"alias": "canary"}, "alias", "'canary' is not set"),
+        ({"alias": "Bad"}, "alias", "not a valid alias name"),
+        ({"version": "v9"}, "version", "does not exist"),
+        ({"version": "nine"}, "version", "not a version id"),
+        ({"alias": "staging", "version": "v1"}, "version", "both"),
+    ],
+)
 def test_clear_errors(reg_dir: Path, tmp_path: Path, kw: dict[str, str], input_name: str, words: str) -> None:
     with pytest.raises(ml_action.UserError) as err:
         ml_action.load_model(reg_dir, name="churn", cache_dir=tmp_path / "c", **kw)  # type: ignore[arg-type]
@@ -118,8 +123,24 @@ def test_a_pickle_needs_unsafe(tmp_path: Path) -> None:
     with pytest.warns(UnsafeModelWarning, match="pickle"):
         assert ml_action.load_model(root, "churn", cache_dir=tmp_path / "c", unsafe=True).predict([[2.0]])[0] > 1.5
     out = tmp_path / "out.pkl"
-    assert cli.main(["fetch", "--registry", str(root), "--model-name", "churn", "--out", str(out),
-                     "--cache-dir", str(tmp_path / "c")], env={}) == 1 and not out.exists()
+    assert (
+        cli.main(
+            [
+                "fetch",
+                "--registry",
+                str(root),
+                "--model-name",
+                "churn",
+                "--out",
+                str(out),
+                "--cache-dir",
+                str(tmp_path / "c"),
+            ],
+            env={},
+        )
+        == 1
+        and not out.exists()
+    )
 
 
 def test_registry_info(reg_dir: Path) -> None:
@@ -151,8 +172,13 @@ def test_fetch_command(reg_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     assert "from the cache" not in capsys.readouterr().out
     assert cli.main([*args, "--out", str(out)], env={}) == 0 and "from the cache" in capsys.readouterr().out
     _model_path(reg_dir, "v1").write_bytes(b"PK\x03\x04tampered")
-    assert cli.main([*args, "--alias", "staging", "--out", str(tmp_path / "x.skops"),
-                     "--cache-dir", str(tmp_path / "fresh")], env={}) == 1
+    assert (
+        cli.main(
+            [*args, "--alias", "staging", "--out", str(tmp_path / "x.skops"), "--cache-dir", str(tmp_path / "fresh")],
+            env={},
+        )
+        == 1
+    )
     errors = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
     assert len(errors) == 1 and "title=registry" in errors[0] and "sha256" in errors[0]
     assert not (tmp_path / "x.skops").exists()

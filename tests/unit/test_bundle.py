@@ -23,12 +23,14 @@ def test_the_fingerprint_is_stable_and_sees_rows_order_labels_and_source() -> No
     assert base == holdout_fingerprint(_rows(), "y", "classification", dict(SOURCE))
     relabelled = _rows().assign(y=[0, 1, 1])
     reordered = _rows().iloc[[1, 0, 2]]
-    changed = [holdout_fingerprint(relabelled, "y", "classification", SOURCE),
-               holdout_fingerprint(reordered, "y", "classification", SOURCE),
-               holdout_fingerprint(_rows(), "c", "classification", SOURCE),
-               holdout_fingerprint(_rows(), "y", "regression", SOURCE),
-               holdout_fingerprint(_rows(), "y", "classification", {**SOURCE, "seed": 7}),
-               holdout_fingerprint(_rows().rename(columns={"x": "z"}), "y", "classification", SOURCE)]
+    changed = [
+        holdout_fingerprint(relabelled, "y", "classification", SOURCE),
+        holdout_fingerprint(reordered, "y", "classification", SOURCE),
+        holdout_fingerprint(_rows(), "c", "classification", SOURCE),
+        holdout_fingerprint(_rows(), "y", "regression", SOURCE),
+        holdout_fingerprint(_rows(), "y", "classification", {**SOURCE, "seed": 7}),
+        holdout_fingerprint(_rows().rename(columns={"x": "z"}), "y", "classification", SOURCE),
+    ]
     assert len({base, *changed}) == 1 + len(changed)
 
 
@@ -50,14 +52,21 @@ def test_files_the_action_wrote_read_back_as_pandas_reads_them(tmp_path: Path) -
     dtypes included, so a bundle's fingerprint is the same whichever side computes it."""
     from ml_action.snapshot import read_parquet, write_parquet
 
-    frame = pd.DataFrame({
-        "f": [1.5, float("nan"), -2.0], "i": [1, 2, 3], "n": pd.array([1, None, 3], dtype="Int64"),
-        "s": ["a", None, "é"], "b": [True, False, True], "c": pd.Categorical(["x", "y", "x"]),
-        "t": pd.to_datetime(["2026-01-01", "2026-06-01", None]).tz_localize("Europe/Lisbon"),
-    })
+    frame = pd.DataFrame(
+        {
+            "f": [1.5, float("nan"), -2.0],
+            "i": [1, 2, 3],
+            "n": pd.array([1, None, 3], dtype="Int64"),
+            "s": ["a", None, "é"],
+            "b": [True, False, True],
+            "c": pd.Categorical(["x", "y", "x"]),
+            "t": pd.to_datetime(["2026-01-01", "2026-06-01", None]).tz_localize("Europe/Lisbon"),
+        }
+    )
     write_parquet(frame, tmp_path / "f.parquet")
     ours, theirs = read_parquet(tmp_path / "f.parquet"), pd.read_parquet(tmp_path / "f.parquet")
     pd.testing.assert_frame_equal(ours, theirs)
     pd.testing.assert_frame_equal(ours, frame)
-    assert holdout_fingerprint(ours, "f", "regression", SOURCE) == holdout_fingerprint(theirs, "f", "regression",
-                                                                                      SOURCE)
+    assert holdout_fingerprint(ours, "f", "regression", SOURCE) == holdout_fingerprint(
+        theirs, "f", "regression", SOURCE
+    )

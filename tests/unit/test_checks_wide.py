@@ -22,12 +22,14 @@ def wide(columns: int, rows: int, seed: int) -> SimpleNamespace:
     frame = pd.DataFrame(rng.normal(size=(rows, columns)), columns=names)
     frame["y"] = rng.integers(0, 2, size=rows)
     half = rows // 2
-    return SimpleNamespace(features=names, target="y", task="classification", train=frame.iloc[:half],
-                           test=frame.iloc[half:])
+    return SimpleNamespace(
+        features=names, target="y", task="classification", train=frame.iloc[:half], test=frame.iloc[half:]
+    )
 
 
-def test_a_hundred_thousand_columns_are_sampled_and_said_so(capsys: pytest.CaptureFixture[str],
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hundred_thousand_columns_are_sampled_and_said_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(checks, "MAX_COLUMNS", 200)  # the default (1,000) works the same, only slower
     dataset = wide(100_000, 40, seed=0)
     found = checks.run_checks(Config(workspace=Path(".")), dataset, None, Runner(RunContext()))

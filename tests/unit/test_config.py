@@ -34,23 +34,26 @@ def test_config_file_underscore_keys_and_explicit_path(tmp_path: Path) -> None:
     assert config.test_size == 0.25 and config.params == {"alpha": 2}
 
 
-@pytest.mark.parametrize(("env", "input_name"), [
-    ({"INPUT_TEST-SIZE": "1.5"}, "test-size"),
-    ({"INPUT_TEST-SIZE": "0"}, "test-size"),
-    ({"INPUT_TEST-SIZE": "abc"}, "test-size"),
-    ({"INPUT_SEED": "x"}, "seed"),
-    ({"INPUT_PARAMS": "[1, 2]"}, "params"),
-    ({"INPUT_PARAMS": "{a: [1"}, "params"),
-    ({"INPUT_GATES": "- metric: f1\n  min: high"}, "gates"),
-    ({"INPUT_GATES": "- min: 0.3"}, "gates"),
-    ({"INPUT_GATES": "metric: [unclosed"}, "gates"),
-    ({"INPUT_GATES": "- metric: f1_macro\n  floor: 0.8"}, "gates"),
-    ({"INPUT_FAIL-ON-GATE": "maybe"}, "fail-on-gate"),
-    ({"INPUT_MODE": "deploy"}, "mode"),
-    ({"INPUT_TASK": "clustering"}, "task"),
-    ({"INPUT_CONFIG": "missing.yml"}, "config"),
-    ({"INPUT_MODEL-NAME": "../escape"}, "model-name"),
-])
+@pytest.mark.parametrize(
+    ("env", "input_name"),
+    [
+        ({"INPUT_TEST-SIZE": "1.5"}, "test-size"),
+        ({"INPUT_TEST-SIZE": "0"}, "test-size"),
+        ({"INPUT_TEST-SIZE": "abc"}, "test-size"),
+        ({"INPUT_SEED": "x"}, "seed"),
+        ({"INPUT_PARAMS": "[1, 2]"}, "params"),
+        ({"INPUT_PARAMS": "{a: [1"}, "params"),
+        ({"INPUT_GATES": "- metric: f1\n  min: high"}, "gates"),
+        ({"INPUT_GATES": "- min: 0.3"}, "gates"),
+        ({"INPUT_GATES": "metric: [unclosed"}, "gates"),
+        ({"INPUT_GATES": "- metric: f1_macro\n  floor: 0.8"}, "gates"),
+        ({"INPUT_FAIL-ON-GATE": "maybe"}, "fail-on-gate"),
+        ({"INPUT_MODE": "deploy"}, "mode"),
+        ({"INPUT_TASK": "clustering"}, "task"),
+        ({"INPUT_CONFIG": "missing.yml"}, "config"),
+        ({"INPUT_MODEL-NAME": "../escape"}, "model-name"),
+    ],
+)
 def test_bad_values_name_their_input(tmp_path: Path, env: dict[str, str], input_name: str) -> None:
     with pytest.raises(UserError) as info:
         load_config({"GITHUB_WORKSPACE": str(tmp_path), **env})
@@ -65,8 +68,10 @@ def test_unknown_config_key_is_named(tmp_path: Path) -> None:
 
 
 def test_gates_parse_all_limits() -> None:
-    gates = parse_gates("- metric: f1_macro\n  min: 0.8\n  max-regression: 0\n  max_regression_pct: 2\n"
-                        "- metric: rmse\n  max: 5\n- significant-regression: fail\n")
+    gates = parse_gates(
+        "- metric: f1_macro\n  min: 0.8\n  max-regression: 0\n  max_regression_pct: 2\n"
+        "- metric: rmse\n  max: 5\n- significant-regression: fail\n"
+    )
     assert gates[0] == Gate("f1_macro", min=0.8, max_regression=0.0, max_regression_pct=2.0)
     assert gates[1] == Gate("rmse", max=5.0)
     assert gates[2].significant_regression == "fail"
@@ -91,8 +96,13 @@ def test_gate_confidence_and_on_inconclusive(tmp_path: Path) -> None:
     [gate] = parse_gates("- metric: f1_macro\n  max-regression: 0\n  confidence: 0.9")
     assert gate == Gate("f1_macro", max_regression=0.0, confidence=0.9)
     assert parse_gates("[{metric: f1_macro, min: 0.5}]")[0].confidence is None
-    config = load_config({"GITHUB_WORKSPACE": str(tmp_path), "INPUT_GATES": "[{metric: f1_macro, min: 0.5, "
-                          "confidence: 0.8}]", "INPUT_ON-INCONCLUSIVE": "FAIL"})
+    config = load_config(
+        {
+            "GITHUB_WORKSPACE": str(tmp_path),
+            "INPUT_GATES": "[{metric: f1_macro, min: 0.5, confidence: 0.8}]",
+            "INPUT_ON-INCONCLUSIVE": "FAIL",
+        }
+    )
     assert config.on_inconclusive == "fail"
     assert config.resolved()["gates"] == [{"metric": "f1_macro", "min": 0.5, "confidence": 0.8}]
     # the manifest's resolved gates parse back (monitor mode re-reads them)

@@ -16,15 +16,17 @@ ROOT = Path(__file__).resolve().parents[2]
 def inputs_table() -> str:
     rows = ["| input | default | description |", "| --- | --- | --- |"]
     for spec in INPUTS:
-        default = "`${{ github.token }}`" if spec.name == "github-token" else (f"`{spec.default}`" if spec.default
-                                                                             else "")
+        default = (
+            "`${{ github.token }}`" if spec.name == "github-token" else (f"`{spec.default}`" if spec.default else "")
+        )
         rows.append(f"| `{spec.name}` | {default} | {spec.description}{' **Required.**' if spec.required else ''} |")
     return "\n".join(rows)
 
 
 def outputs_table() -> str:
-    return "\n".join(["| output | description |", "| --- | --- |",
-                      *[f"| `{name}` | {text} |" for name, text in OUTPUTS.items()]])
+    return "\n".join(
+        ["| output | description |", "| --- | --- |", *[f"| `{name}` | {text} |" for name, text in OUTPUTS.items()]]
+    )
 
 
 def _section(text: str, name: str) -> str:

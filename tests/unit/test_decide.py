@@ -9,21 +9,24 @@ import pytest
 from ml_action import decide as d
 
 
-@pytest.mark.parametrize(("low", "high", "allowed", "up", "outcome"), [
-    # greater is better: regression interval is [-high, -low]
-    (-0.031, 0.030, 0.0, True, d.INCONCLUSIVE),  # the seed-only retrain: noise both ways
-    (-0.08, -0.02, 0.0, True, d.FAIL),  # wholly worse
-    (-0.08, -0.02, 0.01, True, d.FAIL),  # worse than the allowance by every plausible amount
-    (-0.08, -0.02, 0.05, True, d.INCONCLUSIVE),  # straddles the allowance
-    (-0.08, -0.02, 0.08, True, d.PASS),  # inclusive at the allowance
-    (0.0, 0.04, 0.0, True, d.PASS),  # never worse
-    (0.0, 0.0, 0.0, True, d.PASS),  # identical models
-    (0.01, 0.05, 0.0, True, d.PASS),  # significantly better
-    # lower is better (rmse): regression interval is [low, high]
-    (0.02, 0.08, 0.0, False, d.FAIL),
-    (-0.05, 0.01, 0.02, False, d.PASS),
-    (-0.05, 0.03, 0.02, False, d.INCONCLUSIVE),
-])
+@pytest.mark.parametrize(
+    ("low", "high", "allowed", "up", "outcome"),
+    [
+        # greater is better: regression interval is [-high, -low]
+        (-0.031, 0.030, 0.0, True, d.INCONCLUSIVE),  # the seed-only retrain: noise both ways
+        (-0.08, -0.02, 0.0, True, d.FAIL),  # wholly worse
+        (-0.08, -0.02, 0.01, True, d.FAIL),  # worse than the allowance by every plausible amount
+        (-0.08, -0.02, 0.05, True, d.INCONCLUSIVE),  # straddles the allowance
+        (-0.08, -0.02, 0.08, True, d.PASS),  # inclusive at the allowance
+        (0.0, 0.04, 0.0, True, d.PASS),  # never worse
+        (0.0, 0.0, 0.0, True, d.PASS),  # identical models
+        (0.01, 0.05, 0.0, True, d.PASS),  # significantly better
+        # lower is better (rmse): regression interval is [low, high]
+        (0.02, 0.08, 0.0, False, d.FAIL),
+        (-0.05, 0.01, 0.02, False, d.PASS),
+        (-0.05, 0.03, 0.02, False, d.INCONCLUSIVE),
+    ],
+)
 def test_non_inferiority(low: float, high: float, allowed: float, up: bool, outcome: str) -> None:
     assert d.non_inferiority(low, high, allowed, up).outcome == outcome
 
@@ -49,15 +52,18 @@ def test_allowance_kinds() -> None:
         d.allowance("nope", 1, 1)
 
 
-@pytest.mark.parametrize(("low", "high", "kw", "outcome"), [
-    (0.81, 0.86, {"minimum": 0.8}, d.PASS),
-    (0.80, 0.86, {"minimum": 0.8}, d.PASS),  # inclusive
-    (0.75, 0.86, {"minimum": 0.8}, d.INCONCLUSIVE),
-    (0.70, 0.79, {"minimum": 0.8}, d.FAIL),
-    (0.30, 0.39, {"maximum": 0.4}, d.PASS),
-    (0.30, 0.45, {"maximum": 0.4}, d.INCONCLUSIVE),
-    (0.41, 0.45, {"maximum": 0.4}, d.FAIL),
-])
+@pytest.mark.parametrize(
+    ("low", "high", "kw", "outcome"),
+    [
+        (0.81, 0.86, {"minimum": 0.8}, d.PASS),
+        (0.80, 0.86, {"minimum": 0.8}, d.PASS),  # inclusive
+        (0.75, 0.86, {"minimum": 0.8}, d.INCONCLUSIVE),
+        (0.70, 0.79, {"minimum": 0.8}, d.FAIL),
+        (0.30, 0.39, {"maximum": 0.4}, d.PASS),
+        (0.30, 0.45, {"maximum": 0.4}, d.INCONCLUSIVE),
+        (0.41, 0.45, {"maximum": 0.4}, d.FAIL),
+    ],
+)
 def test_floor(low: float, high: float, kw: dict[str, float], outcome: str) -> None:
     decision = d.floor(low, high, **kw)
     assert decision.outcome == outcome
@@ -97,15 +103,18 @@ def test_inconclusive_carries_rows_needed() -> None:
     assert d.non_inferiority(-0.08, -0.02, 0.0, True, observed=-0.05, rows=800).rows_needed is None
 
 
-@pytest.mark.parametrize(("low", "high", "slack", "up", "state"), [
-    (-0.03, 0.01, 0.03, True, d.HEALTHY),  # reaches zero: no significant drop
-    (-0.03, 0.0, 0.03, True, d.HEALTHY),
-    (0.01, 0.05, 0.03, True, d.HEALTHY),  # better than the reference
-    (-0.05, -0.01, 0.03, True, d.WATCH),  # a significant drop, maybe within the slack
-    (-0.05, -0.01, 0.005, True, d.DEGRADED),  # the whole drop is beyond the slack
-    (0.04, 0.09, 0.03, False, d.DEGRADED),  # rmse up by more than the slack
-    (0.01, 0.09, 0.03, False, d.WATCH),
-])
+@pytest.mark.parametrize(
+    ("low", "high", "slack", "up", "state"),
+    [
+        (-0.03, 0.01, 0.03, True, d.HEALTHY),  # reaches zero: no significant drop
+        (-0.03, 0.0, 0.03, True, d.HEALTHY),
+        (0.01, 0.05, 0.03, True, d.HEALTHY),  # better than the reference
+        (-0.05, -0.01, 0.03, True, d.WATCH),  # a significant drop, maybe within the slack
+        (-0.05, -0.01, 0.005, True, d.DEGRADED),  # the whole drop is beyond the slack
+        (0.04, 0.09, 0.03, False, d.DEGRADED),  # rmse up by more than the slack
+        (0.01, 0.09, 0.03, False, d.WATCH),
+    ],
+)
 def test_health(low: float, high: float, slack: float, up: bool, state: str) -> None:
     assert d.health(low, high, slack, up) == state
 

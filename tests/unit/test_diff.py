@@ -8,8 +8,15 @@ from typing import Any
 from ml_action.report import render
 from ml_action.reproduce import data_changes
 
-TRAIN = {"file": "iris.csv", "sha256": "a" * 64, "rows": 150, "columns": 5, "split_rows": 120, "source": "iris.csv",
-         "schema": {"x": "float64", "species": "object"}}
+TRAIN = {
+    "file": "iris.csv",
+    "sha256": "a" * 64,
+    "rows": 150,
+    "columns": 5,
+    "split_rows": 120,
+    "source": "iris.csv",
+    "schema": {"x": "float64", "species": "object"},
+}
 SPLIT = {"split_of": "data", "test_size": 0.2, "seed": 42, "rows": 30}
 
 
@@ -22,9 +29,21 @@ def _manifest(version: str, snapshots: bool, train: dict[str, Any] | None = None
 
 def _diff(a: dict[str, Any], b: dict[str, Any]) -> str:
     data = data_changes(a, b, a["version"], b["version"])
-    return render("diff.md.j2", model_name="model", old=a["version"], new=b["version"], params=[],
-                  unchanged_params=0, metrics=[], primary="f1_macro", data=data, drift=None, libraries=[],
-                  holdout=(30, 30), git=(None, None))
+    return render(
+        "diff.md.j2",
+        model_name="model",
+        old=a["version"],
+        new=b["version"],
+        params=[],
+        unchanged_params=0,
+        metrics=[],
+        primary="f1_macro",
+        data=data,
+        drift=None,
+        libraries=[],
+        holdout=(30, 30),
+        git=(None, None),
+    )
 
 
 def test_same_data_one_snapshot_missing_says_what_is_known() -> None:

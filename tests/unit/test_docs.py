@@ -67,10 +67,14 @@ def local_links(page: Path) -> list[str]:
 def test_slug_follows_github() -> None:
     assert slug("Monitoring production: `mode: monitor`") == "monitoring-production-mode-monitor"
     assert slug('Which test, and when a column "drifts"') == "which-test-and-when-a-column-drifts"
-    assert slug("MinIO, Cloudflare R2 and other S3-compatible stores") == \
-        "minio-cloudflare-r2-and-other-s3-compatible-stores"
-    assert slug("What `uses: <owner>/ml-action@v1` runs: a pinned image, pulled") == \
-        "what-uses-ownerml-actionv1-runs-a-pinned-image-pulled"
+    assert (
+        slug("MinIO, Cloudflare R2 and other S3-compatible stores")
+        == "minio-cloudflare-r2-and-other-s3-compatible-stores"
+    )
+    assert (
+        slug("What `uses: <owner>/ml-action@v1` runs: a pinned image, pulled")
+        == "what-uses-ownerml-actionv1-runs-a-pinned-image-pulled"
+    )
     assert slug("✅ Data checks") == "-data-checks"
     assert slug("Size <sub>small</sub>") == "size-small"
 
@@ -104,8 +108,16 @@ def test_every_docs_page_is_linked_from_the_readme() -> None:
 def test_readme_is_short_and_keeps_its_order() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(readme) < 20_000, f"README.md is {len(readme)} characters; move detail to docs/"
-    order = ["Quick start in a workflow", "At a shell", "Modes", "How the action decides", "Inputs", "Outputs",
-             "Troubleshooting", "Development"]
+    order = [
+        "Quick start in a workflow",
+        "At a shell",
+        "Modes",
+        "How the action decides",
+        "Inputs",
+        "Outputs",
+        "Troubleshooting",
+        "Development",
+    ]
     headings = [m.group(2) for line in prose_lines(readme) if (m := HEADING.match(line)) and m.group(1) == "##"]
     assert [h for h in headings if h in order] == order
     assert "![" in readme.split("## Quick start")[0], "the pitch shows the picture of a PR comment"

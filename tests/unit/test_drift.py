@@ -10,20 +10,23 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from ml_action.drift import DriftResult, choose_test, compare_profiles, wasserstein_norm
+from ml_action.drift import DriftResult, compare_profiles
 from ml_action.leakage import leakage_warnings
 from ml_action.profile import profile_frame
+from ml_action.stattests import choose_test, wasserstein_norm
 
 
 def frame(n: int, seed: int, shift: float = 0.0, p_cat: tuple[float, ...] = (0.5, 0.3, 0.2)) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "x": rng.normal(loc=shift, size=n),
-        "z": rng.exponential(size=n),
-        "city": rng.choice(["paris", "lyon", "nice"], size=n, p=list(p_cat)),
-        "flag": rng.random(size=n) < 0.3,
-        "y": rng.integers(0, 2, size=n),
-    })
+    return pd.DataFrame(
+        {
+            "x": rng.normal(loc=shift, size=n),
+            "z": rng.exponential(size=n),
+            "city": rng.choice(["paris", "lyon", "nice"], size=n, p=list(p_cat)),
+            "flag": rng.random(size=n) < 0.3,
+            "y": rng.integers(0, 2, size=n),
+        }
+    )
 
 
 def column(result: DriftResult, name: str):
@@ -136,12 +139,19 @@ def test_binary_column_uses_z_test_small_and_js_large() -> None:
     assert column(large, "flag").test == "jensenshannon" and not column(large, "flag").drifted
 
 
-@pytest.mark.parametrize(("kind", "ref_count", "n_values", "test"), [
-    ("numeric", 1000, 6, "ks"), ("numeric", 1000, 5, "chisquare"), ("numeric", 1000, 2, "z"),
-    ("categorical", 10, 3, "chisquare"), ("categorical", 10, 2, "z"),
-    ("numeric", 1001, 6, "wasserstein"), ("numeric", 1001, 5, "jensenshannon"),
-    ("categorical", 1001, 2, "jensenshannon"),
-])
+@pytest.mark.parametrize(
+    ("kind", "ref_count", "n_values", "test"),
+    [
+        ("numeric", 1000, 6, "ks"),
+        ("numeric", 1000, 5, "chisquare"),
+        ("numeric", 1000, 2, "z"),
+        ("categorical", 10, 3, "chisquare"),
+        ("categorical", 10, 2, "z"),
+        ("numeric", 1001, 6, "wasserstein"),
+        ("numeric", 1001, 5, "jensenshannon"),
+        ("categorical", 1001, 2, "jensenshannon"),
+    ],
+)
 def test_choose_test_follows_evidently(kind: str, ref_count: int, n_values: int, test: str) -> None:
     assert choose_test(kind, ref_count, n_values) == test
 
@@ -202,8 +212,11 @@ def test_profile_is_deterministic_and_json_serializable() -> None:
     assert len(x["quantiles"]) == 101 and x["min"] == x["quantiles"][0] and x["max"] == x["quantiles"][-1]
     assert x["std"] == pytest.approx(df["x"].std(ddof=0))
     assert a["columns"]["city"]["counts"] == df["city"].value_counts().to_dict()
-    assert a["label"] == {"task": "classification", "counts": {"0": int((df.y == 0).sum()),
-                                                               "1": int((df.y == 1).sum())}, "other": 0}
+    assert a["label"] == {
+        "task": "classification",
+        "counts": {"0": int((df.y == 0).sum()), "1": int((df.y == 1).sum())},
+        "other": 0,
+    }
 
 
 def test_profile_size_is_bounded_at_200k_rows_by_20_columns() -> None:
@@ -276,12 +289,19 @@ def test_the_leak_screen_matches_its_definition(kind: str, n: int) -> None:
     assert np.isnan(_pearson(x, np.ones(n)))
 
 
-@pytest.mark.parametrize(("make", "task", "phrase"), [
-    (lambda d, r: d["y"] * 5 + r.normal(scale=0.01, size=len(d)), "classification", "point-biserial"),
-    (lambda d, r: np.where(d["y"] == 1, r.uniform(0, 1, len(d)), r.uniform(2, 3, len(d))), "classification", "tree"),
-    (lambda d, r: d["y"].map({0: "no", 1: "yes"}), "classification", "one label"),
-    (lambda d, r: d["y"] ** 3 + 1, "regression", "Spearman"),
-])
+@pytest.mark.parametrize(
+    ("make", "task", "phrase"),
+    [
+        (lambda d, r: d["y"] * 5 + r.normal(scale=0.01, size=len(d)), "classification", "point-biserial"),
+        (
+            lambda d, r: np.where(d["y"] == 1, r.uniform(0, 1, len(d)), r.uniform(2, 3, len(d))),
+            "classification",
+            "tree",
+        ),
+        (lambda d, r: d["y"].map({0: "no", 1: "yes"}), "classification", "one label"),
+        (lambda d, r: d["y"] ** 3 + 1, "regression", "Spearman"),
+    ],
+)
 def test_single_feature_leak(make, task: str, phrase: str) -> None:
     rng = np.random.default_rng(0)
     df = frame(4000, seed=1)
@@ -316,9 +336,16 @@ def test_data_template_shows_every_finding() -> None:
     cur.loc[:400, "z"] = np.nan
     text = render_data_section(drift=compare_profiles(ref, cur, "y").to_dict(), leakage=["12 rows duplicated"])
     assert text.startswith("<details open><summary>⚠️ Data: 2 of 4 columns drifted (50 %), <b>dataset drift</b>")
-    for expected in ["- removed: `w`", "- added: `extra`", "| `z` | 0.0 % | 13.4 % | +13.4 pts |",
-                     "- `city`: 1 new (100 rows): `brest`", "**Label `y`**: no significant shift",
-                     "| `x` | numeric | Wasserstein distance (normed) |", "xychart-beta", "- ⚠️ 12 rows duplicated"]:
+    for expected in [
+        "- removed: `w`",
+        "- added: `extra`",
+        "| `z` | 0.0 % | 13.4 % | +13.4 pts |",
+        "- `city`: 1 new (100 rows): `brest`",
+        "**Label `y`**: no significant shift",
+        "| `x` | numeric | Wasserstein distance (normed) |",
+        "xychart-beta",
+        "- ⚠️ 12 rows duplicated",
+    ]:
         assert expected in text
     assert "\n\n\n" not in text
 
@@ -326,8 +353,9 @@ def test_data_template_shows_every_finding() -> None:
 def test_data_template_quiet_when_nothing_changed() -> None:
     ref = profile_frame(frame(800, seed=1), None, seed=0)
     text = render_data_section(drift=compare_profiles(ref, frame(800, seed=2), None).to_dict())
-    assert text.startswith("<details><summary>✅ Data: 0 of 5 columns drifted (0 %) · schema unchanged · "
-                           "label not compared</summary>")
+    assert text.startswith(
+        "<details><summary>✅ Data: 0 of 5 columns drifted (0 %) · schema unchanged · label not compared</summary>"
+    )
     assert "Kolmogorov-Smirnov p-value" in text and "Schema" not in text and "\n\n\n" not in text
 
 

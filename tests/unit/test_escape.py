@@ -14,15 +14,25 @@ from ml_action import escape
 from ml_action.context import RunContext
 from ml_action.runner import SUMMARY_LIMIT, Runner
 
-PAYLOADS = ["x\n::warning::forged", "x\r::error::forged", "  ::add-mask::x", "\t::stop-commands::tok",
-            "\u00a0::set-output name=a::b", "\u2003::error::x", "\x1b[31m::error::x", "a ##[error]forged",
-            "\u200b::error::x", "x\r\n  ::group::g"]
+PAYLOADS = [
+    "x\n::warning::forged",
+    "x\r::error::forged",
+    "  ::add-mask::x",
+    "\t::stop-commands::tok",
+    "\u00a0::set-output name=a::b",
+    "\u2003::error::x",
+    "\x1b[31m::error::x",
+    "a ##[error]forged",
+    "\u200b::error::x",
+    "x\r\n  ::group::g",
+]
 
 
 def commands(out: str) -> list[str]:
     """The lines the runner would take for a workflow command (its split and its trim, a little wider)."""
-    return [line for line in re.split(r"\r\n|\r|\n", out)
-            if escape._runner_strip(line).startswith("::") or "##[" in line]
+    return [
+        line for line in re.split(r"\r\n|\r|\n", out) if escape._runner_strip(line).startswith("::") or "##[" in line
+    ]
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -68,8 +78,10 @@ def test_mermaid_label_cannot_close_its_string_or_fence() -> None:
 
 def test_clip_strings_clips_keys_and_values() -> None:
     out = escape.clip_strings({"k" * 500: ["v" * 500, 1, None], "ok": {"n": 2.5}}, 10)
-    assert out == {"k" * 10 + "… [490 more characters]": ["v" * 10 + "… [490 more characters]", 1, None],
-                   "ok": {"n": 2.5}}
+    assert out == {
+        "k" * 10 + "… [490 more characters]": ["v" * 10 + "… [490 more characters]", 1, None],
+        "ok": {"n": 2.5},
+    }
 
 
 # ---------------------------------------------------------------------------------------------- Runner

@@ -111,9 +111,11 @@ def test_data_template_says_when_a_profile_was_truncated() -> None:
 
     ref = categories(60_000, 1, rare_shift(5000, 1000, False))
     text = render_data_section(drift=compare_profiles(profile_frame(ref, None, seed=0), ref, None).to_dict())
-    assert (f"<sub>`cat`: the profile names its 2,000 most frequent of {ref['cat'].nunique():,} categories; the "
-            "rest are compared in 1,024 buckets by a hash of the name, so new categories among them are not told "
-            "apart.</sub>") in text
+    assert (
+        f"<sub>`cat`: the profile names its 2,000 most frequent of {ref['cat'].nunique():,} categories; the "
+        "rest are compared in 1,024 buckets by a hash of the name, so new categories among them are not told "
+        "apart.</sub>"
+    ) in text
     assert "\n\n\n" not in text
 
 

@@ -35,16 +35,16 @@ CASES = [
 
 @pytest.mark.parametrize(("gate", "candidate", "champion", "expected"), CASES)
 def test_gate_table(gate: Gate, candidate: dict, champion: dict | None, expected: bool) -> None:
-    results = check_gate(gate, candidate, champion, "classification" if gate.metric not in ("rmse", "r2") else
-                         "regression")
+    results = check_gate(
+        gate, candidate, champion, "classification" if gate.metric not in ("rmse", "r2") else "regression"
+    )
     assert len(results) == 1
     assert results[0].passed is expected, results[0].reason
     assert results[0].reason
 
 
 def test_missing_champion_metric_is_a_note_not_a_crash() -> None:
-    [result] = check_gate(Gate("f1_macro", max_regression=0.0), {"f1_macro": 0.5}, {"accuracy": 1.0},
-                          "classification")
+    [result] = check_gate(Gate("f1_macro", max_regression=0.0), {"f1_macro": 0.5}, {"accuracy": 1.0}, "classification")
     assert result.note == "skipped" and "champion has no f1_macro" in result.reason
 
 
@@ -74,10 +74,23 @@ def test_comparison_rows_follow_direction() -> None:
 class Interval:
     """A paired bootstrap result as the gates read it: Δ interval, the candidate's own interval, rows."""
 
-    def __init__(self, low: float, high: float, observed: float, value: tuple[float, float] = (0.0, 1.0),
-                 rows: int = 800, valid: int = 1000) -> None:
+    def __init__(
+        self,
+        low: float,
+        high: float,
+        observed: float,
+        value: tuple[float, float] = (0.0, 1.0),
+        rows: int = 800,
+        valid: int = 1000,
+    ) -> None:
         self.low, self.high, self.observed, self.value, self.rows, self.valid_resamples = (
-            low, high, observed, value, rows, valid)
+            low,
+            high,
+            observed,
+            value,
+            rows,
+            valid,
+        )
         self.asked: list[float | None] = []
 
     def interval(self, confidence: float | None = None) -> tuple[float, float]:
@@ -92,11 +105,14 @@ class Interval:
 CHAMP = {"f1_macro": 0.56}
 
 
-@pytest.mark.parametrize(("low", "high", "observed", "outcome"), [
-    (-0.019, 0.037, 0.009, "inconclusive"),  # a seed-only retrain: the interval straddles 0
-    (-0.067, -0.007, -0.034, "fail"),  # wholly worse
-    (0.002, 0.04, 0.02, "pass"),  # wholly better: non-inferior
-])
+@pytest.mark.parametrize(
+    ("low", "high", "observed", "outcome"),
+    [
+        (-0.019, 0.037, 0.009, "inconclusive"),  # a seed-only retrain: the interval straddles 0
+        (-0.067, -0.007, -0.034, "fail"),  # wholly worse
+        (0.002, 0.04, 0.02, "pass"),  # wholly better: non-inferior
+    ],
+)
 def test_default_rule_with_confidence_three_outcomes(low: float, high: float, observed: float, outcome: str) -> None:
     gate = Gate("f1_macro", max_regression=0.0, confidence=0.95)
     iv = Interval(low, high, observed)
@@ -128,8 +144,9 @@ def test_pct_and_min_improvement_with_confidence() -> None:
 def test_floors_with_confidence_use_the_candidates_own_interval() -> None:
     gate = Gate("f1_macro", min=0.8, confidence=0.95)
     for value, expected in (((0.81, 0.88), "pass"), ((0.76, 0.84), "inconclusive"), ((0.70, 0.79), "fail")):
-        [result] = check_gate(gate, {"f1_macro": sum(value) / 2}, None, "classification",
-                              Interval(0, 0, 0, value=value))
+        [result] = check_gate(
+            gate, {"f1_macro": sum(value) / 2}, None, "classification", Interval(0, 0, 0, value=value)
+        )
         assert result.outcome == expected, result.reason
     ceiling = Gate("rmse", max=5.0, confidence=0.9)
     [result] = check_gate(ceiling, {"rmse": 5.2}, None, "regression", Interval(0, 0, 0, value=(5.1, 5.3)))
@@ -148,13 +165,19 @@ def test_confidence_without_an_interval_falls_back_to_points_and_says_why() -> N
 def test_verdict_is_three_valued_and_on_inconclusive_decides() -> None:
     gates = (Gate("f1_macro", max_regression=0.0, confidence=0.95), Gate("accuracy", min=0.5))
     intervals = {"f1_macro": Interval(-0.02, 0.03, 0.005)}
-    result = verdict(gates, {"f1_macro": 0.565, "accuracy": 0.9}, {"f1_macro": 0.56, "accuracy": 0.9},
-                     "classification", intervals=intervals)
+    result = verdict(
+        gates,
+        {"f1_macro": 0.565, "accuracy": 0.9},
+        {"f1_macro": 0.56, "accuracy": 0.9},
+        "classification",
+        intervals=intervals,
+    )
     assert result.word == "inconclusive" and not result.passed
     assert [g.outcome for g in result.gates] == ["inconclusive", "pass"]
     assert result.ok("pass") and not result.ok("fail")
     assert len(result.inconclusive()) == 1 and not result.failed()
-    failing = verdict(gates, {"f1_macro": 0.565, "accuracy": 0.4}, {"f1_macro": 0.56}, "classification",
-                      intervals=intervals)
+    failing = verdict(
+        gates, {"f1_macro": 0.565, "accuracy": 0.4}, {"f1_macro": 0.56}, "classification", intervals=intervals
+    )
     assert failing.word == "fail" and not failing.ok("pass")
     assert failing.to_dict()["verdict"] == "fail"

@@ -41,16 +41,34 @@ def test_same_process_is_healthy_and_a_broken_one_degraded() -> None:
 def test_a_significant_drop_within_the_slack_is_watch() -> None:
     reference = _rows(5000, 4, 0.90)
     fresh = _rows(20000, 5, 0.87)  # ~3 points down: significant, not beyond a 10 % slack
-    health = judge((Gate("accuracy", max_regression_pct=10),), "accuracy", _metrics(fresh), _metrics(reference),
-                   "classification", reference, fresh, 300, 0)
+    health = judge(
+        (Gate("accuracy", max_regression_pct=10),),
+        "accuracy",
+        _metrics(fresh),
+        _metrics(reference),
+        "classification",
+        reference,
+        fresh,
+        300,
+        0,
+    )
     assert health.state == decide.WATCH and health.gates[0].outcome == "inconclusive"
 
 
 def test_old_versions_fall_back_to_the_recorded_metrics_and_say_so() -> None:
     fresh = _rows(1500, 6, 0.85)
     recorded = {"accuracy": 0.95}
-    health = judge(SLACK, "accuracy", _metrics(fresh), recorded, "classification",
-                   "version v1 was published without reference rows (before ml-action kept them)", fresh, 300, 0)
+    health = judge(
+        SLACK,
+        "accuracy",
+        _metrics(fresh),
+        recorded,
+        "classification",
+        "version v1 was published without reference rows (before ml-action kept them)",
+        fresh,
+        300,
+        0,
+    )
     assert health.state == decide.DEGRADED and health.interval is None
     assert "recorded at publish" in health.notes[0] and "V" == health.notes[0][0]
 
@@ -59,11 +77,12 @@ def test_floors_with_confidence_and_other_rules_on_points() -> None:
     reference = _rows(800, 7, 0.85)
     fresh = _rows(1500, 8, 0.85)
     value = _metrics(fresh)["roc_auc"]
-    gates = (Gate("roc_auc", min=value - 0.005, confidence=0.95),  # within the noise: watch
-             Gate("f1_macro", min=0.1),  # point value, passes
-             Gate("accuracy", max_regression_pct=5))
-    health = judge(gates, "accuracy", _metrics(fresh), _metrics(reference), "classification", reference, fresh,
-                   300, 0)
+    gates = (
+        Gate("roc_auc", min=value - 0.005, confidence=0.95),  # within the noise: watch
+        Gate("f1_macro", min=0.1),  # point value, passes
+        Gate("accuracy", max_regression_pct=5),
+    )
+    health = judge(gates, "accuracy", _metrics(fresh), _metrics(reference), "classification", reference, fresh, 300, 0)
     outcomes = {g.rule.split()[0] + g.rule.split()[1]: g.outcome for g in health.gates}
     assert outcomes["roc_auc≥"] == "inconclusive" and outcomes["f1_macro≥"] == "pass"
     assert health.state == decide.WATCH

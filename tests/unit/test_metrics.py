@@ -40,8 +40,7 @@ def test_binary_scores_use_the_second_class_as_positive() -> None:
     y = np.array(["a", "b", "b", "a", "b"])
     labels = np.array(["a", "b", "a", "a", "b"])
     proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3], [0.1, 0.9]])
-    values, notes = score(y, Predictions(labels, proba, ["a", "b"]), "classification",
-                          metrics_for("classification", 2))
+    values, notes = score(y, Predictions(labels, proba, ["a", "b"]), "classification", metrics_for("classification", 2))
     assert not notes
     assert values["recall"] == pytest.approx(skm.recall_score(y, labels, pos_label="b"))
     assert values["roc_auc"] == pytest.approx(skm.roc_auc_score(y == "b", proba[:, 1]))
@@ -55,8 +54,9 @@ def test_regression_scores() -> None:
 
 
 def test_metric_without_probabilities_is_noted_not_crashing() -> None:
-    values, notes = score(np.array([0, 1]), Predictions(np.array([0, 1]), None, [0, 1]), "classification",
-                          ["accuracy", "roc_auc"])
+    values, notes = score(
+        np.array([0, 1]), Predictions(np.array([0, 1]), None, [0, 1]), "classification", ["accuracy", "roc_auc"]
+    )
     assert values == {"accuracy": 1.0} and "predict_proba" in notes["roc_auc"]
 
 
@@ -69,8 +69,9 @@ def test_confusion_matrix_path_equals_scikit_learn(seed: int) -> None:
     classes = ["a", "b", "c", "d"][: 2 + seed % 3]
     y = rng.choice(classes[:-1] if seed % 4 == 0 else classes, 60)  # sometimes a class never occurs
     labels = np.where(rng.random(60) < 0.6, y, rng.choice(classes[:2], 60))  # sometimes never predicted
-    values, _ = score(y, Predictions(labels, None, classes), "classification", metrics_for("classification",
-                                                                                          len(classes)))
+    values, _ = score(
+        y, Predictions(labels, None, classes), "classification", metrics_for("classification", len(classes))
+    )
     kw = {"zero_division": 0}
     assert values["accuracy"] == pytest.approx(skm.accuracy_score(y, labels))
     assert values["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, labels))

@@ -31,17 +31,24 @@ class Run:
         self.tmp = tmp_path
 
     def config(self, **kw: object) -> Config:
-        base: dict[str, object] = {"workspace": self.ws, "data": "iris.csv", "target": "species",
-                                   "model": "logistic_regression", "model_name": "iris", "bootstrap": 0,
-                                   "snapshot_data": "true"}
+        base: dict[str, object] = {
+            "workspace": self.ws,
+            "data": "iris.csv",
+            "target": "species",
+            "model": "logistic_regression",
+            "model_name": "iris",
+            "bootstrap": 0,
+            "snapshot_data": "true",
+        }
         return Config(**{**base, **kw})  # type: ignore[arg-type]
 
     def __call__(self, mode: str, **kw: object) -> tuple[int, dict[str, str], str, Registry]:
         self.output.write_text("")
         self.summary.write_text("")
         config = self.config(mode=mode, **kw)
-        ctx = RunContext(output_path=str(self.output), summary_path=str(self.summary), repository="",
-                         run_id="7", actor="tester")
+        ctx = RunContext(
+            output_path=str(self.output), summary_path=str(self.summary), repository="", run_id="7", actor="tester"
+        )
         registry = open_registry(config, {})
         workdir = self.tmp / f"work-{mode}"
         workdir.mkdir(exist_ok=True)
@@ -118,13 +125,16 @@ def test_monitor_and_evaluate_share_one_champion_check(run: Run) -> None:
     assert code == 1 and out["promoted"] == "false" and "champion features present" in summary
 
 
-@pytest.mark.parametrize(("event", "ref", "default", "expected"), [
-    ("pull_request", "refs/pull/1/merge", "main", "evaluate"),
-    ("push", "refs/heads/main", "main", "publish"),
-    ("push", "refs/heads/feature", "main", "evaluate"),
-    ("push", "refs/heads/main", None, "evaluate"),
-    ("schedule", "refs/heads/main", "main", "evaluate"),
-])
+@pytest.mark.parametrize(
+    ("event", "ref", "default", "expected"),
+    [
+        ("pull_request", "refs/pull/1/merge", "main", "evaluate"),
+        ("push", "refs/heads/main", "main", "publish"),
+        ("push", "refs/heads/feature", "main", "evaluate"),
+        ("push", "refs/heads/main", None, "evaluate"),
+        ("schedule", "refs/heads/main", "main", "evaluate"),
+    ],
+)
 def test_decide_mode(tmp_path: Path, event: str, ref: str, default: str | None, expected: str) -> None:
     ctx = RunContext(event_name=event, ref=ref, default_branch=default)
     assert decide_mode(Config(workspace=tmp_path), ctx) == expected
@@ -133,18 +143,32 @@ def test_decide_mode(tmp_path: Path, event: str, ref: str, default: str | None, 
 
 def test_run_context_reads_the_event_once(tmp_path: Path) -> None:
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"repository": {"default_branch": "trunk"},
-                                 "workflow_run": {"head_sha": "a" * 40, "pull_requests": [{"number": 3}]}}))
-    ctx = RunContext.from_env({"GITHUB_EVENT_NAME": "workflow_run", "GITHUB_EVENT_PATH": str(event),
-                               "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "9", "GITHUB_ACTIONS": "true",
-                               "ML_ACTION_GITHUB_BACKOFF": "oops"})
+    event.write_text(
+        json.dumps(
+            {
+                "repository": {"default_branch": "trunk"},
+                "workflow_run": {"head_sha": "a" * 40, "pull_requests": [{"number": 3}]},
+            }
+        )
+    )
+    ctx = RunContext.from_env(
+        {
+            "GITHUB_EVENT_NAME": "workflow_run",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_REPOSITORY": "o/r",
+            "GITHUB_RUN_ID": "9",
+            "GITHUB_ACTIONS": "true",
+            "ML_ACTION_GITHUB_BACKOFF": "oops",
+        }
+    )
     assert (ctx.default_branch, ctx.pr_number, ctx.workflow_run_head_sha) == ("trunk", 3, "a" * 40)
     assert ctx.github_actions and ctx.github_backoff is None
     assert ctx.run_url == "https://github.com/o/r/actions/runs/9"
 
 
 def test_an_unexpected_error_is_one_annotation_a_folded_traceback_and_exit_2(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     def broken(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
         return {"champion": "v1"}["version"]  # type: ignore[return-value]  # a bug: KeyError
 
@@ -155,5 +179,5 @@ def test_an_unexpected_error_is_one_annotation_a_folded_traceback_and_exit_2(
     assert code == 2
     assert len(errors) == 1 and "KeyError" in errors[0] and cli.ISSUES_URL in errors[0]
     assert "title=internal error" in errors[0]
-    group = out[out.index("::group::Traceback"):out.index("::endgroup::", out.index("::group::Traceback"))]
+    group = out[out.index("::group::Traceback") : out.index("::endgroup::", out.index("::group::Traceback"))]
     assert "Traceback (most recent call last)" in group and "broken" in group

@@ -28,11 +28,12 @@ def test_the_dask_extra_is_declared_tested_and_in_the_image() -> None:
 
 
 def test_version_and_config_import_no_dask() -> None:
-    code = ("import sys, ml_action.cli, ml_action.config, ml_action.search, ml_action.cluster; "
-            "sys.exit(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'sklearn', "
-            "'joblib', 'scipy', 'pandas')) or 0)")
+    code = (
+        "import sys, ml_action.cli, ml_action.config, ml_action.search, ml_action.cluster; "
+        "sys.exit(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'sklearn', "
+        "'joblib', 'scipy', 'pandas')) or 0)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
-    version = subprocess.run([sys.executable, "-m", "ml_action", "--version"], capture_output=True, text=True,
-                             cwd=ROOT)
+    version = subprocess.run([sys.executable, "-m", "ml_action", "--version"], capture_output=True, text=True, cwd=ROOT)
     assert version.returncode == 0 and version.stdout.startswith("ml-action ")

@@ -70,9 +70,15 @@ def mermaid_blocks(markdown: str) -> list[str]:
 def test_the_grammar_refuses_what_mermaid_would_choke_on() -> None:
     good = 'xychart-beta\n    title "t"\n    x-axis "x" ["a", "b"]\n    y-axis "y" 0 --> 1\n    line [0.5, 1]'
     parse_xychart(good)
-    for bad in (good.replace("0.5", "5e-1"), good.replace('"t"', '"t"x"'), good.replace("[0.5, 1]", "[0.5]"),
-                good.replace("0.5", "nan"), good.replace("    title", "title"), good.replace("1]", "2]"),
-                good.replace("0 --> 1", "0 -> 1")):
+    for bad in (
+        good.replace("0.5", "5e-1"),
+        good.replace('"t"', '"t"x"'),
+        good.replace("[0.5, 1]", "[0.5]"),
+        good.replace("0.5", "nan"),
+        good.replace("    title", "title"),
+        good.replace("1]", "2]"),
+        good.replace("0 --> 1", "0 -> 1"),
+    ):
         with pytest.raises(AssertionError):
             parse_xychart(bad)
 
@@ -124,8 +130,10 @@ def _reference_roc(y_true: list, scores: list, positive: object) -> tuple[list[f
     import math
 
     pos = str(positive)
-    pairs = sorted(((float(s), str(t) == pos) for s, t in zip(scores, y_true, strict=True)
-                    if not math.isnan(float(s))), key=lambda x: -x[0])
+    pairs = sorted(
+        ((float(s), str(t) == pos) for s, t in zip(scores, y_true, strict=True) if not math.isnan(float(s))),
+        key=lambda x: -x[0],
+    )
     n_pos = sum(1 for _, p in pairs if p)
     n_neg = len(pairs) - n_pos
     if not n_pos or not n_neg:
@@ -171,14 +179,16 @@ def test_regression_pictures() -> None:
 # ---------------------------------------------------------------------------------------------- escaping
 
 
-@pytest.mark.parametrize("label", ["a|b", "x`y`", "line\nbreak", "<script>", '"quoted"', "| --- |", "a" * 200,
-                                   "\u2028sep", "::error::x"])
+@pytest.mark.parametrize(
+    "label", ["a|b", "x`y`", "line\nbreak", "<script>", '"quoted"', "| --- |", "a" * 200, "\u2028sep", "::error::x"]
+)
 def test_labels_from_the_data_stay_inert(label: str) -> None:
     cell = md_label(label)
     assert "\n" not in cell and "\u2028" not in cell and len(cell) <= 34
     # inline code: backticks when safe, else <code> with the dangerous characters as entities
     assert (cell.startswith("`") and cell.endswith("`") and cell.count("`") == 2) or (
-        cell.startswith("<code>") and cell.endswith("</code>") and cell.count("<") == 2 and "@" not in cell)
+        cell.startswith("<code>") and cell.endswith("</code>") and cell.count("<") == 2 and "@" not in cell
+    )
     assert re.search(r"(?<!\\)\|", cell) is None  # every pipe escaped: the table keeps its columns
     text = mermaid_text(label)
     assert '"' not in text and "\n" not in text and len(text) <= 60
@@ -205,7 +215,7 @@ def _fifty_classes(path: Path) -> None:
     rows = ["x1,x2,x3,label"]
     for i in range(2600):
         k = i % 50 if i < 2500 else 0  # class 0 (a hostile name) has the most support: it is shown
-        name = f"class {k} | `tick` \"q\"" if k % 7 == 0 else f"c{k:02d}"
+        name = f'class {k} | `tick` "q"' if k % 7 == 0 else f"c{k:02d}"
         x = rng.normal(k / 10, 1.0, 3)
         rows.append(f"{x[0]:.4f},{x[1]:.4f},{x[2]:.4f},{name.replace(chr(34), '')}")
     path.write_text("\n".join(rows) + "\n")
@@ -248,5 +258,6 @@ def _regression(path: Path) -> None:
     rng = np.random.default_rng(4)
     x = rng.normal(0, 1, (400, 3))
     y = x @ [3.0, -2.0, 0.5] + rng.normal(0, 0.5, 400)
-    path.write_text("x1,x2,x3,y\n" + "\n".join(",".join(f"{v:.5f}" for v in (*r, t)) for r, t in zip(x, y, strict=True))
-                    + "\n")
+    path.write_text(
+        "x1,x2,x3,y\n" + "\n".join(",".join(f"{v:.5f}" for v in (*r, t)) for r, t in zip(x, y, strict=True)) + "\n"
+    )

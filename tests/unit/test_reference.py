@@ -22,8 +22,9 @@ def _preds(n: int, seed: int, acc: float, classes: list = [0, 1]) -> tuple[np.nd
     right = rng.random(n) < acc
     labels = np.where(right, y, 1 - y)
     p1 = np.clip(np.where(labels == 1, 0.7, 0.3) + rng.normal(0, 0.1, n), 0.01, 0.99)
-    return np.asarray(classes)[y], Predictions(np.asarray(classes)[labels], np.column_stack((1 - p1, p1)),
-                                               list(classes))
+    return np.asarray(classes)[y], Predictions(
+        np.asarray(classes)[labels], np.column_stack((1 - p1, p1)), list(classes)
+    )
 
 
 def _publish(tmp: Path, with_reference: bool = True) -> tuple[Registry, dict]:

@@ -28,8 +28,13 @@ def _publish(registry: Registry, tmp: Path, accept: bool = True) -> str:
     save_model(_model(), path)
     version = registry.allocate_version({"pid": os.getpid()})
     manifest = registry.write_version(version, path, {"metrics": {"f1_macro": 1.0}})
-    registry.swap_champion(version, manifest["artifacts"]["model.skops"]["sha256"], "test", "promote",
-                           lambda current: (accept, "" if accept else "no"))
+    registry.swap_champion(
+        version,
+        manifest["artifacts"]["model.skops"]["sha256"],
+        "test",
+        "promote",
+        lambda current: (accept, "" if accept else "no"),
+    )
     return version
 
 

@@ -28,8 +28,9 @@ def _publish(registry: Registry, tmp: Path) -> str:
     save_model(_model(), path)
     version = registry.allocate_version({})
     manifest = registry.write_version(version, path, {"metrics": {"f1_macro": 1.0}, "primary_metric": "f1_macro"})
-    registry.swap_champion(version, manifest["artifacts"]["model.skops"]["sha256"], "t", "promote",
-                           lambda current: (True, ""))
+    registry.swap_champion(
+        version, manifest["artifacts"]["model.skops"]["sha256"], "t", "promote", lambda current: (True, "")
+    )
     return version
 
 
@@ -44,15 +45,18 @@ def registry(tmp_path: Path) -> Registry:
 SHA = "a" * 64
 
 
-@pytest.mark.parametrize(("body", "problem"), [
-    (b"not json{", "not valid JSON"),
-    (b"[1, 2]", "JSON list"),
-    (json.dumps({"sha256": SHA}).encode(), "no `version`"),
-    (json.dumps({"version": "../v1", "sha256": SHA}).encode(), "not a version id"),
-    (json.dumps({"version": "v1", "sha256": "abc"}).encode(), "not 64 hex"),
-    (json.dumps({"version": "v1", "sha256": SHA, "previous": 3}).encode(), "`previous`"),
-    (json.dumps({"version": "v1", "sha256": SHA, "event": "../../x.json"}).encode(), "`event`"),
-])
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"not json{", "not valid JSON"),
+        (b"[1, 2]", "JSON list"),
+        (json.dumps({"sha256": SHA}).encode(), "no `version`"),
+        (json.dumps({"version": "../v1", "sha256": SHA}).encode(), "not a version id"),
+        (json.dumps({"version": "v1", "sha256": "abc"}).encode(), "not 64 hex"),
+        (json.dumps({"version": "v1", "sha256": SHA, "previous": 3}).encode(), "`previous`"),
+        (json.dumps({"version": "v1", "sha256": SHA, "event": "../../x.json"}).encode(), "`event`"),
+    ],
+)
 def test_bad_champion_pointer(registry: Registry, body: bytes, problem: str) -> None:
     path = Path(registry.store.url(registry.key("champion.json")))
     path.write_bytes(body)
@@ -67,20 +71,28 @@ def _edit_manifest(registry: Registry, version: str, change: Any) -> None:
     path.write_text(json.dumps(change(manifest)))
 
 
-@pytest.mark.parametrize(("change", "problem"), [
-    (lambda m: [m], "JSON list"),
-    (lambda m: {**m, "artifacts": [1]}, "`artifacts` is a list"),
-    (lambda m: {**m, "artifacts": {}}, "lists no model.skops"),
-    (lambda m: {**m, "version": "v9"}, "in the folder of v1"),
-    (lambda m: {k: v for k, v in m.items() if k != "version"}, "no `version`"),
-    (lambda m: {**m, "artifacts": {**m["artifacts"], "../../evil": {"sha256": SHA}}}, "names the file"),
-    (lambda m: {**m, "artifacts": {"model.skops": {**m["artifacts"]["model.skops"], "file": "../../../../tmp/x"}}},
-     "`artifacts.model.skops.file`"),
-    (lambda m: {**m, "artifacts": {"model.skops": {"sha256": 5}}}, "not 64 hex"),
-    (lambda m: {**m, "metrics": {"f1": "high"}}, "not a number"),
-    (lambda m: {**m, "metrics": [1]}, "`metrics` is a list"),
-    (lambda m: {**m, "data": {"snapshots": {"train": {"sha256": SHA, "key": "../../etc/passwd"}}}}, "snapshots"),
-])
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda m: [m], "JSON list"),
+        (lambda m: {**m, "artifacts": [1]}, "`artifacts` is a list"),
+        (lambda m: {**m, "artifacts": {}}, "lists no model.skops"),
+        (lambda m: {**m, "version": "v9"}, "in the folder of v1"),
+        (lambda m: {k: v for k, v in m.items() if k != "version"}, "no `version`"),
+        (lambda m: {**m, "artifacts": {**m["artifacts"], "../../evil": {"sha256": SHA}}}, "names the file"),
+        (
+            lambda m: {
+                **m,
+                "artifacts": {"model.skops": {**m["artifacts"]["model.skops"], "file": "../../../../tmp/x"}},
+            },
+            "`artifacts.model.skops.file`",
+        ),
+        (lambda m: {**m, "artifacts": {"model.skops": {"sha256": 5}}}, "not 64 hex"),
+        (lambda m: {**m, "metrics": {"f1": "high"}}, "not a number"),
+        (lambda m: {**m, "metrics": [1]}, "`metrics` is a list"),
+        (lambda m: {**m, "data": {"snapshots": {"train": {"sha256": SHA, "key": "../../etc/passwd"}}}}, "snapshots"),
+    ],
+)
 def test_bad_manifest(registry: Registry, change: Any, problem: str) -> None:
     _edit_manifest(registry, "v1", change)
     with pytest.raises(DamagedObject) as err:
@@ -109,8 +121,11 @@ def test_bad_event(registry: Registry) -> None:
 def test_traversal_in_a_manifest_writes_nothing_outside(registry: Registry, tmp_path: Path) -> None:
     target = tmp_path.parent / f"ml-action-escape-{os.getpid()}"
     relative = os.path.relpath(target, tmp_path / "work")
-    _edit_manifest(registry, "v1", lambda m: {**m, "artifacts": {"model.skops": {
-        **m["artifacts"]["model.skops"], "file": relative}}})
+    _edit_manifest(
+        registry,
+        "v1",
+        lambda m: {**m, "artifacts": {"model.skops": {**m["artifacts"]["model.skops"], "file": relative}}},
+    )
     (tmp_path / "work").mkdir()
     with pytest.raises(UserError):
         registry.fetch_model("v1", registry.manifest("v1"), tmp_path / "work")
@@ -148,10 +163,16 @@ def test_trust_list_is_exported_classes_only() -> None:
     assert not is_trusted_type("sklearn.utils._testing.TempMemmap")
     assert not is_trusted_type("sklearn.externals._packaging.version.os")
     assert not is_trusted_type("builtins.eval") and not is_trusted_type("os.system")
-    for name in ("sklearn.ensemble._forest.RandomForestClassifier", "sklearn.tree._tree.Tree",
-                 "sklearn.compose._column_transformer.ColumnTransformer", "sklearn.impute._base.SimpleImputer",
-                 "sklearn.neighbors._kd_tree.KDTree", "sklearn.metrics._dist_metrics.EuclideanDistance64",
-                 "sklearn.neural_network._stochastic_optimizers.AdamOptimizer", "numpy.dtype"):
+    for name in (
+        "sklearn.ensemble._forest.RandomForestClassifier",
+        "sklearn.tree._tree.Tree",
+        "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.impute._base.SimpleImputer",
+        "sklearn.neighbors._kd_tree.KDTree",
+        "sklearn.metrics._dist_metrics.EuclideanDistance64",
+        "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+        "numpy.dtype",
+    ):
         assert is_trusted_type(name), name
 
 
@@ -183,7 +204,10 @@ def test_event_lost_to_a_kill_is_repaired_by_the_next_swap(tmp_path: Path) -> No
     _publish(registry, tmp_path)  # the next run's swap writes it from the pointer, then its own
     events = registry.events()
     assert [(e["kind"], e["version"], e["previous"]) for e in events] == [
-        ("promote", "v1", None), ("promote", "v2", "v1"), ("promote", "v3", "v2")]
+        ("promote", "v1", None),
+        ("promote", "v2", "v1"),
+        ("promote", "v3", "v2"),
+    ]
     assert events[1]["at"] == champion["promoted_at"]
 
 
@@ -225,8 +249,9 @@ def test_unsupported_writes_warn_and_detect_a_lost_promotion(tmp_path: Path) -> 
     save_model(_model(), path)
     version = registry.allocate_version({})
     manifest = registry.write_version(version, path, {})
-    promotion = registry.swap_champion(version, manifest["artifacts"]["model.skops"]["sha256"], "t", "promote",
-                                       lambda current: (True, ""))
+    promotion = registry.swap_champion(
+        version, manifest["artifacts"]["model.skops"]["sha256"], "t", "promote", lambda current: (True, "")
+    )
     assert not promotion.promoted and "at the same moment" in promotion.reason
     assert [e["version"] for e in registry.events()] == ["v1"]  # no event for a promotion that did not last
 

@@ -59,8 +59,9 @@ def test_the_rewritten_action_yml_matches_the_github_actions_schema(tmp_path: Pa
         pytest.skip("check-jsonschema is not installed (it comes with `pip install -e '.[test]'`)")
     target = tmp_path / "action.yml"
     target.write_text(release_pin.pin((ROOT / "action.yml").read_text(), REFERENCE))
-    done = subprocess.run([found, "--builtin-schema", "vendor.github-actions", str(target)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [found, "--builtin-schema", "vendor.github-actions", str(target)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -68,19 +69,32 @@ def test_owner_and_name_are_lower_cased_as_ghcr_requires() -> None:
     assert release_pin.image_reference("Octo-Org/ML-Action", DIGEST) == REFERENCE
 
 
-@pytest.mark.parametrize("digest", [
-    "", "sha256:", "sha256:" + "0" * 63, "sha256:" + "0" * 65, "sha512:" + "0" * 64, "0" * 64,
-    "sha256:" + "ABCDEF0123456789" * 4, "sha256:" + "g" * 64, DIGEST + "\n", " " + DIGEST,
-    f"{DIGEST}\n  foo: bar", "latest", "sha256:" + "0" * 64 + "#",
-])
+@pytest.mark.parametrize(
+    "digest",
+    [
+        "",
+        "sha256:",
+        "sha256:" + "0" * 63,
+        "sha256:" + "0" * 65,
+        "sha512:" + "0" * 64,
+        "0" * 64,
+        "sha256:" + "ABCDEF0123456789" * 4,
+        "sha256:" + "g" * 64,
+        DIGEST + "\n",
+        " " + DIGEST,
+        f"{DIGEST}\n  foo: bar",
+        "latest",
+        "sha256:" + "0" * 64 + "#",
+    ],
+)
 def test_anything_but_a_sha256_digest_is_refused(digest: str) -> None:
     with pytest.raises(release_pin.PinError, match="not an image digest"):
         release_pin.image_reference("octo/ml-action", digest)
 
 
-@pytest.mark.parametrize("owner", [
-    "", "-octo", "octo-", "oc--to", "oc_to", "oc.to", "octo org", "a" * 40, "../x", "octo\n", "octo@evil",
-])
+@pytest.mark.parametrize(
+    "owner", ["", "-octo", "octo-", "oc--to", "oc_to", "oc.to", "octo org", "a" * 40, "../x", "octo\n", "octo@evil"]
+)
 def test_anything_but_a_github_owner_is_refused(owner: str) -> None:
     with pytest.raises(release_pin.PinError, match="not a GitHub owner"):
         release_pin.image_reference(f"{owner}/ml-action", DIGEST)
@@ -98,33 +112,40 @@ def test_a_valid_owner_of_39_characters_is_accepted() -> None:
     assert release_pin.image_reference(f"{owner}/x", DIGEST).startswith(f"docker://ghcr.io/{owner}/x@")
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ('  image: "Dockerfile"\n', f"  image: {REFERENCE}\n"),
-    ("  image: 'Dockerfile'  # built on every job\n", f"  image: {REFERENCE}  # built on every job\n"),
-    ("  image: Dockerfile\r\n", f"  image: {REFERENCE}\r\n"),
-    ("  image: Dockerfile", f"  image: {REFERENCE}"),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('  image: "Dockerfile"\n', f"  image: {REFERENCE}\n"),
+        ("  image: 'Dockerfile'  # built on every job\n", f"  image: {REFERENCE}  # built on every job\n"),
+        ("  image: Dockerfile\r\n", f"  image: {REFERENCE}\r\n"),
+        ("  image: Dockerfile", f"  image: {REFERENCE}"),
+    ],
+)
 def test_quotes_comments_and_line_endings_are_kept(line: str, expected: str) -> None:
     head = "# comment\r\nname: x\nruns:  # the runtime\n  using: docker\n"
     assert release_pin.pin(head + line, REFERENCE) == head + expected
 
 
-@pytest.mark.parametrize(("text", "problem"), [
-    ("name: x\nruns:\n  using: docker\n  image: docker://ghcr.io/a/b@" + DIGEST + "\n", "already a release commit"),
-    ("name: x\nruns:\n  using: docker\n  image: other.Dockerfile\n", "expected `image: Dockerfile`"),
-    ("name: x\nruns:\n  using: node20\n  main: index.js\n", "found 0"),
-    ("name: x\nruns:\n  using: docker\n  image: Dockerfile\n  image: Dockerfile\n", "found 2"),
-    ("name: x\n  image: Dockerfile\n", "exactly one top-level `runs:`"),
-    # an `image:` outside the runs block is not the action's image
-    ("image: Dockerfile\nruns:\n  using: docker\nx:\n  image: Dockerfile\n", "found 0"),
-])
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("name: x\nruns:\n  using: docker\n  image: docker://ghcr.io/a/b@" + DIGEST + "\n", "already a release commit"),
+        ("name: x\nruns:\n  using: docker\n  image: other.Dockerfile\n", "expected `image: Dockerfile`"),
+        ("name: x\nruns:\n  using: node20\n  main: index.js\n", "found 0"),
+        ("name: x\nruns:\n  using: docker\n  image: Dockerfile\n  image: Dockerfile\n", "found 2"),
+        ("name: x\n  image: Dockerfile\n", "exactly one top-level `runs:`"),
+        # an `image:` outside the runs block is not the action's image
+        ("image: Dockerfile\nruns:\n  using: docker\nx:\n  image: Dockerfile\n", "found 0"),
+    ],
+)
 def test_an_unexpected_action_yml_is_refused(text: str, problem: str) -> None:
     with pytest.raises(release_pin.PinError, match=problem):
         release_pin.pin(text, REFERENCE)
 
 
-def test_a_bad_digest_writes_nothing_and_prints_one_error_line(tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_digest_writes_nothing_and_prints_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "action.yml"
     shutil.copyfile(ROOT / "action.yml", target)
     assert release_pin.main(["--repository", "octo/ml-action", "--digest", "sha256:nope", str(target)]) == 1
@@ -160,7 +181,9 @@ def test_release_yml_pins_the_digest_the_image_job_pushed() -> None:
     # write access to the repository only where the tags are moved
     assert workflow["permissions"] == {}
     assert {name: job["permissions"].get("contents") for name, job in jobs.items()} == {
-        "image": "read", "release": "write"}
+        "image": "read",
+        "release": "write",
+    }
     for job in jobs.values():
         for step in job["steps"]:
             if str(step.get("uses", "")).startswith("actions/checkout"):

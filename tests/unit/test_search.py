@@ -13,34 +13,43 @@ from ml_action.metrics import METRICS, metric_function, predict
 
 def test_a_space_of_every_kind_is_parsed() -> None:
     space = search_space.parse_space(
-        "search", "max_depth: [2, 4, null]\nlearning_rate: {low: 0.001, high: 1, log: true}\n"
-                  "max_leaf_nodes: {int: [8, 64]}\nloss: {choices: [log_loss, exponential]}\n"
-                  "subsample: {low: 0.5, high: 1}")
-    assert space == {"max_depth": [2, 4, None], "learning_rate": {"low": 0.001, "high": 1.0, "log": True},
-                     "max_leaf_nodes": {"int": [8, 64]}, "loss": ["log_loss", "exponential"],
-                     "subsample": {"low": 0.5, "high": 1.0, "log": False}}
+        "search",
+        "max_depth: [2, 4, null]\nlearning_rate: {low: 0.001, high: 1, log: true}\n"
+        "max_leaf_nodes: {int: [8, 64]}\nloss: {choices: [log_loss, exponential]}\n"
+        "subsample: {low: 0.5, high: 1}",
+    )
+    assert space == {
+        "max_depth": [2, 4, None],
+        "learning_rate": {"low": 0.001, "high": 1.0, "log": True},
+        "max_leaf_nodes": {"int": [8, 64]},
+        "loss": ["log_loss", "exponential"],
+        "subsample": {"low": 0.5, "high": 1.0, "log": False},
+    }
     assert not search.is_grid(space)
     assert search_space.parse_space("search", "") == {} and search_space.parse_space("search", "  ") == {}
     assert search_space.parse_space("search", {"C": [1, 10]}) == {"C": [1, 10]}  # from the config file
     assert search.is_grid({"a": [1, 2], "b": [3, 4, 5]}) and search.grid_size({"a": [1, 2], "b": [3, 4, 5]}) == 6
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ("[1, 2]", "not a mapping"),
-    ("max_depth: []", "'max_depth' has an empty list"),
-    ("C: {low: 10, high: 1}", "low 10 is above high 1"),
-    ("n: {int: [9, 2]}", "low 9 is above high 2"),
-    ("C: {low: 1, high: 1}", "both 1"),
-    ("C: {low: 0, high: 1, log: true}", "log scale needs low > 0"),
-    ("C: {low: a, high: 1}", "not a number"),
-    ("n: {int: [1.5, 3]}", "not a whole number"),
-    ("n: {int: [1]}", "not a pair"),
-    ("C: {low: 1, high: 2, log: yes please}", "not true or false"),
-    ("C: {min: 1, max: 2}", "no distribution"),
-    ("C: 3", "neither a list nor a distribution"),
-    ("C: {choices: []}", "empty list"),
-    ("C: [1, 2", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[1, 2]", "not a mapping"),
+        ("max_depth: []", "'max_depth' has an empty list"),
+        ("C: {low: 10, high: 1}", "low 10 is above high 1"),
+        ("n: {int: [9, 2]}", "low 9 is above high 2"),
+        ("C: {low: 1, high: 1}", "both 1"),
+        ("C: {low: 0, high: 1, log: true}", "log scale needs low > 0"),
+        ("C: {low: a, high: 1}", "not a number"),
+        ("n: {int: [1.5, 3]}", "not a whole number"),
+        ("n: {int: [1]}", "not a pair"),
+        ("C: {low: 1, high: 2, log: yes please}", "not true or false"),
+        ("C: {min: 1, max: 2}", "no distribution"),
+        ("C: 3", "neither a list nor a distribution"),
+        ("C: {choices: []}", "empty list"),
+        ("C: [1, 2", "not valid YAML"),
+    ],
+)
 def test_a_bad_space_names_the_input(text: str, words: str) -> None:
     with pytest.raises(UserError) as caught:
         search_space.parse_space("search", text)
@@ -64,8 +73,9 @@ def _classification(n_classes: int) -> tuple[pd.DataFrame, pd.Series]:
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120)})
     labels = np.array(["ant", "bee", "cat"][:n_classes])
-    y = pd.Series(labels[(X.a.to_numpy() * 2 + rng.normal(size=120) > 0).astype(int) + (X.b > 1).astype(int)
-                         * (n_classes - 2)])
+    y = pd.Series(
+        labels[(X.a.to_numpy() * 2 + rng.normal(size=120) > 0).astype(int) + (X.b > 1).astype(int) * (n_classes - 2)]
+    )
     return X, y
 
 

@@ -12,19 +12,24 @@ import pytest
 
 from ml_action import cli
 from ml_action.config import Config, load_config
-from ml_action.data import read_table, sniff_separator
 from ml_action.errors import UserError, WorkspaceError, for_shell
 from ml_action.inputs import csv_separator
+from ml_action.tables import read_table, sniff_separator
 
 INPUT_NAMES = {"to-version", "mode", "test-size", "csv-separator"}
 
 
 def test_hints_name_flags_at_a_shell_and_inputs_under_actions() -> None:
-    exc = UserError("to-version", "'previous' needs an earlier version",
-                    "Set `to-version: v<N>` (see `mode: list`); `test-size` and the column `churned` stay.")
+    exc = UserError(
+        "to-version",
+        "'previous' needs an earlier version",
+        "Set `to-version: v<N>` (see `mode: list`); `test-size` and the column `churned` stay.",
+    )
     shell = cli.user_message(exc, {}, {}, github_actions=False)
-    assert shell == ("'previous' needs an earlier version. Set `--to-version v<N>` (see `--mode list`); "
-                     "`--test-size` and the column `churned` stay.")
+    assert shell == (
+        "'previous' needs an earlier version. Set `--to-version v<N>` (see `--mode list`); "
+        "`--test-size` and the column `churned` stay."
+    )
     assert cli.user_message(exc, {}, {}, github_actions=True) == exc.annotation()
     assert for_shell("`with:` and `csv-separator: ;`", INPUT_NAMES) == "`with:` and `--csv-separator ';'`"
     assert for_shell("`csv-separator: |` `mode: list`", INPUT_NAMES) == "`--csv-separator '|'` `--mode list`"
@@ -42,10 +47,13 @@ def _main(argv: list[str], env: dict[str, str], cwd: Path, capsys: pytest.Captur
 
 def test_a_bad_value_names_the_flag_at_a_shell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = _main(["--test-size", "2"], {}, tmp_path, capsys)
-    assert code == 1 and out.strip() == "::error title=test-size::2.0 is outside (0, 1). Set `--test-size` to a " \
-                                        "share like 0.2."
-    code, out = _main([], {"INPUT_TEST-SIZE": "2", "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path)},
-                      tmp_path, capsys)
+    assert (
+        code == 1
+        and out.strip() == "::error title=test-size::2.0 is outside (0, 1). Set `--test-size` to a share like 0.2."
+    )
+    code, out = _main(
+        [], {"INPUT_TEST-SIZE": "2", "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path)}, tmp_path, capsys
+    )
     assert code == 1 and "Set `test-size` to a share like 0.2." in out
 
 
@@ -66,8 +74,13 @@ def test_a_path_in_the_checkout_but_outside_the_workspace(checkout: Path, capsys
     assert f"path '../iris/iris.csv' is outside the workspace {churn} (the current folder)." in out
     assert f"run from {checkout / 'examples'} (or pass `--workspace ..`) with `--data iris/iris.csv`." in out
     # under Actions: the checkout and the input
-    env = {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(checkout), "INPUT_WORKSPACE": "examples/churn",
-           "INPUT_DATA": "../iris/iris.csv", "INPUT_TARGET": "species"}
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(checkout),
+        "INPUT_WORKSPACE": "examples/churn",
+        "INPUT_DATA": "../iris/iris.csv",
+        "INPUT_TARGET": "species",
+    }
     code, out = _main([], env, checkout, capsys)
     assert code == 1 and f"outside the workspace {churn} (set by `workspace`)" in out
     assert "set `workspace: examples` and `data: iris/iris.csv`." in out
@@ -76,20 +89,24 @@ def test_a_path_in_the_checkout_but_outside_the_workspace(checkout: Path, capsys
     assert code == 1 and "column 'nope' is not in the data. Use one of: a, b, species." in out
 
 
-def test_a_path_outside_any_checkout_says_where_the_workspace_is(tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_path_outside_any_checkout_says_where_the_workspace_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out = _main(["--data", "../x.csv", "--target", "y"], {}, tmp_path, capsys)
     assert code == 1 and f"outside the workspace {tmp_path.resolve()} (the current folder). Use a path inside" in out
     code, out = _main(["--data", "nope.csv", "--target", "y"], {"GITHUB_WORKSPACE": str(tmp_path)}, tmp_path, capsys)
     assert f"'nope.csv' does not exist in the workspace {tmp_path.resolve()} (GITHUB_WORKSPACE" in out
 
 
-def test_no_config_file_says_which_file_was_looked_for_where(tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_config_file_says_which_file_was_looked_for_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out = _main([], {}, tmp_path, capsys)
-    assert code == 1 and out.startswith("::error title=data::is required and was not given; no config file was "
-                                        f"found: looked for ml-action.yml in {tmp_path.resolve()} (the current "
-                                        "folder). Pass `--data <value>`")
+    assert code == 1 and out.startswith(
+        "::error title=data::is required and was not given; no config file was "
+        f"found: looked for ml-action.yml in {tmp_path.resolve()} (the current "
+        "folder). Pass `--data <value>`"
+    )
     (tmp_path / "ml-action.yml").write_text("target: y\n")
     code, out = _main([], {}, tmp_path, capsys)
     assert code == 1 and "no config file" not in out and "data::is required" in out
@@ -113,9 +130,14 @@ def test_the_workspace_input(checkout: Path) -> None:
 @pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
 def test_the_csv_separator_is_detected(tmp_path: Path, sep: str) -> None:
     path = tmp_path / "d.csv"
-    path.write_text(sep.join(["plan", "region", "note", "churned"]) + "\n"
-                    + sep.join(["basic", "north", '"a, b; c | d"', "1"]) + "\n"
-                    + sep.join(["pro", "south", "x", "0"]) + "\n")
+    path.write_text(
+        sep.join(["plan", "region", "note", "churned"])
+        + "\n"
+        + sep.join(["basic", "north", '"a, b; c | d"', "1"])
+        + "\n"
+        + sep.join(["pro", "south", "x", "0"])
+        + "\n"
+    )
     assert sniff_separator(path) == sep
     frame = read_table(path, "data", sep)
     assert list(frame.columns) == ["plan", "region", "note", "churned"] and frame["note"][0] == "a, b; c | d"
@@ -135,15 +157,24 @@ def test_a_one_column_header_holding_a_separator_names_csv_separator(tmp_path: P
 
 
 def test_csv_separator_values() -> None:
-    assert [csv_separator("csv-separator", v) for v in ("", "auto", ",", ";", "tab", "\\t", "|", "\t")] == \
-        ["auto", "auto", ",", ";", "\t", "\t", "|", "\t"]
+    assert [csv_separator("csv-separator", v) for v in ("", "auto", ",", ";", "tab", "\\t", "|", "\t")] == [
+        "auto",
+        "auto",
+        ",",
+        ";",
+        "\t",
+        "\t",
+        "|",
+        "\t",
+    ]
     with pytest.raises(UserError, match="not a CSV separator"):
         csv_separator("csv-separator", ":")
     assert Config(workspace=Path(".")).csv_separator == "auto"
 
 
 def test_a_semicolon_csv_is_read_and_the_log_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from ml_action.data import describe_separators, load_dataset
+    from ml_action.data import load_dataset
+    from ml_action.tables import describe_separators
 
     rows = "\n".join(f"{i % 3};{'ab'[i % 2]};{i % 2}" for i in range(40))
     (tmp_path / "d.csv").write_text("tenure;plan;churned\n" + rows + "\n")
@@ -169,16 +200,25 @@ def test_setting_mistakes_are_reported_before_the_heavy_imports(tmp_path: Path) 
     import sys
 
     (tmp_path / "d.csv").write_text("plan;region;churned\nbasic;north;1\n")
-    snippet = ("import sys; from ml_action.cli import main; code = main(sys.argv[1:], {}); "
-               "heavy = sorted({'pandas', 'sklearn', 'numpy', 'pyarrow', 'boto3'} & set(sys.modules)); "
-               "print('heavy:', heavy); sys.exit(code)")
-    for argv, error in ((["--data", "nope.csv", "--target", "y"], "does not exist"),
-                        (["--data", "d.csv", "--target", "nope"], "column 'nope' is not in the data"),
-                        (["--data", "d.csv", "--target", "churned", "--csv-separator", ","], "csv-separator"),
-                        ([], "no config file was found")):
-        proc = subprocess.run([sys.executable, "-c", snippet, *argv], cwd=tmp_path, capture_output=True, text=True,
-                              env={k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))},
-                              timeout=120)
+    snippet = (
+        "import sys; from ml_action.cli import main; code = main(sys.argv[1:], {}); "
+        "heavy = sorted({'pandas', 'sklearn', 'numpy', 'pyarrow', 'boto3'} & set(sys.modules)); "
+        "print('heavy:', heavy); sys.exit(code)"
+    )
+    for argv, error in (
+        (["--data", "nope.csv", "--target", "y"], "does not exist"),
+        (["--data", "d.csv", "--target", "nope"], "column 'nope' is not in the data"),
+        (["--data", "d.csv", "--target", "churned", "--csv-separator", ","], "csv-separator"),
+        ([], "no config file was found"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-c", snippet, *argv],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "INPUT_"))},
+            timeout=120,
+        )
         assert proc.returncode == 1 and error in proc.stdout, proc.stdout + proc.stderr
         assert "heavy: []" in proc.stdout, proc.stdout
 
@@ -197,14 +237,21 @@ def test_the_action_process_uses_jemalloc_for_arrow(monkeypatch: pytest.MonkeyPa
     import subprocess
     import sys
 
-    snippet = ("import os, sys; from ml_action.cli import arrow_allocator; arrow_allocator(os.environ); "
-               "import pyarrow; print(pyarrow.default_memory_pool().backend_name)")
+    snippet = (
+        "import os, sys; from ml_action.cli import arrow_allocator; arrow_allocator(os.environ); "
+        "import pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    )
     env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
     out = subprocess.run([sys.executable, "-c", snippet], env=env, capture_output=True, text=True, timeout=120)
     linux = sys.platform.startswith("linux")  # jemalloc is in pyarrow's Linux wheels; elsewhere the default stays
     assert (out.stdout.strip() == "jemalloc" or not linux) and not out.stderr, out.stderr
-    out = subprocess.run([sys.executable, "-c", snippet], env={**env, "ARROW_DEFAULT_MEMORY_POOL": "system"},
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", snippet],
+        env={**env, "ARROW_DEFAULT_MEMORY_POOL": "system"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.stdout.strip() == "system", out.stderr
     monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
     with pytest.raises(SystemExit):

@@ -106,9 +106,14 @@ def test_per_row_callable_is_a_fast_path() -> None:
     assert (fast.low, fast.high) == pytest.approx((slow.low, slow.high), abs=1e-12)
 
 
-@pytest.mark.parametrize(("name", "metric", "n"), [("accuracy", skm.accuracy_score, 5000),
-                                                    ("accuracy", skm.accuracy_score, 200_000),
-                                                    ("f1_macro", F1_MACRO, 200_000)])
+@pytest.mark.parametrize(
+    ("name", "metric", "n"),
+    [
+        ("accuracy", skm.accuracy_score, 5000),
+        ("accuracy", skm.accuracy_score, 200_000),
+        ("f1_macro", F1_MACRO, 200_000),
+    ],
+)
 def test_known_improvement_is_covered_and_significant(name: str, metric, n: int) -> None:
     y, a, b = labels(n, seed=7, acc_candidate=0.85, acc_champion=0.80)
     result = paired_bootstrap(y, a, b, metric, True, metric_name=name, max_rows=20_000)
@@ -160,8 +165,9 @@ def test_undefined_resamples_are_skipped_and_counted() -> None:
     y = np.array([0] * 9 + [1])
     a, b = y.copy(), np.zeros(10, dtype=int)
     slow = paired_bootstrap(y, a, b, skm.roc_auc_score, True, n_resamples=200, seed=0)
-    fast = paired_bootstrap(y, a, b, skm.roc_auc_score, True, n_resamples=200, seed=0, metric_name="roc_auc",
-                            classes=[0, 1])
+    fast = paired_bootstrap(
+        y, a, b, skm.roc_auc_score, True, n_resamples=200, seed=0, metric_name="roc_auc", classes=[0, 1]
+    )
     assert 0 < slow.skipped < 200 and slow.valid_resamples == 200 - slow.skipped
     assert (fast.method, fast.skipped, fast.low, fast.high) == ("rows", slow.skipped, slow.low, slow.high)
 
@@ -180,8 +186,16 @@ def test_to_dict_is_json_ready() -> None:
     y, a, b = labels(500, seed=14, acc_candidate=0.8, acc_champion=0.7)
     d = paired_bootstrap(y, a, b, skm.accuracy_score, True, n_resamples=50, metric_name="accuracy").to_dict()
     json.dumps(d, allow_nan=False)
-    assert {"low", "high", "observed", "n_resamples", "rows_used", "significant", "direction",
-            "whole_interval_regression"} <= set(d)
+    assert {
+        "low",
+        "high",
+        "observed",
+        "n_resamples",
+        "rows_used",
+        "significant",
+        "direction",
+        "whole_interval_regression",
+    } <= set(d)
 
 
 def test_mismatched_lengths_are_rejected() -> None:
@@ -250,10 +264,12 @@ def test_two_sample_covers_a_known_drop_and_not_a_null_one() -> None:
     y_ref, a_ref, _ = labels(800, seed=10, acc_candidate=0.85, acc_champion=0.85)
     same_y, same_a, _ = labels(1500, seed=21, acc_candidate=0.85, acc_champion=0.85)
     worse_y, worse_a, _ = labels(1500, seed=12, acc_candidate=0.75, acc_champion=0.75)
-    same = two_sample_bootstrap(y_ref, a_ref, same_y, same_a, skm.accuracy_score, True, n_resamples=500,
-                                metric_name="accuracy")
-    worse = two_sample_bootstrap(y_ref, a_ref, worse_y, worse_a, skm.accuracy_score, True, n_resamples=500,
-                                 metric_name="accuracy")
+    same = two_sample_bootstrap(
+        y_ref, a_ref, same_y, same_a, skm.accuracy_score, True, n_resamples=500, metric_name="accuracy"
+    )
+    worse = two_sample_bootstrap(
+        y_ref, a_ref, worse_y, worse_a, skm.accuracy_score, True, n_resamples=500, metric_name="accuracy"
+    )
     assert same.low < 0 < same.high
     assert worse.high < 0
     assert worse.low < -0.10 < worse.high
@@ -271,8 +287,7 @@ def test_two_sample_large_fresh_uses_the_multinomial_and_regression_rows() -> No
 
     y_ref, a_ref, _ = labels(800, seed=13, acc_candidate=0.8, acc_champion=0.8)
     y_new, a_new, _ = labels(12000, seed=14, acc_candidate=0.8, acc_champion=0.8)
-    res = two_sample_bootstrap(y_ref, a_ref, y_new, a_new, F1_MACRO, True, n_resamples=200,
-                               metric_name="f1_macro")
+    res = two_sample_bootstrap(y_ref, a_ref, y_new, a_new, F1_MACRO, True, n_resamples=200, metric_name="f1_macro")
     assert res.method == "cells" and res.low < 0 < res.high
     yr, pr, _ = regression(500, seed=15, noise_candidate=0.5, noise_champion=0.5)
     yn, pn, _ = regression(700, seed=16, noise_candidate=0.8, noise_champion=0.8)
@@ -296,7 +311,17 @@ def test_two_sample_interval_covers_the_true_difference() -> None:
     for rep in range(200):
         y_ref, a_ref, _ = labels(300, seed=1000 + rep, acc_candidate=0.8, acc_champion=0.8)
         y_new, a_new, _ = labels(500, seed=5000 + rep, acc_candidate=0.8, acc_champion=0.8)
-        res = two_sample_bootstrap(y_ref, a_ref, y_new, a_new, skm.accuracy_score, True, n_resamples=200,
-                                   seed=rep, confidence=0.9, metric_name="accuracy")
+        res = two_sample_bootstrap(
+            y_ref,
+            a_ref,
+            y_new,
+            a_new,
+            skm.accuracy_score,
+            True,
+            n_resamples=200,
+            seed=rep,
+            confidence=0.9,
+            metric_name="accuracy",
+        )
         covered += res.low <= 0 <= res.high
     assert 0.84 <= covered / 200 <= 0.96

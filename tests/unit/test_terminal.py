@@ -55,8 +55,9 @@ def _run(env: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
     return capsys.readouterr().out
 
 
-def test_a_terminal_gets_headings_annotations_markdown_and_a_verdict(tmp_path: Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_terminal_gets_headings_annotations_markdown_and_a_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     raw = _run({"ML_ACTION_PRETTY": "1", "NO_COLOR": "1", "COLUMNS": "100"}, capsys, tmp_path)
     assert "\x1b[31m" not in raw  # no colour (NO_COLOR), and the data's escape sequence is shown, not sent
     out = STYLE.sub("", raw)
@@ -77,8 +78,9 @@ def test_a_user_error_at_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert lines[-1] == "ml-action failed"
 
 
-def test_under_actions_or_piped_the_workflow_commands_are_unchanged(tmp_path: Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_under_actions_or_piped_the_workflow_commands_are_unchanged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     plain = _run({"GITHUB_ACTIONS": "true"}, capsys, tmp_path)
     forced = _run({"GITHUB_ACTIONS": "true", "FORCE_COLOR": "1", "ML_ACTION_PRETTY": "1"}, capsys, tmp_path)
     assert forced == plain
@@ -90,10 +92,23 @@ def test_under_actions_or_piped_the_workflow_commands_are_unchanged(tmp_path: Pa
 
 def test_a_real_run_at_a_terminal_through_the_entrypoint(tmp_path: Path) -> None:
     workspace = copy_example("iris", tmp_path / "ws")
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ML_ACTION_PRETTY": "1", "NO_COLOR": "1",
-           "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "COLUMNS": "120"}
-    proc = subprocess.run([sys.executable, str(ROOT / "entrypoint.py"), "--bootstrap", "0", "--mode", "publish"],
-                          cwd=workspace, env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "ML_ACTION_PRETTY": "1",
+        "NO_COLOR": "1",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(ROOT),
+        "COLUMNS": "120",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "entrypoint.py"), "--bootstrap", "0", "--mode", "publish"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = STYLE.sub("", proc.stdout)
     assert not [line for line in out.splitlines() if line.startswith("::")]

@@ -37,8 +37,18 @@ def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
 
 def test_there_are_workflows_to_check() -> None:
     names = {p.name for p in WORKFLOWS}
-    assert {"ci.yml", "release.yml", "pr.yml", "fork-pr.yml", "fork-comment.yml", "publish.yml", "monitor.yml",
-            "rollback.yml", "minio.yml", "reproduce.yml"} <= names
+    assert {
+        "ci.yml",
+        "release.yml",
+        "pr.yml",
+        "fork-pr.yml",
+        "fork-comment.yml",
+        "publish.yml",
+        "monitor.yml",
+        "rollback.yml",
+        "minio.yml",
+        "reproduce.yml",
+    } <= names
 
 
 def test_action_yml_matches_the_github_actions_schema() -> None:
@@ -54,6 +64,14 @@ def test_actionlint() -> None:
 def test_zizmor() -> None:
     # files, not folders: zizmor collects only .github/workflows/ from a folder. It finds .github/zizmor.yml
     # itself for both folders.
-    done = _run([_tool("zizmor"), "--offline", "--no-progress", "--color", "never",
-                 *(str(p.relative_to(ROOT)) for p in WORKFLOWS)])
+    done = _run(
+        [
+            _tool("zizmor"),
+            "--offline",
+            "--no-progress",
+            "--color",
+            "never",
+            *(str(p.relative_to(ROOT)) for p in WORKFLOWS),
+        ]
+    )
     assert done.returncode == 0, done.stdout + done.stderr
