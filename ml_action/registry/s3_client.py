@@ -10,7 +10,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -214,3 +214,13 @@ def read_s3_uri(uri: str, config: Config, dest: Path, env: Mapping[str, str], in
         if not download_object(client, bucket, key, dest):
             raise UserError(input_name, f"'{uri}' does not exist", "Check the bucket and key.")
     return dest
+
+
+def data_fetcher(config: Config, workdir: Path, env: Mapping[str, str]) -> Callable[[str, str], Path]:
+    """``data.Fetch`` with the registry's S3 settings: an input's ``s3://`` file downloaded under ``workdir``."""
+
+    def fetch(uri: str, input_name: str) -> Path:
+        folder = workdir / "s3-data" / input_name
+        return read_s3_uri(uri, config, folder / uri.rstrip("/").rsplit("/", 1)[-1], env, input_name)
+
+    return fetch
