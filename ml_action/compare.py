@@ -231,23 +231,26 @@ def check_gate(
         if judged:
             out.append(_interval_result(gate, kind, limit, value, old, interval, rule))
             continue
-        worse = regression_of(metric, value, old)
-        if kind == "max-regression":
-            ok = worse <= limit + EPS * max(1.0, abs(old))
-            reason = f"{_change(worse, old, sig(abs(worse)))} (allowed {sig(limit)})"
-        elif kind == "max-regression-pct":
-            pct = worse / abs(old) * 100 if old != 0 else (0.0 if worse <= 0 else float("inf"))
-            ok = pct <= limit + EPS * 100
-            reason = f"{_change(worse, old, f'{abs(pct):.3g} %')} (allowed {sig(limit)} %)"
-        else:
-            gain = -worse
-            ok = gain >= limit - EPS * max(1.0, abs(old))
-            reason = f"improved by {sig(gain)} (needed {sig(limit)})"
+        ok, reason = _point_relative(metric, kind, limit, value, old)
         direction = "higher is better" if up else "lower is better"
         out.append(
             GateResult(rule, metric, ok, f"{metric}: {sig(old)} → {sig(value)}, {reason}; {direction}{fallback}")
         )
     return out
+
+
+def _point_relative(metric: str, kind: str, limit: float, value: float, old: float) -> tuple[bool, str]:
+    """One relative limit (``max-regression[-pct]``, ``min-improvement``) on point values (MLflow's semantics)."""
+    worse = regression_of(metric, value, old)
+    if kind == "max-regression":
+        ok = worse <= limit + EPS * max(1.0, abs(old))
+        return ok, f"{_change(worse, old, sig(abs(worse)))} (allowed {sig(limit)})"
+    if kind == "max-regression-pct":
+        pct = worse / abs(old) * 100 if old != 0 else (0.0 if worse <= 0 else float("inf"))
+        ok = pct <= limit + EPS * 100
+        return ok, f"{_change(worse, old, f'{abs(pct):.3g} %')} (allowed {sig(limit)} %)"
+    gain = -worse
+    return gain >= limit - EPS * max(1.0, abs(old)), f"improved by {sig(gain)} (needed {sig(limit)})"
 
 
 def verdict(

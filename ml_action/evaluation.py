@@ -87,7 +87,7 @@ def train_and_compare(config: Config, runner: Runner, registry: Registry, workdi
     downloads ``s3://`` data (``data.Fetch``). Every joblib-parallel part runs where ``dask-scheduler`` says
     (``ml_action.cluster``), connected before any work."""
     from ml_action.cluster import connect
-    from ml_action.report import report_target
+    from ml_action.posting import report_target
 
     require(config, "data", "target")
     report_target(config)  # a bad report-path fails before any work

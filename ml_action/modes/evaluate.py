@@ -16,9 +16,9 @@ from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.evaluation import Evaluation
 from ml_action.evaluation_report import outputs, report_context
-from ml_action.posting import post_or_save
+from ml_action.posting import post_or_save, write_report
 from ml_action.registry.base import Registry
-from ml_action.report import build, write_report
+from ml_action.report import build
 from ml_action.runner import Runner
 
 

@@ -61,7 +61,8 @@ class Board:
 
 def leaderboard(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Verify and rank the bundles under ``results``, comment once, publish the winner on the default branch."""
-    from ml_action.report import ReportParts, render, write_report
+    from ml_action.posting import write_report
+    from ml_action.report import ReportParts, render
 
     assert registry is not None, "cli opens the registry for this mode"
     config = replace(config, comment_key=config.comment_key or DEFAULT_KEY)

@@ -16,9 +16,10 @@ from ml_action.config import Config, require
 from ml_action.context import RunContext
 from ml_action.decide import DEGRADED, HEALTHY, WATCH
 from ml_action.errors import UserError
-from ml_action.monitor import monitor_gates, status_word
+from ml_action.monitor_rules import monitor_gates, status_word
+from ml_action.posting import write_report
 from ml_action.registry.base import Registry
-from ml_action.report import ReportParts, headline, render, write_report
+from ml_action.report import ReportParts, headline, render
 from ml_action.runner import Runner
 
 
