@@ -87,10 +87,10 @@ def train_and_compare(config: Config, runner: Runner, registry: Registry, workdi
     downloads ``s3://`` data (``data.Fetch``). Every joblib-parallel part runs where ``dask-scheduler`` says
     (``ml_action.cluster``), connected before any work."""
     from ml_action.cluster import connect
-    from ml_action.posting import report_target
+    from ml_action.posting import check_targets
 
     require(config, "data", "target")
-    report_target(config)  # a bad report-path fails before any work
+    check_targets(config)  # a bad report-path or comment-file fails before any work
     with connect(config.dask_scheduler, runner) as place:
         return _train_and_compare(config, runner, registry, workdir, fetch, place)
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 
 def _save(config: Config, body: str) -> Path:
-    path = confine(config.workspace, config.comment_file, "comment-file")
+    path = comment_target(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body, encoding="utf-8")
     return path
@@ -49,7 +49,7 @@ def post_or_save(
     pr = config.pr_number or ctx.pr_number
     if config.comment_mode == "off" or pr is None:
         return None
-    confine(config.workspace, config.comment_file, "comment-file")  # a bad path fails the same way every run
+    comment_target(config)  # a bad path fails the same way every run
     key = config.comment_marker_key
     body = fit_comment(head, details, comment_footer(ctx), key=key).replace(
         marker(key), f"{marker(key)}\n{pr_marker(pr)}", 1
@@ -86,13 +86,27 @@ def report_footer(ctx: RunContext) -> str:
 
 def report_target(config: Config) -> Path:
     """Where the report goes, checked before any work: inside the workspace, not a folder, parent creatable."""
-    path = confine(config.workspace, config.report_path, "report-path")
+    return _file_target(config, config.report_path, "report-path", "reports/model.md")
+
+
+def comment_target(config: Config) -> Path:
+    """Where the comment is saved when it cannot be posted, checked the same way before any work (a bad
+    ``comment-file`` found only after publishing would fail a run whose model was promoted)."""
+    return _file_target(config, config.comment_file, "comment-file", "ml-action-comment.md")
+
+
+def check_targets(config: Config) -> None:
+    """Every file a run may write, checked before it trains, publishes or posts anything."""
+    report_target(config)
+    comment_target(config)
+
+
+def _file_target(config: Config, value: str, input_name: str, example: str) -> Path:
+    path = confine(config.workspace, value, input_name)
     blocked = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
     if path.is_dir() or (blocked is not None and blocked != path):
         raise UserError(
-            "report-path",
-            f"'{config.report_path}' is a folder or lies under a file",
-            "Name a markdown file, e.g. `reports/model.md`.",
+            input_name, f"'{value}' is a folder or lies under a file", f"Name a markdown file, e.g. `{example}`."
         )
     return path
 

@@ -20,7 +20,7 @@ from ml_action import bundle
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
-from ml_action.posting import post_or_save
+from ml_action.posting import check_targets, post_or_save
 from ml_action.registry.base import Registry
 from ml_action.runner import Runner
 from ml_action.workspace import confine
@@ -66,6 +66,7 @@ def leaderboard(config: Config, ctx: RunContext, runner: Runner, registry: Regis
 
     assert registry is not None, "cli opens the registry for this mode"
     config = replace(config, comment_key=config.comment_key or DEFAULT_KEY)
+    check_targets(config)  # a bad report-path or comment-file fails before anything is published
     with runner.group("Read the result bundles"):
         bundles = _read_all(config)
         runner.info(f"{len(bundles)} bundles, all scored on the same {len(bundles[0].holdout)} holdout rows")
