@@ -30,7 +30,7 @@ ConfigFactory = Callable[..., Config]
 @pytest.fixture
 def lax_proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
     """A proxy standing for a store that accepts ``If-None-Match`` / ``If-Match`` and ignores them."""
-    proxy = FaultProxy(moto_endpoint, serialize_conditional=False, strip_conditions=True).start()
+    proxy = FaultProxy(moto_endpoint, conditions="strip").start()
     yield proxy
     proxy.stop()
 
