@@ -13,7 +13,7 @@ from ml_action.inputs import parse_int, text
 
 MAX_S3_ATTEMPTS = 20
 """Upper bound of ``s3-max-attempts``. botocore's standard mode waits a random time of up to 2**(n-1) s
-(at most 20 s) before attempt n, so 20 attempts may already wait about 5.5 minutes for one request, which
+(at most 20 s) before attempt n, so 20 attempts may already wait about 5 minutes for one request, which
 a run repeats for each of its requests; beyond that a store that is down looks like a job that hangs."""
 _HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 _REGION = re.compile(r"(?![0-9]+$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)")  # botocore's check: one DNS label
