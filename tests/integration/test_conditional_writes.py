@@ -20,6 +20,7 @@ from ml_action.errors import UserError
 from ml_action.registry.base import Registry
 from ml_action.registry.s3 import PROBE_KEY, S3Store
 from tests.helpers import ROOT, copy_example, parse_outputs, run_action, runner_env
+from tests.integration.test_s3_registry import publish
 
 try:
     from .s3_faults import FaultProxy
@@ -191,10 +192,7 @@ def test_unsupported_on_a_store_answering_501_writes_without_the_conditions(
     s3_config: ConfigFactory, no_conditions: FaultProxy, model_file: Path
 ) -> None:
     registry = _registry(s3_config(s3_endpoint_url=no_conditions.url, s3_conditional_writes="unsupported"))
-    version = registry.allocate_version({})
-    manifest = registry.write_version(version, model_file, {})
-    sha = manifest["artifacts"]["model.skops"]["sha256"]
-    assert registry.swap_champion(version, sha, "t", "promote", lambda current: (True, "")).promoted
-    assert registry.champion()[0]["version"] == version  # type: ignore[index]
+    promotion = publish(registry, model_file)
+    assert promotion.promoted and registry.champion()[0]["version"] == promotion.version  # type: ignore[index]
     assert no_conditions.count("PUT", 501) == 1  # the first write learnt it; the rest went without
     assert _probe_puts(no_conditions) == 0

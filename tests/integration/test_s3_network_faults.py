@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from ml_action.artifacts import MODEL_FILE
 from ml_action.config import Config
 from ml_action.errors import UserError
 from ml_action.registry.base import Registry
 from ml_action.registry.s3 import S3Store
 from tests.helpers import Result, run_inprocess
+from tests.integration.test_s3_registry import publish
 
 try:  # tests/ as a package, or (the default) rootdir-relative imports with tests/integration on sys.path
     from .s3_faults import FaultProxy
@@ -90,10 +90,7 @@ def test_an_unknown_400_names_the_operation_and_the_code_and_is_not_retried(
 def one_version(s3_config: ConfigFactory, fault_proxy: FaultProxy, model_file: Path) -> Registry:
     """``model`` v1, promoted to champion, under ``s3://<bucket>/registry``."""
     registry = Registry(_store(s3_config(s3_endpoint_url=fault_proxy.url)), "model")
-    version = registry.allocate_version({})
-    manifest = registry.write_version(version, model_file, {"metrics": {"f1_macro": 0.9}})
-    sha = manifest["artifacts"][MODEL_FILE]["sha256"]
-    assert registry.swap_champion(version, sha, "t", "promote", lambda current: (True, "")).promoted
+    assert publish(registry, model_file).promoted
     with fault_proxy.lock:
         fault_proxy.log.clear()  # the tests count the action's requests only
     return registry
