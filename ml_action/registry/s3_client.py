@@ -187,7 +187,9 @@ def is_conflict(exc: BaseException) -> bool:
 
 @contextlib.contextmanager
 def s3_errors(bucket: str, key: str, endpoint: str = "", input_name: str = "registry") -> Iterator[None]:
-    """Turn the S3 failures a user can fix (permissions, bucket, credentials, endpoint) into ``UserError``."""
+    """Turn S3 failures into one ``UserError`` each: those a user can fix (permissions, bucket, credentials,
+    endpoint), faults that outlived the retries (5xx, throttling, resets, broken bodies) and answers nobody
+    retries (an unknown 4xx, a 501), named with the operation and the code."""
     from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError, PartialCredentialsError
     from botocore.exceptions import ConnectionError as NoConnection
 
