@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ml_action import escape
 from ml_action.comment import BODY_LIMIT, github_length
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.metrics import Predictions
 from ml_action.modes import MODES
-from ml_action.pictures import FPR_GRID, QUANTILES, confusion, md_label, mermaid_text, pictures, roc_curve, section
+from ml_action.pictures import FPR_GRID, QUANTILES, confusion, pictures, roc_curve, section
 from ml_action.registry import open_registry
 from ml_action.runner import Runner
 
@@ -183,14 +184,14 @@ def test_regression_pictures() -> None:
     "label", ["a|b", "x`y`", "line\nbreak", "<script>", '"quoted"', "| --- |", "a" * 200, "\u2028sep", "::error::x"]
 )
 def test_labels_from_the_data_stay_inert(label: str) -> None:
-    cell = md_label(label)
+    cell = escape.label(label)
     assert "\n" not in cell and "\u2028" not in cell and len(cell) <= 34
     # inline code: backticks when safe, else <code> with the dangerous characters as entities
     assert (cell.startswith("`") and cell.endswith("`") and cell.count("`") == 2) or (
         cell.startswith("<code>") and cell.endswith("</code>") and cell.count("<") == 2 and "@" not in cell
     )
     assert re.search(r"(?<!\\)\|", cell) is None  # every pipe escaped: the table keeps its columns
-    text = mermaid_text(label)
+    text = escape.mermaid(label, 60)
     assert '"' not in text and "\n" not in text and len(text) <= 60
 
 
