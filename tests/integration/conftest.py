@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ml_action.config import Config
+from tests.helpers import make_config
 
 try:  # tests/ as a package, or (the default) rootdir-relative imports with tests/integration on sys.path
     from .moto_server import MotoServer
@@ -89,7 +90,7 @@ def s3_config(tmp_path: Path, bucket: str) -> Callable[..., Config]:
     def make(**overrides: Any) -> Config:
         values: dict[str, Any] = {"registry": f"s3://{bucket}/registry", "s3_max_attempts": 5}
         values.update(overrides)
-        return Config(workspace=tmp_path, **values)
+        return make_config(tmp_path, **values)
 
     return make
 

@@ -13,13 +13,13 @@ import pytest
 
 from ml_action import escape
 from ml_action.comment import BODY_LIMIT, github_length
-from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.metrics import Predictions
 from ml_action.modes import MODES
 from ml_action.pictures import FPR_GRID, QUANTILES, confusion, pictures, roc_curve, section
 from ml_action.registry import open_registry
 from ml_action.runner import Runner
+from tests.helpers import make_config
 
 # ---------------------------------------------------------------------------------------------- the grammar
 
@@ -239,7 +239,7 @@ def test_the_comment_stays_under_the_limit_and_its_charts_parse(tmp_path: Path, 
         kw = {"target": "y", "model": "sklearn.linear_model.Ridge", "task": "regression"}
     ctx = RunContext(output_path=str(tmp_path / "out"), summary_path=str(tmp_path / "summary"))
     for mode in ("publish", "evaluate"):  # the second run has a champion to draw beside the candidate
-        config = Config(workspace=ws, data="data.csv", bootstrap=0, pr_number=1, mode=mode, **kw)
+        config = make_config(ws, data="data.csv", bootstrap=0, pr_number=1, mode=mode, **kw)
         MODES[mode](config, ctx, Runner(ctx), open_registry(config, {}), tmp_path)
     body = (ws / "ml-action-comment.md").read_text()
     assert github_length(body) < BODY_LIMIT
