@@ -2,7 +2,8 @@
 
 One module, one function per destination:
 
-- ``clip``: at most ``limit`` characters, with a marker saying how much was cut (every other function clips).
+- ``clip``: at most ``limit`` characters, with a marker saying how much was cut (every function clips but the
+  short labels below, which cut with ``…``).
 - ``visible``: one line, control characters and line breaks written as visible escapes (``\\n``, ``\\x1b``).
 - ``log_line``: a line for stdout that the Actions runner cannot take for a workflow command. The runner
   (``ActionCommandManager``) runs a line whose start, after .NET ``TrimStart``, is ``::`` (``TryParseV2``)
