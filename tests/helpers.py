@@ -35,10 +35,11 @@ class Result:
 
 def make_config(workspace: Path, **fields: Any) -> Config:
     """A ``Config`` for a test that calls the code directly: every input at its default, but ``workspace``
-    and ``fields`` (by field name, as ``load_config`` would have parsed them: ``bootstrap=0``, not ``"0"``).
+    and ``fields`` (by field name, of the type ``load_config`` gives them: ``bootstrap=0``, not ``"0"``).
 
     A field given a value of another type than its default's (an int for a float is fine) is refused, so a
-    hand-built ``Config`` never holds what ``load_config`` could not produce."""
+    hand-built ``Config`` never holds a type ``load_config`` could not produce (a value its parser would refuse,
+    such as ``aws_region="eu west"`` for a test of the Python API, is fine)."""
     from ml_action.config import Config
 
     defaults = Config(workspace=workspace)
@@ -47,7 +48,7 @@ def make_config(workspace: Path, **fields: Any) -> Config:
         kind = (int, float) if isinstance(default, float) else type(default)
         if default is not None and not isinstance(value, kind):
             kinds = f"{type(value).__name__}, its default {type(default).__name__}"
-            raise TypeError(f"make_config: {name}={value!r} has type {kinds} (values as load_config parses them)")
+            raise TypeError(f"make_config: {name}={value!r} has type {kinds} (types as load_config gives them)")
     return Config(workspace=workspace, **fields)
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ml_action.config import Config, load_config
+from ml_action.config import load_config
 from ml_action.errors import UserError
 from ml_action.registry.s3_client import make_client
 from ml_action.s3_settings import MAX_S3_ATTEMPTS, attempts, aws_region, endpoint_url
+from tests.helpers import make_config
 
 GOOD_ENDPOINTS = [
     "",
@@ -83,13 +84,13 @@ def test_the_config_checks_them(tmp_path: Path, name: str, value: str) -> None:
 def test_the_client_checks_the_environment_and_direct_configs(tmp_path: Path) -> None:
     """``AWS_ENDPOINT_URL`` and a ``Config`` built by the Python API do not pass through the inputs' parsers."""
     with pytest.raises(UserError) as err:
-        make_client(Config(workspace=tmp_path), {"AWS_ENDPOINT_URL": "localhost:9000"})
+        make_client(make_config(tmp_path), {"AWS_ENDPOINT_URL": "localhost:9000"})
     assert err.value.input == "AWS_ENDPOINT_URL"
     with pytest.raises(UserError) as err:
-        make_client(Config(workspace=tmp_path, s3_endpoint_url="http://a b"), {})
+        make_client(make_config(tmp_path, s3_endpoint_url="http://a b"), {})
     assert err.value.input == "s3-endpoint-url"
     with pytest.raises(UserError) as err:
-        make_client(Config(workspace=tmp_path, aws_region="eu west"), {})
+        make_client(make_config(tmp_path, aws_region="eu west"), {})
     assert err.value.input == "aws-region"
-    client = make_client(Config(workspace=tmp_path, aws_region="eu-west-1"), {"AWS_ENDPOINT_URL": "http://[::1]:9"})
+    client = make_client(make_config(tmp_path, aws_region="eu-west-1"), {"AWS_ENDPOINT_URL": "http://[::1]:9"})
     assert client.meta.region_name == "eu-west-1" and client.meta.endpoint_url == "http://[::1]:9"
