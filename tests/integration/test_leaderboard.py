@@ -239,9 +239,7 @@ def test_a_result_dir_outside_the_workspace_fails_before_any_work(tmp_path: Path
     assert "Train candidate" not in done.stdout and not (tmp_path / "outside").exists()
 
 
-def test_a_bad_comment_file_fails_the_leaderboard_before_the_winner_is_published(
-    bundles: Path, tmp_path: Path
-) -> None:
+def test_a_bad_comment_file_fails_the_leaderboard_before_the_winner_is_published(bundles: Path, tmp_path: Path) -> None:
     workspace = _results(bundles, tmp_path / "ws", *CANDIDATES)
     done = run_action(
         workspace, {"mode": "leaderboard", "results": "results", "comment-file": "iris.csv/c.md"}, _push(tmp_path)
