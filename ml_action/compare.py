@@ -23,7 +23,7 @@ from ml_action.metrics import METRICS, Predictions, check_metric_name
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ml_action.registry.base import Registry
+    from ml_action.registry import Registry
 
 # two floats this close count as equal, so 0.81 - 0.80 passes max-regression: 0.01
 EPS = 1e-9

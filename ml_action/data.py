@@ -62,7 +62,7 @@ def resolve_data_path(
     if value[:5].lower() == "s3://":
         import tempfile
 
-        from ml_action.registry.s3_client import read_s3_uri
+        from ml_action.registry import read_s3_uri
 
         folder = (workdir or Path(tempfile.mkdtemp(prefix="ml-action-data-"))) / "s3-data" / input_name
         return read_s3_uri(value, config, folder / value.rstrip("/").rsplit("/", 1)[-1], env or {}, input_name)

@@ -22,7 +22,7 @@ from ml_action.runner import Runner
 if TYPE_CHECKING:
     from ml_action.cluster import Place
     from ml_action.data import Dataset
-    from ml_action.registry.base import Registry
+    from ml_action.registry import Registry
 
 
 @dataclass

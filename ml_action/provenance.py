@@ -1,9 +1,11 @@
-"""Where a run came from: git sha and ref, run id and URL, actor, library versions."""
+"""Where and when a run came from: git sha and ref, run id and URL, actor, library versions, and the UTC
+timestamp every record carries (manifests, pointers, claims: one format, so they sort and compare)."""
 
 from __future__ import annotations
 
 import platform
 import subprocess
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,11 @@ from ml_action import __version__
 from ml_action.context import RunContext
 
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "pyarrow", "skops")
+
+
+def utc_now() -> str:
+    """Now, in UTC, as ``2024-05-01T12:00:00.123456Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def git_info(ctx: RunContext, workspace: Path) -> dict[str, Any]:

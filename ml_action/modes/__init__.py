@@ -19,7 +19,7 @@ from ml_action.modes.leaderboard import leaderboard
 from ml_action.modes.monitor import monitor
 from ml_action.modes.registry_ops import comment, list_versions, rollback
 from ml_action.modes.reproduce import diff, reproduce
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry
 from ml_action.runner import Runner
 
 Mode = Callable[[Config, RunContext, Runner, "Registry | None", Path], int]

@@ -16,7 +16,7 @@ from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.evaluation import Evaluation
 from ml_action.posting import post_or_save
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry, model_sha256
 from ml_action.report import build, write_report
 from ml_action.runner import Runner
 
@@ -90,12 +90,12 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
         conflict_notes,
     )
     with runner.group("Promote"):
-        sha = manifest["artifacts"]["model.skops"]["sha256"]
+        sha = model_sha256(manifest, version)
         promotion = registry.swap_champion(
             version, sha, actor(ctx), "promote", decide, details={"git_sha": git["sha"], "run_id": ctx.run_id or None}
         )
     text = announce(runner, registry, version, promotion, f"Published `{version}`")
-    card_url = registry.store.url(registry.key("versions", version, CARD))
+    card_url = registry.url_of(version, CARD)
     ev.context["published"] = "\n".join([*conflict_notes, text, "", f"Model card: [{CARD}]({card_url})"])
     return _finish(config, ctx, runner, ev)
 
@@ -156,8 +156,7 @@ def _bundle_fields(ev: Evaluation, ctx: RunContext, runner: Runner) -> dict[str,
 
 def _manifest(ev: Evaluation, ctx: RunContext, snapshots: dict[str, Any] | None = None) -> dict[str, Any]:
     from ml_action.artifacts import prediction_record
-    from ml_action.provenance import actor, git_info, library_versions, run_info
-    from ml_action.registry.store import utc_now
+    from ml_action.provenance import actor, git_info, library_versions, run_info, utc_now
 
     config, dataset = ev.config, ev.dataset
     champion = ev.champion

@@ -22,7 +22,7 @@ from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
 from ml_action.posting import post_or_save
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry, model_sha256
 from ml_action.runner import Runner
 from ml_action.workspace import confine
 
@@ -304,10 +304,9 @@ def _publish(
     from ml_action.evaluation import gates_with_default
     from ml_action.metrics import predict
     from ml_action.promotion import announce, recheck
-    from ml_action.provenance import actor, git_info, run_info
+    from ml_action.provenance import actor, git_info, run_info, utc_now
     from ml_action.reference import FILE as REFERENCE
     from ml_action.reference import write_reference
-    from ml_action.registry.store import utc_now
 
     b = winner.bundle
     m = b.manifest
@@ -358,7 +357,7 @@ def _publish(
     with runner.group("Promote"):
         promotion = registry.swap_champion(
             version,
-            manifest["artifacts"][MODEL_FILE]["sha256"],
+            model_sha256(manifest, version),
             actor(ctx),
             "promote",
             decide,

@@ -16,7 +16,7 @@ from ml_action.context import RunContext
 from ml_action.decide import DEGRADED, HEALTHY, WATCH
 from ml_action.errors import UserError
 from ml_action.monitor import monitor_gates, status_word
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry
 from ml_action.report import ReportParts, headline, render, write_report
 from ml_action.runner import Runner
 

@@ -15,7 +15,7 @@ from ml_action.comment import fit_comment, read_comment_file
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry, model_sha256
 from ml_action.runner import Runner
 from ml_action.workspace import confine
 
@@ -44,7 +44,7 @@ def rollback(config: Config, ctx: RunContext, runner: Runner, registry: Registry
                 return False, f"the champion changed to {now} while rolling back; run the rollback again"
             return True, ""
 
-        sha = manifest["artifacts"]["model.skops"]["sha256"]
+        sha = model_sha256(manifest, target)
         promotion = registry.swap_champion(
             target, sha, actor(ctx), "rollback", decide, details={"run_id": ctx.run_id or None}
         )

@@ -1,8 +1,14 @@
 """Model registries: one layout and one set of semantics over a folder or an S3 prefix.
 
-``open_registry`` picks the object store from the ``registry`` setting; ``Registry`` (in ``base``)
-holds all the layout and promotion logic, so both stores behave the same; ``schema`` checks every
-object read back.
+This package is the registry's one import surface: everything outside it imports from
+``ml_action.registry`` (``__all__`` below), never from its modules, which are private to it:
+``base`` (``Registry``: the layout, versions, champion promotion), ``aliases`` (the other named pointers),
+``swap`` (the compare-and-swap loop both use), ``manifest`` (typed reads of a manifest), ``schema`` (every
+object read back is checked), ``store`` (the object-store protocol), ``local`` and ``s3`` (the two stores),
+``s3_client`` (boto3 and S3 URIs). ``open_registry`` picks the store from the ``registry`` setting.
+
+Importing it loads only the standard library and small ml-action modules; boto3 is imported by the
+functions that talk to S3, so ``ml-action --help`` and ``--version`` stay instant.
 """
 
 from __future__ import annotations
@@ -11,9 +17,33 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ml_action.registry.aliases import check_alias_name
+from ml_action.registry.base import Promotion, Registry
+from ml_action.registry.local import LocalStore
+from ml_action.registry.manifest import artifact_sha256, model_sha256
+from ml_action.registry.s3 import S3Store
+from ml_action.registry.s3_client import is_s3_uri, read_s3_uri
+from ml_action.registry.schema import SHA256_RE, DamagedObject
+from ml_action.registry.swap import Decide
+
 if TYPE_CHECKING:
     from ml_action.config import Config
-    from ml_action.registry.base import Registry
+
+__all__ = [
+    "SHA256_RE",
+    "DamagedObject",
+    "Decide",
+    "LocalStore",
+    "Promotion",
+    "Registry",
+    "S3Store",
+    "artifact_sha256",
+    "check_alias_name",
+    "is_s3_uri",
+    "model_sha256",
+    "open_registry",
+    "read_s3_uri",
+]
 
 
 def open_registry(
@@ -26,13 +56,8 @@ def open_registry(
 
     ``env`` is the run's environment (S3 endpoint and keys); ``warn`` prints a warning the registry has for
     the user (default: a ``::warning`` line); ``info`` prints progress (S3 uploads; default: nothing)."""
-    from ml_action.registry.base import Registry
-
     if config.is_s3:
-        from ml_action.registry.s3 import S3Store
-
         return Registry(S3Store.from_config(config, env, info, warn), config.model_name, warn)
-    from ml_action.registry.local import LocalStore
     from ml_action.workspace import confine
 
     root = config.registry
