@@ -1,6 +1,7 @@
 """The shape of the package that a newcomer relies on: the import graph of ``ml_action`` has no circle
 (imports inside functions and type-checking-only imports included), no module is over ~400 lines, only
-the entries read the process environment, and no mode module imports another mode module."""
+the entries read the process environment, no mode module imports another mode module, and the registry
+is imported as a package, never through its modules."""
 
 from __future__ import annotations
 
@@ -102,6 +103,21 @@ def test_the_core_imports_no_mode() -> None:
         if name.startswith("ml_action.modes") or name in ("ml_action.cli", "ml_action.__main__"):
             continue
         assert not {d for d in deps if d.startswith("ml_action.modes")}, f"{name} imports a mode"
+
+
+def test_only_the_registry_imports_its_modules() -> None:
+    """``ml_action.registry`` is the registry's one import surface: ``base``, ``s3``, ``schema``... are its own."""
+    graph = _graph()
+    inner = {m for m in graph if m.startswith("ml_action.registry.")}
+    assert {"ml_action.registry.base", "ml_action.registry.s3"} <= inner, "the walker found no registry modules"
+    users = set()
+    for name, deps in graph.items():
+        if name == "ml_action.registry" or name.startswith("ml_action.registry."):
+            continue
+        assert not deps & inner, f"{name} imports {sorted(deps & inner)}: import them from ml_action.registry"
+        if "ml_action.registry" in deps:
+            users.add(name)
+    assert "ml_action.modes" in users and "ml_action.api" in users, users
 
 
 def test_no_module_is_too_long() -> None:
