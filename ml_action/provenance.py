@@ -1,12 +1,12 @@
 """Where and when a run came from: git sha and ref, run id and URL, actor, library versions, and the UTC
-timestamp every record carries (manifests, pointers, claims: one format, so they sort and compare)."""
+timestamp every record carries (manifests, pointers, claims: one format, so they sort and compare).
+
+The registry imports ``utc_now`` from here, so ``subprocess`` and ``importlib.metadata`` load only in the
+functions that need them."""
 
 from __future__ import annotations
 
-import platform
-import subprocess
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ def utc_now() -> str:
 
 def git_info(ctx: RunContext, workspace: Path) -> dict[str, Any]:
     """The commit and ref of this run (from the runner, else from ``git`` in the workspace)."""
+    import subprocess
+
     sha, ref = ctx.sha, ctx.ref
     if not sha:
         try:
@@ -66,6 +68,9 @@ def actor(ctx: RunContext) -> str:
 
 
 def library_versions() -> dict[str, str]:
+    import platform
+    from importlib import metadata
+
     out = {"python": platform.python_version(), "ml-action": __version__}
     for name in LIBRARIES:
         try:

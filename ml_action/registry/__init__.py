@@ -7,32 +7,29 @@ This package is the registry's one import surface: everything outside it imports
 object read back is checked), ``store`` (the object-store protocol), ``local`` and ``s3`` (the two stores),
 ``s3_client`` (boto3 and S3 URIs). ``open_registry`` picks the store from the ``registry`` setting.
 
-Importing it loads only the standard library and small ml-action modules; boto3 is imported by the
-functions that talk to S3, so ``ml-action --help`` and ``--version`` stay instant.
+Importing it loads nothing else: each name below loads its module on first use, and boto3 is imported by
+the functions that talk to S3, so ``ml-action --help`` and ``--version`` stay instant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from ml_action.registry.aliases import check_alias_name
-from ml_action.registry.base import Promotion, Registry
-from ml_action.registry.local import LocalStore
-from ml_action.registry.manifest import artifact_sha256, model_sha256
-from ml_action.registry.s3 import S3Store
-from ml_action.registry.s3_client import is_s3_uri, read_s3_uri
-from ml_action.registry.schema import SHA256_RE, DamagedObject
-from ml_action.registry.swap import Decide
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ml_action.config import Config
+    from ml_action.registry.aliases import check_alias_name
+    from ml_action.registry.base import Promotion, Registry
+    from ml_action.registry.local import LocalStore
+    from ml_action.registry.manifest import artifact_sha256, model_sha256
+    from ml_action.registry.s3 import S3Store
+    from ml_action.registry.s3_client import is_s3_uri, read_s3_uri
+    from ml_action.registry.schema import SHA256_RE, DamagedObject
 
 __all__ = [
     "SHA256_RE",
     "DamagedObject",
-    "Decide",
     "LocalStore",
     "Promotion",
     "Registry",
@@ -45,6 +42,30 @@ __all__ = [
     "read_s3_uri",
 ]
 
+# name -> the module that defines it, imported on first use (like the package root's public API), so that
+# ``import ml_action.registry`` loads nothing but this file and an S3 run never loads the folder store
+_LAZY = {
+    "SHA256_RE": "schema",
+    "DamagedObject": "schema",
+    "LocalStore": "local",
+    "Promotion": "base",
+    "Registry": "base",
+    "S3Store": "s3",
+    "artifact_sha256": "manifest",
+    "check_alias_name": "aliases",
+    "is_s3_uri": "s3_client",
+    "model_sha256": "manifest",
+    "read_s3_uri": "s3_client",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def open_registry(
     config: Config,
@@ -56,8 +77,13 @@ def open_registry(
 
     ``env`` is the run's environment (S3 endpoint and keys); ``warn`` prints a warning the registry has for
     the user (default: a ``::warning`` line); ``info`` prints progress (S3 uploads; default: nothing)."""
+    from ml_action.registry.base import Registry
+
     if config.is_s3:
+        from ml_action.registry.s3 import S3Store
+
         return Registry(S3Store.from_config(config, env, info, warn), config.model_name, warn)
+    from ml_action.registry.local import LocalStore
     from ml_action.workspace import confine
 
     root = config.registry

@@ -6,6 +6,8 @@ is imported as a package, never through its modules."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,6 +120,19 @@ def test_only_the_registry_imports_its_modules() -> None:
         if "ml_action.registry" in deps:
             users.add(name)
     assert "ml_action.modes" in users and "ml_action.api" in users, users
+
+
+def test_the_registry_face_loads_lazily_and_every_name_resolves() -> None:
+    """``import ml_action.registry`` loads none of its modules; each exported name loads its own, never boto3."""
+    code = (
+        "import sys, ml_action.registry as r\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ml_action.registry.')))\n"
+        "print(sorted(n for n in r.__all__ if getattr(r, n, None) is None))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    loaded, missing, boto = out.stdout.splitlines()
+    assert (loaded, missing, boto) == ("[]", "[]", "[]"), out.stdout
 
 
 def test_no_module_is_too_long() -> None:
