@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ml_action.lazy import exports
 
 if TYPE_CHECKING:
     from ml_action.config import Config
@@ -44,27 +46,22 @@ __all__ = [
 
 # name -> the module that defines it, imported on first use (like the package root's public API), so that
 # ``import ml_action.registry`` loads nothing but this file and an S3 run never loads the folder store
-_LAZY = {
-    "SHA256_RE": "schema",
-    "DamagedObject": "schema",
-    "LocalStore": "local",
-    "Promotion": "base",
-    "Registry": "base",
-    "S3Store": "s3",
-    "artifact_sha256": "manifest",
-    "check_alias_name": "aliases",
-    "is_s3_uri": "s3_client",
-    "model_sha256": "manifest",
-    "read_s3_uri": "s3_client",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(
+    __name__,
+    {
+        "SHA256_RE": f"{__name__}.schema",
+        "DamagedObject": f"{__name__}.schema",
+        "LocalStore": f"{__name__}.local",
+        "Promotion": f"{__name__}.base",
+        "Registry": f"{__name__}.base",
+        "S3Store": f"{__name__}.s3",
+        "artifact_sha256": f"{__name__}.manifest",
+        "check_alias_name": f"{__name__}.aliases",
+        "is_s3_uri": f"{__name__}.s3_client",
+        "model_sha256": f"{__name__}.manifest",
+        "read_s3_uri": f"{__name__}.s3_client",
+    },
+)
 
 
 def open_registry(
