@@ -306,15 +306,16 @@ class Registry(AliasesMixin):
                 "Run the job again; avoid many concurrent publishes.",
             ),
         )
+        why = done.reason
         if done.lost:
             now = done.pointer.get("version") if done.pointer else None
-            done.reason = (
+            why = (
                 f"another run replaced the champion of {self.uri} at the same moment "
                 f"(it is now `{now}`) and the store does not refuse the second write "
                 "(`s3-conditional-writes: unsupported`); serialise publishing jobs with a "
                 "`concurrency:` group and check `mode: list`"
             )
-        return Promotion(done.swapped, version, done.pointer, done.previous, done.reason, done.conflicts)
+        return Promotion(done.swapped, version, done.pointer, done.previous, why, done.conflicts)
 
     def resolve_version(self, wanted: str, input_name: str = "to-version") -> str:
         """A version id from ``wanted``: an id, ``previous`` (before the champion) or ``champion``/``latest``."""

@@ -30,7 +30,7 @@ Pointer = dict[str, Any]
 Decide = Callable[[Pointer | None], tuple[bool, str]]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Swapped:
     """How one compare-and-swap ended.
 
