@@ -11,20 +11,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ml_action import github_api
-from ml_action.compare import Verdict, champion_checks, compare, score_champion
+from ml_action.champion import champion_checks
+from ml_action.compare import Verdict, compare
 from ml_action.config import Config, require
 from ml_action.context import RunContext
 from ml_action.decide import DEGRADED, HEALTHY, WATCH
 from ml_action.errors import UserError
-from ml_action.monitor import monitor_gates, status_word
+from ml_action.monitor_rules import monitor_gates, status_word
+from ml_action.posting import write_report
 from ml_action.registry import Registry
-from ml_action.report import ReportParts, headline, render, write_report
+from ml_action.report import ReportParts, headline, render
 from ml_action.runner import Runner
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ml_action.compare import ChampionScore
+    from ml_action.champion import ChampionScore
     from ml_action.drift import DriftResult
     from ml_action.health import Health
 
@@ -76,6 +78,8 @@ def _score(config: Config, ctx: RunContext, runner: Runner, registry: Registry, 
     """The champion and its manifest (its target must be ``target``), scored on the fresh rows."""
     from ml_action.data import load_scoring_frame, sorted_classes
     from ml_action.metrics import metrics_for
+    from ml_action.registry import data_fetcher
+    from ml_action.rescore import score_champion
 
     pointer, _ = registry.champion()
     if pointer is None:
@@ -94,7 +98,7 @@ def _score(config: Config, ctx: RunContext, runner: Runner, registry: Registry, 
             f"Set `target: {manifest['target']}`.",
         )
     with runner.group(f"Score champion {version} on fresh data"):
-        frame, fingerprint = load_scoring_frame(config, workdir, ctx.aws_env)
+        frame, fingerprint = load_scoring_frame(config, data_fetcher(config, workdir, ctx.aws_env))
         names = metrics_for(task, len(manifest.get("classes") or []) or None)
         classes = sorted_classes(frame[config.target]) if task == "classification" else None
         champion = score_champion(

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ml_action.registry.local import LocalStore
     from ml_action.registry.manifest import artifact_sha256, model_sha256
     from ml_action.registry.s3 import S3Store
-    from ml_action.registry.s3_client import is_s3_uri, read_s3_uri
+    from ml_action.registry.s3_client import data_fetcher, is_s3_uri, read_s3_uri
     from ml_action.registry.schema import SHA256_RE, DamagedObject
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "S3Store",
     "artifact_sha256",
     "check_alias_name",
+    "data_fetcher",
     "is_s3_uri",
     "model_sha256",
     "open_registry",
@@ -57,6 +58,7 @@ __getattr__ = exports(
         "S3Store": f"{__name__}.s3",
         "artifact_sha256": f"{__name__}.manifest",
         "check_alias_name": f"{__name__}.aliases",
+        "data_fetcher": f"{__name__}.s3_client",
         "is_s3_uri": f"{__name__}.s3_client",
         "model_sha256": f"{__name__}.manifest",
         "read_s3_uri": f"{__name__}.s3_client",

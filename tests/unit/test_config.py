@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ml_action.config import INPUTS, Config, Gate, load_config, parse_gates
+from ml_action.config import INPUTS, Config, Gate, load_config
 from ml_action.errors import UserError
+from ml_action.inputs import parse_gates
 
 
 def test_defaults(tmp_path: Path) -> None:
