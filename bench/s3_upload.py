@@ -20,8 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ml_action.config import Config  # noqa: E402
-from ml_action.registry.base import Registry  # noqa: E402
-from ml_action.registry.s3 import S3Store  # noqa: E402
+from ml_action.registry import Registry, S3Store  # noqa: E402
 
 
 def main() -> None:

@@ -6,7 +6,9 @@ lazily, on first use, so that ``import ml_action`` and ``ml-action --version`` s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ml_action.lazy import exports
 
 __version__ = "1.0.0"
 __all__ = ["UserError", "__version__", "fetch_model", "load_model", "registry_info"]
@@ -15,17 +17,12 @@ if TYPE_CHECKING:
     from ml_action.api import fetch_model, load_model, registry_info
     from ml_action.errors import UserError
 
-_LAZY = {
-    "load_model": "ml_action.api",
-    "fetch_model": "ml_action.api",
-    "registry_info": "ml_action.api",
-    "UserError": "ml_action.errors",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'ml_action' has no attribute {name!r}")
+__getattr__ = exports(
+    __name__,
+    {
+        "load_model": "ml_action.api",
+        "fetch_model": "ml_action.api",
+        "registry_info": "ml_action.api",
+        "UserError": "ml_action.errors",
+    },
+)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ml_action.errors import UserError
 
 if TYPE_CHECKING:
-    from ml_action.registry.base import Registry
+    from ml_action.registry import Registry
 
 __all__ = ["ModelFile", "UnsafeModelWarning", "default_cache_dir", "fetch_model", "load_model", "registry_info"]
 
@@ -221,14 +221,12 @@ def open_at(
     registry: PathLike, name: str, endpoint_url: str | None, region: str | None, environ: Mapping[str, str]
 ) -> Registry:
     from ml_action import inputs
-    from ml_action.registry.base import Registry
-    from ml_action.registry.s3_client import is_s3_uri
+    from ml_action.registry import LocalStore, Registry, S3Store, is_s3_uri
 
     model_name = inputs.model_name("name", name)
     where = os.fspath(registry)
     if is_s3_uri(where):
         from ml_action.config import Config
-        from ml_action.registry.s3 import S3Store
 
         config = Config(
             workspace=Path.cwd(),
@@ -239,8 +237,6 @@ def open_at(
         )
         env = {k: v for k, v in environ.items() if k.startswith("AWS_")}
         return Registry(S3Store.from_config(config, env), model_name, _warn)
-    from ml_action.registry.local import LocalStore
-
     folder = Path(where).expanduser()
     if not folder.is_dir():
         raise UserError("registry", f"'{where}' is not a folder", "Give the registry's folder or `s3://bucket/prefix`.")
@@ -249,6 +245,7 @@ def open_at(
 
 def fetch_from(reg: Registry, alias: str | None, version: str | None, cache_dir: Path) -> ModelFile:
     from ml_action.artifacts import MODEL_FILE
+    from ml_action.registry import model_sha256
 
     if alias is not None and version is not None:
         raise UserError("version", "both an alias and a version were given", "Give one of them.")
@@ -260,7 +257,7 @@ def fetch_from(reg: Registry, alias: str | None, version: str | None, cache_dir:
         pointer = reg.resolve_alias(alias)
         version, expected = pointer["version"], pointer["sha256"]
     manifest = reg.manifest(version, "version")
-    sha = manifest["artifacts"][MODEL_FILE]["sha256"]
+    sha = model_sha256(manifest, version)
     if expected is not None and expected != sha:
         raise UserError(
             "registry",
@@ -268,14 +265,13 @@ def fetch_from(reg: Registry, alias: str | None, version: str | None, cache_dir:
             f"{version}, whose manifest records {sha[:12]}…; nothing was loaded",
             "The registry was altered: set the alias again (or roll back) to repair it.",
         )
-    key = reg.key("versions", version, MODEL_FILE)
     path, downloaded = _cached(reg, version, sha, cache_dir)
     return ModelFile(
         path=path,
         version=version,
         sha256=sha,
         alias=alias,
-        uri=reg.store.url(key),
+        uri=reg.url_of(version, MODEL_FILE),
         manifest=manifest,
         downloaded=downloaded,
     )

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ml_action.artifacts import MODEL_FILE, sha256_file
 from ml_action.config import Config
 from ml_action.errors import UserError
-from ml_action.registry.schema import SHA256_RE
+from ml_action.registry import SHA256_RE
 from ml_action.workspace import confine
 
 if TYPE_CHECKING:

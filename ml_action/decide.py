@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
 HEALTHY, WATCH, DEGRADED = "healthy", "watch", "degraded"
-OUTCOMES = (PASS, FAIL, INCONCLUSIVE)
 DEFAULT_CONFIDENCE = 0.95
 # two floats this close count as equal (the same tolerance as the point rules in compare.py)
 EPS = 1e-9

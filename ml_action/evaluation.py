@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ml_action.cluster import Place
     from ml_action.compare import Verdict
     from ml_action.data import Dataset, Fetch
-    from ml_action.registry.base import Registry
+    from ml_action.registry import Registry
     from ml_action.search import SearchResult
 
 

@@ -131,18 +131,6 @@ def predict(model: Any, X: Any, task: str) -> Predictions:
     return Predictions(labels=labels, proba=proba, classes=classes)
 
 
-LABEL_METRICS = (
-    "accuracy",
-    "balanced_accuracy",
-    "precision_macro",
-    "recall_macro",
-    "f1_macro",
-    "precision",
-    "recall",
-    "f1",
-)
-
-
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den, 0 where den is 0 (scikit-learn's ``zero_division=0``)."""
     out = np.zeros_like(num, dtype="float64")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ml_action.decision import Holdout, Rules
     from ml_action.metrics import Predictions
-    from ml_action.registry.base import Promotion, Registry
+    from ml_action.registry import Promotion, Registry
     from ml_action.runner import Runner
 
 Decide = Callable[[dict[str, Any] | None], tuple[bool, str]]
@@ -71,7 +71,7 @@ def announce(runner: Runner, registry: Registry, version: str, promotion: Promot
     """Set the outputs of a publish (``model-version``, ``model-uri``, ``promoted``, ``champion-version``),
     annotate what happened and return the sentence; ``published`` names what was written, e.g.
     ``Published `v3``` or ``Published the winner as `v3```."""
-    uri = registry.store.url(registry.key("versions", version))
+    uri = registry.url_of(version)
     runner.set_output("model-version", version)
     runner.set_output("model-uri", uri)
     runner.set_output("promoted", promotion.promoted)

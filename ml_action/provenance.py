@@ -1,10 +1,12 @@
-"""Where a run came from: git sha and ref, run id and URL, actor, library versions."""
+"""Where and when a run came from: git sha and ref, run id and URL, actor, library versions, and the UTC
+timestamp every record carries (manifests, pointers, claims: one format, so they sort and compare).
+
+The registry imports ``utc_now`` from here, so ``subprocess`` and ``importlib.metadata`` load only in the
+functions that need them."""
 
 from __future__ import annotations
 
-import platform
-import subprocess
-from importlib import metadata
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,15 @@ from ml_action.context import RunContext
 LIBRARIES = ("scikit-learn", "numpy", "scipy", "pandas", "pyarrow", "skops")
 
 
+def utc_now() -> str:
+    """Now, in UTC, as ``2024-05-01T12:00:00.123456Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def git_info(ctx: RunContext, workspace: Path) -> dict[str, Any]:
     """The commit and ref of this run (from the runner, else from ``git`` in the workspace)."""
+    import subprocess
+
     sha, ref = ctx.sha, ctx.ref
     if not sha:
         try:
@@ -59,6 +68,9 @@ def actor(ctx: RunContext) -> str:
 
 
 def library_versions() -> dict[str, str]:
+    import platform
+    from importlib import metadata
+
     out = {"python": platform.python_version(), "ml-action": __version__}
     for name in LIBRARIES:
         try:

@@ -17,7 +17,7 @@ from ml_action.runner import Runner
 
 if TYPE_CHECKING:
     from ml_action.data import Dataset
-    from ml_action.registry.base import Registry
+    from ml_action.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ def publish(
     from ml_action.provenance import actor
     from ml_action.reference import FILE as REFERENCE
     from ml_action.reference import write_reference
+    from ml_action.registry import model_sha256
     from ml_action.snapshot import enabled, store_snapshots
     from ml_action.version_fields import provenance_fields
 
@@ -88,9 +89,9 @@ def publish(
         notes=notes,
     )
     with runner.group("Promote"):
-        sha = manifest["artifacts"]["model.skops"]["sha256"]
+        sha = model_sha256(manifest, version)
         promotion = registry.swap_champion(version, sha, actor(ctx), "promote", decide, details=details)
     what = "Published the winner as" if release.winner else "Published"
     text = announce(runner, registry, version, promotion, f"{what} `{version}`")
-    card_url = registry.store.url(registry.key("versions", version, CARD))
+    card_url = registry.url_of(version, CARD)
     return "\n".join([*notes, text, "", f"Model card: [{CARD}]({card_url})"])

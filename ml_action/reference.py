@@ -20,7 +20,7 @@ from ml_action.artifacts import sha256_file
 from ml_action.errors import UserError
 
 if TYPE_CHECKING:
-    from ml_action.registry.base import Registry
+    from ml_action.registry import Registry
     from ml_action.stats import TwoSampleResult
 
 FILE = "reference.parquet"
@@ -62,7 +62,7 @@ def read_reference(registry: Registry, version: str, manifest: dict[str, Any], w
     if not isinstance(info, dict) or not isinstance(artifact, dict) or not artifact.get("sha256"):
         return f"version {version} was published without reference rows (before ml-action kept them)"
     dest = workdir / f"{version}-{FILE}"
-    if not registry.store.download(registry.key("versions", version, FILE), dest):
+    if not registry.download_artifact(version, FILE, dest):
         raise UserError(
             "registry",
             f"the reference rows of version {version} are missing from {registry.uri}",

@@ -22,7 +22,7 @@ from ml_action.artifacts import DECIMALS, prediction_digest, prediction_labels
 from ml_action.config import Config
 from ml_action.errors import UserError
 from ml_action.fmt import exact
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry
 
 # ---------------------------------------------------------------------------------------------- predictions
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ml_action.champion import ChampionScore
-    from ml_action.registry.base import Registry
+    from ml_action.registry import Registry
 
 
 def score_champion(

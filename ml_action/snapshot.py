@@ -22,14 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from ml_action.artifacts import sha256_file
 from ml_action.errors import UserError
-from ml_action.registry.store import AlreadyExists
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ml_action.config import Config
     from ml_action.data import Dataset
-    from ml_action.registry.base import Registry
+    from ml_action.registry import Registry
 
 SPLITS = ("train", "test")
 # fixed so the bytes depend only on the frame (and the pyarrow version, which the writer records in the file)
@@ -80,12 +79,9 @@ def store_snapshots(
     for split, frame in (("train", dataset.train[columns]), ("test", dataset.test[columns])):
         path = workdir / "snapshot" / f"{split}.parquet"
         digest = write_parquet(frame, path)
-        relative = f"data/{digest}.parquet"
-        try:
-            registry.store.create_file(registry.key(relative), path, digest)
-            how = "stored"
-        except AlreadyExists:
-            how = "already stored (identical data), not uploaded again"
+        relative = registry.data_key(digest)
+        stored = registry.store_data(path, digest)
+        how = "stored" if stored else "already stored (identical data), not uploaded again"
         size = path.stat().st_size
         out[split] = {
             "sha256": digest,
@@ -124,11 +120,10 @@ def fetch_snapshots(
             )
         expected = ref["sha256"]
         dest = workdir / "snapshot" / f"{version}-{split}.parquet"
-        if not registry.store.download(registry.key(ref["key"]), dest):
+        if not registry.download_data(expected, dest):
             raise UserError(
                 "to-version",
-                f"the {split} data snapshot of version {version} "
-                f"({registry.store.url(registry.key(ref['key']))}) is missing",
+                f"the {split} data snapshot of version {version} ({registry.data_url(expected)}) is missing",
                 "It was deleted from the registry; this version can no longer be reproduced.",
             )
         actual = sha256_file(dest)

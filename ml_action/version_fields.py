@@ -47,8 +47,7 @@ def evaluation_fields(ev: Evaluation, snapshots: dict[str, Any] | None = None) -
 
 def provenance_fields(ctx: RunContext, workspace: Path) -> dict[str, Any]:
     """Where and when a record was made: the time, the actor, the commit and the workflow run."""
-    from ml_action.provenance import actor, git_info, run_info
-    from ml_action.registry.store import utc_now
+    from ml_action.provenance import actor, git_info, run_info, utc_now
 
     return {"created_at": utc_now(), "by": actor(ctx), "git": git_info(ctx, workspace), "run": run_info(ctx)}
 

@@ -14,12 +14,13 @@ from pathlib import Path
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.modes.alias import alias
+from ml_action.modes.comment_file import comment
 from ml_action.modes.evaluate import evaluate, publish
 from ml_action.modes.leaderboard import leaderboard
 from ml_action.modes.monitor import monitor
-from ml_action.modes.registry_ops import comment, list_versions, rollback
+from ml_action.modes.registry_ops import list_versions, rollback
 from ml_action.modes.reproduce import diff, reproduce
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry
 from ml_action.runner import Runner
 
 Mode = Callable[[Config, RunContext, Runner, "Registry | None", Path], int]

@@ -14,8 +14,7 @@ from typing import Any
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
-from ml_action.registry.aliases import check_alias_name
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry, check_alias_name, model_sha256
 from ml_action.runner import Runner
 
 
@@ -46,7 +45,7 @@ def alias(config: Config, ctx: RunContext, runner: Runner, registry: Registry | 
         if not config.remove_alias:
             target = registry.resolve_version(config.to_version)
             manifest = registry.verify_version(target, workdir)
-            sha = manifest["artifacts"]["model.skops"]["sha256"]
+            sha = model_sha256(manifest, target)
         before = registry.alias(name)
         if target is None and before is None:
             raise UserError(
@@ -75,5 +74,5 @@ def alias(config: Config, ctx: RunContext, runner: Runner, registry: Registry | 
     now = (pointer or {}).get("version") or ""
     runner.set_output("model-version", now)
     if now:
-        runner.set_output("model-uri", registry.store.url(registry.key("versions", now)))
+        runner.set_output("model-uri", registry.url_of(now))
     return 0

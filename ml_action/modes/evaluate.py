@@ -17,7 +17,7 @@ from ml_action.context import RunContext
 from ml_action.evaluation import Evaluation
 from ml_action.evaluation_report import outputs, report_context
 from ml_action.posting import post_or_save, write_report
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry
 from ml_action.report import build
 from ml_action.runner import Runner
 
@@ -64,7 +64,7 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
 
 def _evaluate(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> Evaluation:
     """The evaluation both modes start with, its outputs set."""
-    from ml_action.registry.s3_client import data_fetcher
+    from ml_action.registry import data_fetcher
 
     assert registry is not None, "cli opens the registry for this mode"
     result_target(config)  # a bad result-dir fails before any work

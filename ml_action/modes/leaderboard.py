@@ -21,7 +21,7 @@ from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
 from ml_action.posting import check_targets, post_or_save
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry
 from ml_action.runner import Runner
 from ml_action.workspace import confine
 

@@ -6,8 +6,9 @@ degraded or drifted (updated, never opened, on ``watch``; closed with a comment 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ml_action import github_api
 from ml_action.champion import champion_checks
@@ -18,23 +19,68 @@ from ml_action.decide import DEGRADED, HEALTHY, WATCH
 from ml_action.errors import UserError
 from ml_action.monitor_rules import monitor_gates, status_word
 from ml_action.posting import write_report
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry
 from ml_action.report import ReportParts, headline, render
 from ml_action.runner import Runner
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ml_action.champion import ChampionScore
+    from ml_action.drift import DriftResult
+    from ml_action.health import Health
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The champion scored on the fresh labelled rows."""
+
+    version: str
+    manifest: dict[str, Any]
+    frame: pd.DataFrame
+    fingerprint: dict[str, Any]
+    names: list[str]
+    champion: ChampionScore
+    metrics: dict[str, float]  # empty when the champion could not be scored
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The health of the champion on the fresh rows: the rules' results and the state they give."""
+
+    health: Health
+    result: Verdict
+    state: str
+    drift: DriftResult | None
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.drift and self.drift.dataset_drift)
 
 
 def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Score the champion on ``data``; exit 1 when degraded or drifted and ``fail-on-degradation`` is set."""
-    from ml_action.data import load_scoring_frame, sorted_classes
-    from ml_action.drift import compare_profiles
-    from ml_action.health import judge
-    from ml_action.metrics import metrics_for
-    from ml_action.reference import read_reference
-    from ml_action.registry.s3_client import data_fetcher
-    from ml_action.rescore import score_champion
-
     assert registry is not None, "cli opens the registry for this mode"
     require(config, "data", "target")
+    scored = _score(config, ctx, runner, registry, workdir)
+    primary = config.primary_metric or scored.manifest.get("primary_metric") or scored.names[0]
+    judged = _judge(config, runner, registry, scored, primary, workdir)
+    parts = _report(config, ctx, runner, scored, judged, primary)
+    _annotate(runner, judged, scored, primary)
+    healthy = judged.state == HEALTHY and not judged.drifted
+    watch = judged.state == WATCH and not judged.drifted
+    status = status_word(judged.state, judged.drifted)
+    runner.set_output("issue-url", _issue(config, ctx, runner, healthy, watch, scored.version, status, parts) or "")
+    return 1 if (not healthy and not watch and config.fail_on_degradation) else 0
+
+
+def _score(config: Config, ctx: RunContext, runner: Runner, registry: Registry, workdir: Path) -> Scored:
+    """The champion and its manifest (its target must be ``target``), scored on the fresh rows."""
+    from ml_action.data import load_scoring_frame, sorted_classes
+    from ml_action.metrics import metrics_for
+    from ml_action.registry import data_fetcher
+    from ml_action.rescore import score_champion
+
     pointer, _ = registry.champion()
     if pointer is None:
         raise UserError(
@@ -44,7 +90,7 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
         )
     version = pointer["version"]
     manifest = registry.manifest(version, "registry")
-    task, features = str(manifest.get("task") or ""), manifest.get("features") or []
+    task = str(manifest.get("task") or "")
     if manifest.get("target") and manifest["target"] != config.target:
         raise UserError(
             "target",
@@ -63,48 +109,68 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
             f"{len(frame)} labelled rows; {manifest.get('primary_metric')} = "
             f"{metrics.get(manifest.get('primary_metric', ''))}"
         )
-    primary = config.primary_metric or manifest.get("primary_metric") or names[0]
-    recorded = manifest.get("metrics") or {}
+    return Scored(version, manifest, frame, fingerprint, names, champion, metrics)
+
+
+def _judge(config: Config, runner: Runner, registry: Registry, scored: Scored, primary: str, workdir: Path) -> Judged:
+    """Drift against the training profile, then the fresh rows against the reference rows and the gates."""
+    from ml_action.drift import compare_profiles
+    from ml_action.health import judge
+    from ml_action.reference import read_reference
+
+    manifest, frame, metrics = scored.manifest, scored.frame, scored.metrics
     with runner.group("Drift against the champion's training data"):
-        reference = (manifest.get("data") or {}).get("profile")
+        profile = (manifest.get("data") or {}).get("profile")
         drift = None
-        if reference:
+        if profile:
+            features = manifest.get("features") or []
             columns = [c for c in [*features, config.target] if c in frame.columns]
-            drift = compare_profiles(reference, frame[columns], config.target, config.drift_share)
+            drift = compare_profiles(profile, frame[columns], config.target, config.drift_share)
             runner.info(f"{len(drift.drifted_columns)} of {len(drift.columns)} columns drifted")
     with runner.group("Fresh rows against the reference rows"):
+        champion = scored.champion
         fresh = (frame[config.target].to_numpy(), champion.preds) if champion.comparable and metrics else None
-        reference = read_reference(registry, version, manifest, workdir) if fresh is not None else "no fresh scores"
-        judged = judge(
+        reference = (
+            read_reference(registry, scored.version, manifest, workdir) if fresh is not None else "no fresh scores"
+        )
+        health = judge(
             monitor_gates(config, manifest, primary),
             primary,
             metrics,
-            recorded,
-            task,
+            manifest.get("metrics") or {},
+            str(manifest.get("task") or ""),
             reference,
             fresh,
             config.bootstrap,
             config.seed,
         )
-        result = Verdict([*judged.gates, *champion_checks(champion)])
-        state = DEGRADED if result.failed() else judged.state
+        result = Verdict([*health.gates, *champion_checks(champion)])
+        state = DEGRADED if result.failed() else health.state
         runner.info(f"health: {state}")
-    drifted = bool(drift and drift.dataset_drift)
-    healthy = state == HEALTHY and not drifted
-    rows = compare(metrics, recorded)
-    status = status_word(state, drifted)
+    return Judged(health, result, state, drift)
+
+
+def _report(
+    config: Config, ctx: RunContext, runner: Runner, scored: Scored, judged: Judged, primary: str
+) -> ReportParts:
+    """The monitor report (head: the verdict, the metrics now vs at promotion, the rules; the drift section),
+    written and logged."""
+    version, manifest, frame = scored.version, scored.manifest, scored.frame
+    healthy = judged.state == HEALTHY and not judged.drifted
+    rows = compare(scored.metrics, manifest.get("metrics") or {})
+    status = status_word(judged.state, judged.drifted)
     notes = [
         f"Champion `{version}` scored on {len(frame):,} fresh labelled rows (`{config.data}`, sha256 "
-        f"`{fingerprint['sha256'][:12]}…`), compared with "
+        f"`{scored.fingerprint['sha256'][:12]}…`), compared with "
         + (
             "its reference rows kept at publish (two-sample bootstrap)"
-            if judged.interval is not None
+            if judged.health.interval is not None
             else "the metrics recorded when it was published"
         )
         + f" ({manifest.get('holdout_rows', '?')} holdout rows).",
-        *judged.notes,
+        *judged.health.notes,
     ]
-    if state == WATCH:
+    if judged.state == WATCH:
         notes.append(
             f"**Watch:** {primary} dropped significantly, but not significantly beyond the slack. No "
             "issue is opened for this; an open one is updated."
@@ -117,7 +183,7 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
         "champion_version": version,
         "rows_label": "fresh labelled rows",
         "rows": [asdict(r) for r in rows],
-        "gates": [asdict(g) for g in result.gates],
+        "gates": [asdict(g) for g in judged.result.gates],
         "notes": notes,
         "holdout_rows": len(frame),
         "interval": None,
@@ -125,24 +191,28 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
         "left_label": "champion at promotion",
         "right_label": "now",
     }
+    drift = judged.drift
     sections = [render("data.md.j2", drift=drift.to_dict(), leakage=[])] if drift else []
     parts = ReportParts(render("head.md.j2", **context), sections)
     write_report(config, ctx, runner, parts)
     runner.markdown(parts.head)
-    for gate in result.failed():
+    return parts
+
+
+def _annotate(runner: Runner, judged: Judged, scored: Scored, primary: str) -> None:
+    """One annotation per failed or inconclusive rule, and the outputs (all but ``issue-url``)."""
+    for gate in judged.result.failed():
         runner.error(gate.reason, title=f"monitor: {gate.rule}")
-    for gate in result.inconclusive():
+    for gate in judged.result.inconclusive():
         runner.warning(gate.reason, title=f"monitor watch: {gate.rule}")
-    runner.set_output("verdict", "pass" if state != DEGRADED and not drifted else "fail")
-    runner.set_output("health", state)
-    runner.set_output("champion-version", version)
+    metrics, drift = scored.metrics, judged.drift
+    runner.set_output("verdict", "pass" if judged.state != DEGRADED and not judged.drifted else "fail")
+    runner.set_output("health", judged.state)
+    runner.set_output("champion-version", scored.version)
     runner.set_output("primary-metric", primary)
     runner.set_output("primary-metric-value", f"{metrics[primary]:.6g}" if primary in metrics else "")
-    runner.set_output("drift-detected", "true" if drifted else "false")
+    runner.set_output("drift-detected", "true" if judged.drifted else "false")
     runner.set_output("drifted-columns", json.dumps(drift.drifted_columns if drift else []))
-    watch = state == WATCH and not drifted
-    runner.set_output("issue-url", _issue(config, ctx, runner, healthy, watch, version, status, parts) or "")
-    return 1 if (not healthy and not watch and config.fail_on_degradation) else 0
 
 
 def _issue(

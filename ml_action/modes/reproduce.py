@@ -9,6 +9,7 @@ the snapshot's holdout rows and compares predictions and metrics with the record
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.fmt import exact
 from ml_action.posting import write_report
-from ml_action.registry.base import Registry
+from ml_action.registry import Registry
 from ml_action.report import ReportParts, render
 from ml_action.reproduce import (
     Check,
@@ -35,13 +36,46 @@ from ml_action.reproduce import (
 from ml_action.runner import Runner
 
 
+@dataclass(frozen=True)
+class Rebuilt:
+    """A version rebuilt from its manifest and snapshot: what was recorded and what came out this time."""
+
+    version: str
+    manifest: dict[str, Any]
+    config: Config  # the settings rebuilt from the manifest
+    dataset: Any  # data.Dataset of the snapshot's rows
+    preds: Any  # metrics.Predictions of the rebuilt model on the holdout
+    metrics: dict[str, float]
+
+
+@dataclass
+class Findings:
+    """What the comparison found: the checks, one row per recorded metric, and the notes for the report."""
+
+    checks: list[Check]
+    metric_rows: list[dict[str, Any]]
+    notes: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok is not False for c in self.checks) and all(r["ok"] for r in self.metric_rows)
+
+
 def reproduce(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Rebuild ``to-version`` (default the champion) from its manifest and snapshot; exit 1 unless it matches."""
+    assert registry is not None, "cli opens the registry for this mode"
+    rebuilt = _rebuild(config, runner, registry, workdir)
+    found = _compare(config, registry, rebuilt, workdir)
+    provenance = _provenance(config, ctx, runner, rebuilt, found.notes)
+    _report(config, ctx, runner, "reproduce.md.j2", _context(config, rebuilt, found, provenance))
+    return _conclude(runner, rebuilt.version, found, config.tolerance)
+
+
+def _rebuild(config: Config, runner: Runner, registry: Registry, workdir: Path) -> Rebuilt:
+    """Resolve the version, fetch its snapshot (sha256 checked), retrain it and score the holdout."""
     from ml_action.metrics import predict, score
-    from ml_action.provenance import git_info, library_versions
     from ml_action.snapshot import fetch_snapshots
 
-    assert registry is not None, "cli opens the registry for this mode"
     with runner.group("Resolve the version"):
         version = registry.resolve_version(config.to_version or "champion")
         manifest = registry.manifest(version)
@@ -54,42 +88,55 @@ def reproduce(config: Config, ctx: RunContext, runner: Runner, registry: Registr
     with runner.group("Rebuild and retrain"):
         model = refit(rebuild, manifest, dataset, version)
         preds = predict(model, dataset.X_test, dataset.task)
-        recorded: dict[str, float] = manifest.get("metrics") or {}
-        metrics, _ = score(dataset.y_test, preds, dataset.task, list(recorded))
+        metrics, _ = score(dataset.y_test, preds, dataset.task, list(manifest.get("metrics") or {}))
+    return Rebuilt(version, manifest, rebuild, dataset, preds, metrics)
+
+
+def _compare(config: Config, registry: Registry, rebuilt: Rebuilt, workdir: Path) -> Findings:
+    """The recorded predictions and the stored model against the rebuilt ones, and every recorded metric."""
     tol = config.tolerance
+    version, manifest = rebuilt.version, rebuilt.manifest
     checks: list[Check] = []
     notes: list[str] = []
     record = manifest.get("predictions")
     if record:
-        checks.extend(compare_predictions(record, preds, tol))
-        checks.extend(stored_model_checks(registry, version, manifest, dataset, record, config, workdir, notes))
+        checks.extend(compare_predictions(record, rebuilt.preds, tol))
+        checks.extend(stored_model_checks(registry, version, manifest, rebuilt.dataset, record, config, workdir, notes))
     else:
         notes.append(
             f"Version {version} has no recorded predictions (published before they were recorded): "
             "only the metrics are compared."
         )
     metric_rows = []
+    recorded: dict[str, float] = manifest.get("metrics") or {}
     for name, old in recorded.items():
-        new = metrics.get(name)
-        ok = new is not None and close(old, new, tol)
+        new = rebuilt.metrics.get(name)
         metric_rows.append(
             {
                 "metric": name,
                 "recorded": exact(old),
                 "reproduced": exact(new),
                 "delta": "—" if new is None else f"{new - old:+.3g}",
-                "ok": ok,
+                "ok": new is not None and close(old, new, tol),
             }
         )
+    return Findings(checks, metric_rows, notes)
+
+
+def _provenance(config: Config, ctx: RunContext, runner: Runner, rebuilt: Rebuilt, notes: list[str]) -> dict[str, Any]:
+    """Library versions and the commit, now against recorded: a note (and a warning) for each difference."""
+    from ml_action.provenance import git_info, library_versions
+
+    version, manifest = rebuilt.version, rebuilt.manifest
     libraries = library_changes(manifest.get("libraries"), library_versions())
     if libraries:
-        changed = ", ".join(f"{r['library']} {r['recorded']} → {r['now']}" for r in libraries)
-        notes.append(f"Library versions differ from the recorded ones: {changed}. Differences may come from them.")
-        runner.warning(f"library versions differ from those {version} was built with: {changed}", title="reproduce")
+        differ = ", ".join(f"{r['library']} {r['recorded']} → {r['now']}" for r in libraries)
+        notes.append(f"Library versions differ from the recorded ones: {differ}. Differences may come from them.")
+        runner.warning(f"library versions differ from those {version} was built with: {differ}", title="reproduce")
     recorded_sha = (manifest.get("git") or {}).get("sha")
     current_sha = git_info(ctx, config.workspace)["sha"]
     if recorded_sha and current_sha != recorded_sha:
-        factory = ":" in rebuild.model
+        factory = ":" in rebuilt.config.model
         notes.append(
             f"This run is at commit `{current_sha or 'unknown'}`; {version} was built from `{recorded_sha}`. "
             + (
@@ -99,34 +146,43 @@ def reproduce(config: Config, ctx: RunContext, runner: Runner, registry: Registr
                 "matters here (listed with the libraries)."
             )
         )
-    ok = all(c.ok is not False for c in checks) and all(r["ok"] for r in metric_rows)
-    context = {
+    return {"libraries": libraries, "recorded_sha": recorded_sha, "current_sha": current_sha}
+
+
+def _context(config: Config, rebuilt: Rebuilt, found: Findings, provenance: dict[str, Any]) -> dict[str, Any]:
+    """What ``reproduce.md.j2`` shows."""
+    rebuild, dataset = rebuilt.config, rebuilt.dataset
+    return {
         "model_name": config.model_name,
-        "version": version,
-        "reproduced": ok,
-        "tolerance": f"{tol:g}",
-        "checks": [dataclasses.asdict(c) for c in checks],
-        "metrics": metric_rows,
-        "notes": notes,
-        "libraries": libraries,
+        "version": rebuilt.version,
+        "reproduced": found.ok,
+        "tolerance": f"{config.tolerance:g}",
+        "checks": [dataclasses.asdict(c) for c in found.checks],
+        "metrics": found.metric_rows,
+        "notes": found.notes,
+        "libraries": provenance["libraries"],
         "holdout_rows": len(dataset.test),
         "train_rows": len(dataset.train),
         "model": rebuild.model,
-        "estimator": manifest.get("estimator"),
+        "estimator": rebuilt.manifest.get("estimator"),
         "params": rebuild.params,
         "seed": rebuild.seed,
         "task": rebuild.task,
         "target": rebuild.target,
         "features": list(rebuild.features),
-        "snapshots": manifest["data"]["snapshots"],
-        "recorded_sha": recorded_sha,
-        "current_sha": current_sha,
+        "snapshots": rebuilt.manifest["data"]["snapshots"],
+        "recorded_sha": provenance["recorded_sha"],
+        "current_sha": provenance["current_sha"],
     }
-    _report(config, ctx, runner, "reproduce.md.j2", context)
-    runner.set_output("reproduced", ok)
+
+
+def _conclude(runner: Runner, version: str, found: Findings, tol: float) -> int:
+    """The outputs and the one annotation: 0 when reproduced within ``tol``, else 1 naming what differs."""
+    runner.set_output("reproduced", found.ok)
     runner.set_output("model-version", version)
-    if not ok:
-        what = [c.name for c in checks if c.ok is False] + [str(r["metric"]) for r in metric_rows if not r["ok"]]
+    if not found.ok:
+        what = [c.name for c in found.checks if c.ok is False]
+        what += [str(r["metric"]) for r in found.metric_rows if not r["ok"]]
         runner.error(
             f"{version} was not reproduced within tolerance {tol:g}: {', '.join(what)} differ", title="not reproduced"
         )

@@ -18,19 +18,16 @@ again, asks ``decide`` again and records the version it actually replaced as ``p
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ml_action.errors import UserError
+from ml_action.provenance import utc_now
 from ml_action.registry.schema import ALIAS_RE, RESERVED_ALIASES, DamagedObject, parse_alias
+from ml_action.registry.swap import MAX_ATTEMPTS, Decide, event_name, swap_pointer, write_event
 
 if TYPE_CHECKING:
     from ml_action.registry.store import ObjectStore
-
-MAX_ALIAS_ATTEMPTS = 20
-Decide = Callable[[dict[str, Any] | None], tuple[bool, str]]
 
 
 def check_alias_name(name: str, input_name: str = "alias", allow_reserved: bool = False) -> str:
@@ -141,33 +138,21 @@ class AliasesMixin:
         decide: Decide | None = None,
         details: dict[str, Any] | None = None,
     ) -> tuple[bool, dict[str, Any] | None, str]:
-        """Point ``name`` at ``version`` (None: remove it) by compare-and-swap.
+        """Point ``name`` at ``version`` (None: remove it) by compare-and-swap (``swap.swap_pointer``).
 
         ``decide(current live pointer or None)`` is asked again whenever the pointer changed under us.
         Returns ``(changed, pointer now, reason)``: ``changed`` False with the reason when ``decide``
         refused, or when the pointer already says what we asked (nothing written then).
         """
-        from ml_action.registry.store import Conflict, utc_now
-
         key = self._alias_key(name)
         self._before_write()
-        seen: str | None = "<unread>"
-        for _ in range(MAX_ALIAS_ATTEMPTS):
-            raw, token = self.alias_pointer(name)
-            current = _live(raw)
-            if token != seen:
-                if raw is not None:
-                    self._write_alias_event(raw)  # repair: a run killed right after its swap
-                ok, why = decide(current) if decide else (True, "")
-                seen = token
-                if not ok:
-                    return False, current, why
+        reason = "alias" if version else "unalias"
+
+        def build(current: dict[str, Any] | None) -> dict[str, Any] | str:
             now = current.get("version") if current else None
             if now == version:
-                return False, current, f"the alias '{name}' already {'points at ' + now if now else 'is not set'}"
-            reason = "alias" if version else "unalias"
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            pointer = {
+                return f"the alias '{name}' already {'points at ' + now if now else 'is not set'}"
+            return {
                 "alias": name,
                 "version": version,
                 "sha256": sha256,
@@ -176,36 +161,36 @@ class AliasesMixin:
                 "previous": now,
                 "reason": reason,
                 **(details or {}),
-                "event": f"{stamp}-{version or now}-{reason}-{secrets.token_hex(3)}.json",
+                "event": event_name(version or now or "", reason),
             }
-            body = json.dumps(pointer, indent=2, sort_keys=True).encode()
-            try:
-                self.store.replace(key, body, token)
-            except Conflict:
-                continue
-            if self.unchecked_writes:
-                found = self.store.read(key)
-                if found is None or found[0] != body:
-                    raise UserError(
-                        "registry",
-                        f"another run changed the alias '{name}' of {self.uri} at the same "
-                        "moment and the store does not refuse the second write "
-                        "(`s3-conditional-writes: unsupported`)",
-                        "Serialise the jobs that write this registry with a `concurrency:` group, "
-                        "check `mode: list`, and set the alias again.",
-                    )
-            self._write_alias_event(pointer)
-            return True, pointer, ""
-        raise UserError(
-            "registry",
-            f"the alias '{name}' of {self.uri} kept changing during {MAX_ALIAS_ATTEMPTS} compare-and-swap attempts",
-            "Run the job again.",
+
+        done = swap_pointer(
+            self.store,
+            key,
+            read=lambda: self.alias_pointer(name),
+            live=_live,
+            decide=decide or (lambda current: (True, "")),
+            build=build,
+            record=self._write_alias_event,
+            unchecked=self.unchecked_writes,
+            exhausted=(
+                f"the alias '{name}' of {self.uri} kept changing during {MAX_ATTEMPTS} compare-and-swap attempts",
+                "Run the job again.",
+            ),
         )
+        if done.lost:
+            raise UserError(
+                "registry",
+                f"another run changed the alias '{name}' of {self.uri} at the same "
+                "moment and the store does not refuse the second write "
+                "(`s3-conditional-writes: unsupported`)",
+                "Serialise the jobs that write this registry with a `concurrency:` group, "
+                "check `mode: list`, and set the alias again.",
+            )
+        return done.swapped, done.pointer, done.reason
 
     def _write_alias_event(self, pointer: dict[str, Any]) -> None:
         """The event a pointer names, from the pointer alone (create-only: a second attempt is a no-op)."""
-        from ml_action.registry.store import AlreadyExists
-
         name = pointer.get("event")
         version = pointer.get("version") or pointer.get("previous")
         if not name or not version:
@@ -218,7 +203,4 @@ class AliasesMixin:
             "to": pointer.get("version"),
             **{k: v for k, v in pointer.items() if k not in fixed},
         }
-        try:
-            self.store.create(self.key("events", name), json.dumps(event, sort_keys=True, default=str).encode())
-        except AlreadyExists:
-            pass
+        write_event(self.store, self.key("events", name), event)

@@ -21,26 +21,27 @@ import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ml_action.artifacts import MODEL_FILE, load_model, sha256_file
 from ml_action.errors import UserError
+from ml_action.provenance import utc_now
 from ml_action.registry.aliases import AliasesMixin
+from ml_action.registry.manifest import model_sha256
 from ml_action.registry.schema import (
     ARTIFACT_NAMES,
     VERSION_RE,
     DamagedObject,
+    check_sha256,
     check_version,
     confined,
     parse_event,
     parse_manifest,
     parse_pointer,
 )
-from ml_action.registry.store import UNSUPPORTED, AlreadyExists, Conflict, ObjectStore, print_warning, utc_now
-
-MAX_CAS_ATTEMPTS = 20
+from ml_action.registry.store import UNSUPPORTED, AlreadyExists, ObjectStore, print_warning
+from ml_action.registry.swap import MAX_ATTEMPTS, Decide, event_name, swap_pointer, write_event
 
 
 def version_number(version: str) -> int:
@@ -77,6 +78,18 @@ class Registry(AliasesMixin):
     @property
     def uri(self) -> str:
         return self.store.url(self.model_name)
+
+    def url_of(self, version: str, file: str | None = None) -> str:
+        """Where a version (or one of its files) lives, for reports: ``s3://...`` or a path."""
+        return self.store.url(self.key("versions", version, *([file] if file else [])))
+
+    @staticmethod
+    def data_key(sha256: str) -> str:
+        """The content-addressed key of a data snapshot, relative to the model (``data/<sha256>.parquet``)."""
+        return f"data/{check_sha256(sha256, 'a data snapshot')}.parquet"
+
+    def data_url(self, sha256: str) -> str:
+        return self.store.url(self.key(self.data_key(sha256)))
 
     # ------------------------------------------------------------------ reading
     def champion(self) -> tuple[dict[str, Any] | None, str | None]:
@@ -132,36 +145,31 @@ class Registry(AliasesMixin):
     def fetch_model(self, version: str, manifest: dict[str, Any], workdir: Path, allow_unsafe: bool = False) -> Any:
         """Download a version's model, check its sha256 against the manifest, and load it safely."""
         check_version(version, "the version id")
-        artifacts = manifest.get("artifacts")
-        artifact = artifacts.get(MODEL_FILE) if isinstance(artifacts, dict) else None
-        expected = artifact.get("sha256") if isinstance(artifact, dict) else None
-        if not expected:
-            raise UserError(
-                "registry",
-                f"the manifest of version {version} records no sha256 for its model",
-                "Publish the model again with ml-action.",
-            )
+        expected = model_sha256(manifest, version)
         # the manifest passed the schema (the name is from a fixed set); the path is checked all the same
         dest = confined(workdir, f"{version}-{MODEL_FILE}")
         self.download_model(version, dest)
         return load_model(
-            dest,
-            expected,
-            version,
-            allow_unsafe=allow_unsafe,
-            warn=self.warn,
-            url=self.store.url(self.key("versions", version, MODEL_FILE)),
+            dest, expected, version, allow_unsafe=allow_unsafe, warn=self.warn, url=self.url_of(version, MODEL_FILE)
         )
 
     def download_model(self, version: str, dest: Path) -> None:
         """Copy a version's model file to ``dest`` (unchecked: the caller checks its sha256); a clear error
         when the registry lacks it."""
-        if not self.store.download(self.key("versions", version, MODEL_FILE), dest):
+        if not self.download_artifact(version, MODEL_FILE, dest):
             raise UserError(
                 "registry",
                 f"the model file of version {version} is missing from {self.uri}",
                 "Roll back to another version or publish anew.",
             )
+
+    def download_artifact(self, version: str, name: str, dest: Path) -> bool:
+        """Copy one file of a version to ``dest`` (unchecked: the caller checks its sha256); False when absent."""
+        return self.store.download(self.key("versions", version, name), dest)
+
+    def download_data(self, sha256: str, dest: Path) -> bool:
+        """Copy a data snapshot to ``dest`` (unchecked: the caller checks its sha256); False when absent."""
+        return self.store.download(self.key(self.data_key(sha256)), dest)
 
     # ------------------------------------------------------------------ writing
     @property
@@ -217,6 +225,15 @@ class Registry(AliasesMixin):
             self._check_still_ours(version, body)
         return manifest
 
+    def store_data(self, path: Path, sha256: str) -> bool:
+        """Upload a data snapshot to its content-addressed key, create-only; False when that key holds it
+        already (identical data: nothing is uploaded twice)."""
+        try:
+            self.store.create_file(self.key(self.data_key(sha256)), path, sha256)
+        except AlreadyExists:
+            return False
+        return True
+
     def _check_still_ours(self, version: str, body: bytes) -> None:
         """Without create-only writes, another run may have claimed and written the same version: look."""
         claim = self.store.read(self.key("versions", version, "claim.json"))
@@ -233,39 +250,24 @@ class Registry(AliasesMixin):
                 "`mode: reproduce`, and publish again.",
             )
 
-    @staticmethod
-    def _event_of(pointer: dict[str, Any]) -> dict[str, Any]:
-        """The event a champion pointer stands for (rebuilt from the pointer alone, so it can be repaired)."""
+    def _write_event_of(self, pointer: dict[str, Any]) -> None:
+        """Write the event named in a champion pointer, rebuilt from the pointer alone (so it can be repaired)."""
+        name = pointer.get("event")
+        if not name:
+            return
         fixed = {"version", "sha256", "promoted_at", "reason", "event"}
-        return {
+        event = {
             "kind": pointer.get("reason") or "promote",
             "version": pointer["version"],
             "at": pointer.get("promoted_at"),
             **{k: v for k, v in pointer.items() if k not in fixed},
         }
-
-    def _write_event_of(self, pointer: dict[str, Any]) -> None:
-        """Write the event named in ``pointer`` (create-only: a second attempt finds it and is a no-op)."""
-        name = pointer.get("event")
-        if not name:
-            return
-        try:
-            self.store.create(
-                self.key("events", name), json.dumps(self._event_of(pointer), sort_keys=True, default=str).encode()
-            )
-        except AlreadyExists:
-            pass
+        write_event(self.store, self.key("events", name), event)
 
     def swap_champion(
-        self,
-        version: str,
-        sha256: str,
-        by: str,
-        reason: str,
-        decide: Callable[[dict[str, Any] | None], tuple[bool, str]],
-        details: dict[str, Any] | None = None,
+        self, version: str, sha256: str, by: str, reason: str, decide: Decide, details: dict[str, Any] | None = None
     ) -> Promotion:
-        """Point the champion at ``version`` by compare-and-swap.
+        """Point the champion at ``version`` by compare-and-swap (``swap.swap_pointer``).
 
         ``decide(current)`` is asked again whenever the champion changed under us (another run promoted
         first), so a newer champion is never overwritten blindly.
@@ -276,64 +278,44 @@ class Registry(AliasesMixin):
         twice). A failed swap leaves no event behind.
         """
         self._before_write()
-        conflicts: list[str] = []
-        seen_token: str | None = "<unread>"
-        for _ in range(MAX_CAS_ATTEMPTS):
-            current, token = self.champion()
-            if token != seen_token:
-                if current is not None:
-                    self._write_event_of(current)  # repair: a run killed right after its swap
-                ok, why = decide(current)
-                seen_token = token
-                if not ok:
-                    return Promotion(False, version, current, reason=why, conflicts=conflicts)
-            previous = current.get("version") if current else None
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-            pointer = {
+
+        def build(current: dict[str, Any] | None) -> dict[str, Any]:
+            return {
                 "version": version,
                 "sha256": sha256,
                 "promoted_at": utc_now(),
                 "by": by,
-                "previous": previous,
+                "previous": current.get("version") if current else None,
                 "reason": reason,
                 **(details or {}),
-                "event": f"{stamp}-{version}-{reason}-{secrets.token_hex(3)}.json",
+                "event": event_name(version, reason),
             }
-            body = json.dumps(pointer, indent=2, sort_keys=True).encode()
-            try:
-                self.store.replace(self.key("champion.json"), body, token)
-            except Conflict:
-                conflicts.append(previous or "none")
-                continue
-            if self.unchecked_writes:
-                lost = self._lost_swap(body)
-                if lost is not None:
-                    now = lost.get("version") if lost else None
-                    return Promotion(
-                        False,
-                        version,
-                        lost,
-                        previous=previous,
-                        conflicts=conflicts,
-                        reason=f"another run replaced the champion of {self.uri} at the same moment "
-                        f"(it is now `{now}`) and the store does not refuse the second write "
-                        "(`s3-conditional-writes: unsupported`); serialise publishing jobs with a "
-                        "`concurrency:` group and check `mode: list`",
-                    )
-            self._write_event_of(pointer)
-            return Promotion(True, version, pointer, previous=previous, conflicts=conflicts)
-        raise UserError(
-            "registry",
-            f"the champion of {self.uri} kept changing during {MAX_CAS_ATTEMPTS} compare-and-swap attempts",
-            "Run the job again; avoid many concurrent publishes.",
-        )
 
-    def _lost_swap(self, body: bytes) -> dict[str, Any] | None:
-        """After an unconditioned swap: the pointer found instead of ours (``{}`` if gone), or None if ours."""
-        found = self.store.read(self.key("champion.json"))
-        if found is not None and found[0] == body:
-            return None
-        return parse_pointer(found[0], self.store.url(self.key("champion.json"))) if found else {}
+        key = self.key("champion.json")
+        done = swap_pointer(
+            self.store,
+            key,
+            read=self.champion,
+            decide=decide,
+            build=build,
+            record=self._write_event_of,
+            unchecked=self.unchecked_writes,
+            parse=lambda data: parse_pointer(data, self.store.url(key)),
+            exhausted=(
+                f"the champion of {self.uri} kept changing during {MAX_ATTEMPTS} compare-and-swap attempts",
+                "Run the job again; avoid many concurrent publishes.",
+            ),
+        )
+        why = done.reason
+        if done.lost:
+            now = done.pointer.get("version") if done.pointer else None
+            why = (
+                f"another run replaced the champion of {self.uri} at the same moment "
+                f"(it is now `{now}`) and the store does not refuse the second write "
+                "(`s3-conditional-writes: unsupported`); serialise publishing jobs with a "
+                "`concurrency:` group and check `mode: list`"
+            )
+        return Promotion(done.swapped, version, done.pointer, done.previous, why, done.conflicts)
 
     def resolve_version(self, wanted: str, input_name: str = "to-version") -> str:
         """A version id from ``wanted``: an id, ``previous`` (before the champion) or ``champion``/``latest``."""
@@ -370,7 +352,7 @@ class Registry(AliasesMixin):
         for name, artifact in manifest["artifacts"].items():
             with tempfile.TemporaryDirectory(dir=workdir) as tmp:
                 dest = confined(Path(tmp), name)
-                if not self.store.download(self.key("versions", version, name), dest):
+                if not self.download_artifact(version, name, dest):
                     raise UserError(
                         "to-version",
                         f"version {version} is missing its file {name}",

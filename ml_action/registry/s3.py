@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ml_action.errors import UserError
+from ml_action.provenance import utc_now
 from ml_action.registry.s3_client import (
     PART_CONCURRENCY,
     download_object,
@@ -44,7 +45,7 @@ from ml_action.registry.s3_client import (
     s3_errors,
     was_retried,
 )
-from ml_action.registry.store import UNSUPPORTED, AlreadyExists, Conflict, print_warning, utc_now
+from ml_action.registry.store import UNSUPPORTED, AlreadyExists, Conflict, print_warning
 
 if TYPE_CHECKING:
     from ml_action.config import Config

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from ml_action.config import Config
 
 PART_CONCURRENCY = 4  # parallel part uploads (the client's connection pool is sized for them)
-PART_CONCURRENCY = 4
 README_POLICY = "see 'Minimal IAM policy' in docs/s3.md"
 # What botocore accepts as a bucket name (S3's own rules are stricter; other stores differ).
 _BUCKET_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")

@@ -1,12 +1,11 @@
 """The two primitives every registry store offers, and what they raise: create-only writes and
-compare-and-swap (``ObjectStore``), ``AlreadyExists`` / ``Conflict``, plus the small helpers the stores and
-the registry share (timestamps, the default warning hook). Imported by ``base``, ``aliases`` and the stores,
-so none of them needs another.
+compare-and-swap (``ObjectStore``), ``AlreadyExists`` / ``Conflict``, plus the default warning hook the
+stores and the registry share. Imported by ``base``, ``aliases``, ``swap`` and the stores, so none of
+them needs another.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -58,7 +57,3 @@ def print_warning(message: str) -> None:
     sys.stdout.flush()
     issue_command("warning", {"title": "registry"}, message)
     sys.stdout.flush()
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

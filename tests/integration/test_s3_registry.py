@@ -21,9 +21,10 @@ from ml_action.artifacts import MODEL_FILE, sha256_file
 from ml_action.config import Config
 from ml_action.errors import UserError
 from ml_action.registry import s3 as s3_module
-from ml_action.registry.base import AlreadyExists, Conflict, Promotion, Registry
+from ml_action.registry.base import Promotion, Registry
 from ml_action.registry.s3 import S3Store
 from ml_action.registry.s3_client import read_s3_uri
+from ml_action.registry.store import AlreadyExists, Conflict
 from tests.helpers import make_config
 
 try:  # tests/ as a package, or (the default) rootdir-relative imports with tests/integration on sys.path

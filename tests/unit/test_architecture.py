@@ -1,11 +1,14 @@
 """The shape of the package that a newcomer relies on: the import graph of ``ml_action`` has no circle
 (imports inside functions and type-checking-only imports included), the core imports no adapter and adapters
-import no orchestration, no module is over ~400 lines, only the entries read the process environment, and no
-mode module imports another mode module."""
+import no orchestration, no module is over ~400 lines, only the entries read the process environment, no
+mode module imports another mode module, and the registry is imported as a package, never through its
+modules."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,6 +142,34 @@ def test_adapters_import_no_orchestration() -> None:
 def test_the_layer_checker_sees_a_breach() -> None:
     assert _in("ml_action.registry.base", ADAPTERS) and _in("ml_action.modes.evaluate", ORCHESTRATION)
     assert not _in("ml_action.registryx", ADAPTERS)
+
+
+def test_only_the_registry_imports_its_modules() -> None:
+    """``ml_action.registry`` is the registry's one import surface: ``base``, ``s3``, ``schema``... are its own."""
+    graph = _graph()
+    inner = {m for m in graph if m.startswith("ml_action.registry.")}
+    assert {"ml_action.registry.base", "ml_action.registry.s3"} <= inner, "the walker found no registry modules"
+    users = set()
+    for name, deps in graph.items():
+        if name == "ml_action.registry" or name.startswith("ml_action.registry."):
+            continue
+        assert not deps & inner, f"{name} imports {sorted(deps & inner)}: import them from ml_action.registry"
+        if "ml_action.registry" in deps:
+            users.add(name)
+    assert "ml_action.modes" in users and "ml_action.api" in users, users
+
+
+def test_the_registry_face_loads_lazily_and_every_name_resolves() -> None:
+    """``import ml_action.registry`` loads none of its modules; each exported name loads its own, never boto3."""
+    code = (
+        "import sys, ml_action.registry as r\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ml_action.registry.')))\n"
+        "print(sorted(n for n in r.__all__ if getattr(r, n, None) is None))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    loaded, missing, boto = out.stdout.splitlines()
+    assert (loaded, missing, boto) == ("[]", "[]", "[]"), out.stdout
 
 
 def test_no_module_is_too_long() -> None:

@@ -1,0 +1,34 @@
+"""Typed reads of a version's manifest, so callers never spell out its nesting.
+
+A manifest read from the registry passed ``schema.parse_manifest`` (the model is listed, every artifact
+has a 64-hex sha256); one returned by ``Registry.write_version`` was built by us. Either way these
+accessors are the one place that knows where the digests sit: ``artifacts.<file>.sha256``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ml_action.artifacts import MODEL_FILE
+from ml_action.errors import UserError
+
+
+def artifact_sha256(manifest: Mapping[str, Any], name: str) -> str | None:
+    """The sha256 the manifest records for the artifact ``name``, or None when it lists no such file."""
+    artifacts = manifest.get("artifacts")
+    artifact = artifacts.get(name) if isinstance(artifacts, Mapping) else None
+    digest = artifact.get("sha256") if isinstance(artifact, Mapping) else None
+    return digest if isinstance(digest, str) and digest else None
+
+
+def model_sha256(manifest: Mapping[str, Any], version: str) -> str:
+    """The sha256 of ``version``'s model file (``manifest`` is its manifest); a ``UserError`` when it records none."""
+    digest = artifact_sha256(manifest, MODEL_FILE)
+    if digest is None:
+        raise UserError(
+            "registry",
+            f"the manifest of version {version} records no sha256 for its model",
+            "Publish the model again with ml-action.",
+        )
+    return digest
