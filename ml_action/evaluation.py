@@ -104,7 +104,7 @@ def _train_and_compare(
     with _stage(runner, "Build model", timings):
         from ml_action.model import describe, make_candidate
 
-        model, params, prefix = make_candidate(config, dataset.task, dataset.X_train)
+        model, params, prefix = make_candidate(config, dataset.task, dataset.X_train, runner.info)
         runner.info(f"estimator: {describe(model)}")
     searched = None
     if config.search:

@@ -1,14 +1,15 @@
-"""Estimators: from a short name, an import path or a ``module:function`` factory; params checked against
-``get_params()``; automatic preprocessing unless the user hands a full pipeline."""
+"""Estimators: from a short name, a library's estimator class or code in the workspace (what a spec may name,
+and how it is imported, is ``model_spec``'s rule); params checked against ``get_params()``; automatic
+preprocessing unless the user hands a full pipeline."""
 
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING, Any
 
 from ml_action.config import Config
 from ml_action.errors import UserError, first_line
+from ml_action.model_spec import Echo, Refused, class_estimator, factory_estimator, shown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,56 +41,19 @@ _SCALE_SENSITIVE = ("linear_model", "svm", "neighbors", "neural_network")
 
 
 def _import_path(path: str) -> Any:
+    """A class of ``SHORT_NAMES`` (our own table: scikit-learn paths only)."""
     module_name, _, attr = path.rpartition(".")
-    module = importlib.import_module(module_name)
-    return getattr(module, attr)
+    return getattr(importlib.import_module(module_name), attr)
 
 
-def _load_class(spec: str) -> Any:
-    if "." not in spec:
-        raise ImportError(spec)
-    try:
-        return _import_path(spec)
-    except (ImportError, AttributeError, ValueError):
-        raise ImportError(spec) from None
+def base_estimator(config: Config, task: str, echo: Echo | None = None) -> tuple[Any, bool]:
+    """The user's estimator and whether it is a complete pipeline (a factory's result is taken as given).
 
-
-def _factory(config: Config, spec: str) -> Any:
-    module_name, _, func_name = spec.partition(":")
-    root = str(config.workspace.resolve())
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise UserError(
-            "model",
-            f"cannot import module '{module_name}' ({exc})",
-            "The module must be importable from the repository root, e.g. `models/train.py` "
-            "is `models.train:make_model`.",
-        ) from None
-    func = getattr(module, func_name, None)
-    if not callable(func):
-        raise UserError(
-            "model",
-            f"'{module_name}' has no function '{func_name}'",
-            "Name a function that returns an unfitted estimator or pipeline.",
-        )
-    estimator = func()
-    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict") and hasattr(estimator, "get_params")):
-        raise UserError(
-            "model",
-            f"'{spec}' returned {type(estimator).__name__}, not a scikit-learn estimator",
-            "Return an unfitted estimator or Pipeline (with fit, predict and get_params).",
-        )
-    return estimator
-
-
-def base_estimator(config: Config, task: str) -> tuple[Any, bool]:
-    """The user's estimator and whether it is a complete pipeline (a factory's result is taken as given)."""
+    What ``model`` may name, and how it is imported, is ``model_spec``'s rule (``Refused`` otherwise);
+    ``echo`` receives what the user's code printed (the runner's ``info``; default escaped lines on stderr)."""
     spec = config.model or "random_forest"
     if ":" in spec:
-        estimator = _factory(config, spec)
+        estimator = factory_estimator(spec, config.workspace, echo)
         return estimator, _is_pipeline(estimator)
     if spec in SHORT_NAMES:
         classifier, regressor = SHORT_NAMES[spec]
@@ -98,29 +62,13 @@ def base_estimator(config: Config, task: str) -> tuple[Any, bool]:
             valid = ", ".join(n for n, pair in SHORT_NAMES.items() if pair[0 if task == "classification" else 1])
             raise UserError("model", f"'{spec}' is not available for {task}", f"Use one of: {valid}.")
         return _import_path(path)(), False
-    try:
-        cls = _load_class(spec)
-    except ImportError:
-        raise UserError(
-            "model",
-            f"unknown model '{spec}'",
+    if "." not in spec:
+        raise Refused(
+            f"unknown model {shown(spec)}",
             f"Use a short name ({', '.join(SHORT_NAMES)}), an import path such as "
             "`sklearn.svm.LinearSVC`, or `module:function` in your repository.",
-        ) from None
-    if not isinstance(cls, type) or not all(hasattr(cls, a) for a in ("fit", "predict", "get_params")):
-        raise UserError(
-            "model",
-            f"'{spec}' is not an estimator class",
-            "Name a class with fit, predict and get_params (a classifier or a regressor).",
         )
-    try:
-        estimator = cls()
-    except TypeError as exc:
-        raise UserError(
-            "model",
-            f"'{spec}' cannot be built without arguments ({exc})",
-            "Use a `module:function` factory that builds it.",
-        ) from None
+    estimator = class_estimator(spec, config.workspace, echo)
     return estimator, _is_pipeline(estimator)
 
 
@@ -199,22 +147,26 @@ def build_pipeline(estimator: Any, X: pd.DataFrame) -> Any:
     return Pipeline([("preprocess", pre), ("model", estimator)])
 
 
-def make_model(config: Config, task: str, X: pd.DataFrame) -> tuple[Any, dict[str, Any]]:
+def make_model(config: Config, task: str, X: pd.DataFrame, echo: Echo | None = None) -> tuple[Any, dict[str, Any]]:
     """The estimator to fit and its user-set parameters (``search`` is not looked at: ``reproduce`` rebuilds a
-    searched version from the parameters it chose)."""
-    model, params, _ = _build(config, task, X, with_search=False)
+    searched version from the parameters it chose); ``echo`` as for ``base_estimator``."""
+    model, params, _ = _build(config, task, X, False, echo)
     return model, params
 
 
-def make_candidate(config: Config, task: str, X: pd.DataFrame) -> tuple[Any, dict[str, Any], str]:
+def make_candidate(
+    config: Config, task: str, X: pd.DataFrame, echo: Echo | None = None
+) -> tuple[Any, dict[str, Any], str]:
     """``make_model`` for a run that may search: also checks ``search`` against the estimator's parameters and
     ``params``, and returns the prefix of the estimator's parameters inside the model (``model__`` in the
     automatic pipeline, none in the user's own), since the search varies the whole pipeline."""
-    return _build(config, task, X, with_search=True)
+    return _build(config, task, X, True, echo)
 
 
-def _build(config: Config, task: str, X: pd.DataFrame, with_search: bool) -> tuple[Any, dict[str, Any], str]:
-    estimator, complete = base_estimator(config, task)
+def _build(
+    config: Config, task: str, X: pd.DataFrame, with_search: bool, echo: Echo | None
+) -> tuple[Any, dict[str, Any], str]:
+    estimator, complete = base_estimator(config, task, echo)
     params = dict(config.params)
     estimator = apply_params(estimator, params, config.seed)
     if with_search and config.search:

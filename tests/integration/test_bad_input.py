@@ -59,6 +59,13 @@ CASES: list[tuple[str, dict[str, str], dict[str, str | bytes], str, str]] = [
         "not a scikit-learn estimator",
     ),
     ("factory module missing", {**IRIS, "model": "nomodule:make"}, {}, "model", "cannot import"),
+    # issue 30 item 2: nothing outside the workspace is imported or called (sys:exit used to end the run
+    # with exit 0, os:abort to abort it, this.s to print past the escaping)
+    ("model from the stdlib", {**IRIS, "model": "sys:exit"}, {}, "model", "standard-library module 'sys'"),
+    ("abort from the stdlib", {**IRIS, "model": "os:abort"}, {}, "model", "standard-library module 'os'"),
+    ("class path in the stdlib", {**IRIS, "model": "this.s"}, {}, "model", "standard-library module 'this'"),
+    ("installed module", {**IRIS, "model": "yaml:safe_load"}, {}, "model", "outside the workspace"),
+    ("library function", {**IRIS, "model": "sklearn.pipeline:make_pipeline"}, {}, "model", "estimator classes"),
     ("params not a mapping", {**IRIS, "params": "[1, 2]"}, {}, "params", "not a mapping"),
     ("unknown params", {**IRIS, "params": '{"n_estimatorz": 5}'}, {}, "params", "n_estimators"),
     ("unknown primary metric", {**IRIS, "primary-metric": "auc"}, {}, "primary-metric", "unknown metric 'auc'"),
