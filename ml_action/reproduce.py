@@ -15,14 +15,17 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ml_action import escape
 from ml_action.artifacts import DECIMALS, prediction_digest, prediction_labels
 from ml_action.config import Config
-from ml_action.errors import UserError
+from ml_action.errors import UserError, first_line
 from ml_action.fmt import exact
 from ml_action.registry import Registry
+
+if TYPE_CHECKING:
+    from ml_action.model_spec import Echo
 
 # ---------------------------------------------------------------------------------------------- predictions
 
@@ -47,19 +50,21 @@ def compare_predictions(record: Mapping[str, Any], preds: Any, tol: float, who: 
 
     labels = prediction_labels(preds)
     checks = [
-        Check(f"holdout rows ({who})", str(record.get("rows")), str(len(labels)), record.get("rows") == len(labels))
+        Check(
+            f"holdout rows ({who})", escape.md(record.get("rows")), str(len(labels)), record.get("rows") == len(labels)
+        )
     ]
     digest = prediction_digest(preds)
     if digest == record.get("sha256"):
         checks.append(
-            Check(f"predictions sha256 ({who})", f"`{record['sha256'][:16]}…`", "identical, bit for bit", True)
+            Check(f"predictions sha256 ({who})", escape.code(f"{digest[:16]}…"), "identical, bit for bit", True)
         )
         return checks
     checks.append(
         Check(
             f"predictions sha256 ({who})",
-            f"`{str(record.get('sha256'))[:16]}…`",
-            f"`{digest[:16]}…` (differs: compared value by value below)",
+            escape.code(f"{str(record.get('sha256'))[:16]}…"),
+            f"{escape.code(f'{digest[:16]}…')} (differs: compared value by value below)",
             None,
         )
     )
@@ -151,45 +156,73 @@ def snapshot_dataset(manifest: Mapping[str, Any], frames: Mapping[str, Any], ver
     )
 
 
-def refit(config: Config, manifest: Mapping[str, Any], dataset: Any, version: str) -> Any:
+def refit(config: Config, manifest: Mapping[str, Any], dataset: Any, where: str, echo: Echo | None = None) -> Any:
+    """Build the model the manifest names (by ``model_spec``'s rule: a spec outside it means the manifest at
+    ``where`` is damaged, and nothing of it is imported) and fit it on the snapshot's training rows."""
     from ml_action.model import fit, make_model
+    from ml_action.model_spec import Refused
+    from ml_action.registry import DamagedObject
 
     sha = (manifest.get("git") or {}).get("sha") or "the recorded commit"
     try:
-        model, _ = make_model(config, dataset.task, dataset.X_train)
+        model, _ = make_model(config, dataset.task, dataset.X_train, echo)
+    except Refused as exc:
+        if config.model != manifest.get("model"):  # the `model` input stood in for a manifest without one
+            raise
+        raise DamagedObject(where, f"`model`: {exc.problem}") from None
     except UserError as exc:
         if exc.input != "model" or ":" not in config.model:
             raise
+        shown = escape.visible(sha, 64)
         raise UserError(
             "model",
-            f"{exc.problem} (version {version} was built with the factory `{config.model}` from commit {sha})",
-            f"Check out commit {sha} before this step (actions/checkout with "
-            f"`ref: {sha}`) so the factory is the one the version was built with.",
+            f"{exc.problem} (the version was built with the factory `{config.model}` from commit {shown})",
+            f"Check out commit {shown} before this step (actions/checkout with "
+            f"`ref: {shown}`) so the factory is the one the version was built with.",
         ) from None
     return fit(model, dataset.X_train, dataset.y_train)
 
 
-def stored_model_checks(
-    registry: Registry,
-    version: str,
-    manifest: Mapping[str, Any],
-    dataset: Any,
-    record: Mapping[str, Any],
-    config: Config,
-    workdir: Path,
-    notes: list[str],
-) -> list[Check]:
-    """The stored model (sha256 checked, safe loader) should still predict what was recorded on the snapshot."""
-    from ml_action.metrics import predict
+def known_metrics(manifest: Mapping[str, Any]) -> list[str]:
+    """The recorded metrics ml-action can compute (another name is shown as not reproduced, never looked up)."""
+    from ml_action.metrics import METRICS
 
+    return [name for name in manifest.get("metrics") or {} if name in METRICS]
+
+
+def stored_model_checks(
+    registry: Registry, version: str, manifest: Mapping[str, Any], dataset: Any, config: Config, workdir: Path
+) -> tuple[list[Check], str | None]:
+    """The stored model (sha256 checked, safe loader) on the snapshot's holdout: it should predict what was
+    recorded, or, for a version published before predictions were recorded, score the recorded metrics.
+
+    Returns the checks and, when the stored model could not be verified (missing, altered, refused by the
+    loader, failing to predict), why: a ❌ check, so the version is not reported reproduced."""
+    from ml_action.metrics import predict, score
+
+    record, recorded = manifest.get("predictions"), manifest.get("metrics") or {}
     try:
         stored = registry.fetch_model(version, dict(manifest), workdir, config.allow_unsafe_model_format)
+        preds = predict(stored, dataset.X_test, dataset.task)
+        if record:
+            return compare_predictions(record, preds, config.tolerance, who="stored model"), None
+        metrics, _ = score(dataset.y_test, preds, dataset.task, known_metrics(manifest))
     except UserError as exc:
-        notes.append(f"The stored model was not checked: {exc.problem}.")
-        return []
-    return compare_predictions(
-        record, predict(stored, dataset.X_test, dataset.task), config.tolerance, who="stored model"
-    )
+        problem = exc.problem
+    except Exception as exc:  # a model from the registry is untrusted: whatever it raises, it is not verified
+        problem = f"it failed on the holdout ({type(exc).__name__}: {first_line(exc)})"
+    else:
+        return [
+            Check(
+                f"{escape.md(name)} (stored model)",
+                escape.md(exact(old)),
+                escape.md(exact(metrics.get(name))),
+                name in metrics and close(old, metrics[name], config.tolerance),
+            )
+            for name, old in recorded.items()
+        ], None
+    problem = escape.visible(problem, 1000)
+    return [Check("stored model", "sha256 and safe load", f"not verified: {escape.md(problem, 1000)}", False)], problem
 
 
 # ---------------------------------------------------------------------------------------------- diff
@@ -230,7 +263,7 @@ def changed(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def _short(key: str, value: Any) -> str:
-    return escape.code(f"{value[:12]}…") if key == "sha256" and value else escape.md(exact(value))
+    return escape.code(f"{str(value)[:12]}…") if key == "sha256" and value else escape.md(exact(value))
 
 
 def _snapshot_cell(sha: str | None) -> str:

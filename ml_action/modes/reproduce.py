@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ml_action import escape
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.fmt import exact
@@ -25,6 +26,7 @@ from ml_action.reproduce import (
     close,
     compare_predictions,
     data_changes,
+    known_metrics,
     library_changes,
     params_of,
     rebuild_config,
@@ -55,10 +57,15 @@ class Findings:
     checks: list[Check]
     metric_rows: list[dict[str, Any]]
     notes: list[str]
+    unverified: str | None = None  # why the stored model could not be verified (then never reproduced)
 
     @property
     def ok(self) -> bool:
-        return all(c.ok is not False for c in self.checks) and all(r["ok"] for r in self.metric_rows)
+        return (
+            self.unverified is None
+            and all(c.ok is not False for c in self.checks)
+            and all(r["ok"] for r in self.metric_rows)
+        )
 
 
 def reproduce(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
@@ -77,8 +84,7 @@ def _rebuild(config: Config, runner: Runner, registry: Registry, workdir: Path) 
     from ml_action.snapshot import fetch_snapshots
 
     with runner.group("Resolve the version"):
-        version = registry.resolve_version(config.to_version or "champion")
-        manifest = registry.manifest(version)
+        version, manifest = _resolve(config, registry)
         runner.info(f"reproducing {config.model_name} {version} from {registry.uri}")
     with runner.group("Fetch the data snapshot"):
         frames = fetch_snapshots(registry, manifest, version, workdir)
@@ -86,10 +92,25 @@ def _rebuild(config: Config, runner: Runner, registry: Registry, workdir: Path) 
         runner.info(f"{len(dataset.train)} training rows, {len(dataset.test)} holdout rows (sha256 verified)")
     rebuild = rebuild_config(config, manifest)
     with runner.group("Rebuild and retrain"):
-        model = refit(rebuild, manifest, dataset, version)
+        model = refit(rebuild, manifest, dataset, registry.url_of(version, "manifest.json"), runner.info)
         preds = predict(model, dataset.X_test, dataset.task)
-        metrics, _ = score(dataset.y_test, preds, dataset.task, list(manifest.get("metrics") or {}))
+        metrics, _ = score(dataset.y_test, preds, dataset.task, known_metrics(manifest))
     return Rebuilt(version, manifest, rebuild, dataset, preds, metrics)
+
+
+def _resolve(config: Config, registry: Registry) -> tuple[str, dict[str, Any]]:
+    """``to-version`` (default the champion) and its manifest. Through the champion pointer, the sha256 it
+    records must be the manifest's: a pointer and a manifest that disagree were altered, nothing is rebuilt."""
+    from ml_action.registry import pointed_model_sha256
+
+    wanted = config.to_version or "champion"
+    pointer = registry.champion()[0] if wanted == "champion" else None
+    if pointer is None:  # a version id, `latest`, `previous`; or no champion, which resolve_version says
+        version = registry.resolve_version(wanted)
+        return version, registry.manifest(version)
+    manifest = registry.manifest(pointer["version"])
+    pointed_model_sha256(pointer, manifest, "champion")
+    return pointer["version"], manifest
 
 
 def _compare(config: Config, registry: Registry, rebuilt: Rebuilt, workdir: Path) -> Findings:
@@ -101,12 +122,15 @@ def _compare(config: Config, registry: Registry, rebuilt: Rebuilt, workdir: Path
     record = manifest.get("predictions")
     if record:
         checks.extend(compare_predictions(record, rebuilt.preds, tol))
-        checks.extend(stored_model_checks(registry, version, manifest, rebuilt.dataset, record, config, workdir, notes))
     else:
         notes.append(
-            f"Version {version} has no recorded predictions (published before they were recorded): "
-            "only the metrics are compared."
+            f"Version {version} has no recorded predictions (published before they were recorded): the "
+            "rebuilt and the stored model are each compared with the recorded metrics."
         )
+    stored, unverified = stored_model_checks(registry, version, manifest, rebuilt.dataset, config, workdir)
+    checks.extend(stored)
+    if unverified:
+        notes.append(f"The stored model could not be verified, so {version} is not reported reproduced.")
     metric_rows = []
     recorded: dict[str, float] = manifest.get("metrics") or {}
     for name, old in recorded.items():
@@ -120,7 +144,7 @@ def _compare(config: Config, registry: Registry, rebuilt: Rebuilt, workdir: Path
                 "ok": new is not None and close(old, new, tol),
             }
         )
-    return Findings(checks, metric_rows, notes)
+    return Findings(checks, metric_rows, notes, unverified)
 
 
 def _provenance(config: Config, ctx: RunContext, runner: Runner, rebuilt: Rebuilt, notes: list[str]) -> dict[str, Any]:
@@ -131,14 +155,22 @@ def _provenance(config: Config, ctx: RunContext, runner: Runner, rebuilt: Rebuil
     libraries = library_changes(manifest.get("libraries"), library_versions())
     if libraries:
         differ = ", ".join(f"{r['library']} {r['recorded']} → {r['now']}" for r in libraries)
-        notes.append(f"Library versions differ from the recorded ones: {differ}. Differences may come from them.")
-        runner.warning(f"library versions differ from those {version} was built with: {differ}", title="reproduce")
+        pairs = [
+            (escape.md(r["library"], 80), escape.md(r["recorded"], 80), escape.md(r["now"], 80)) for r in libraries
+        ]
+        shown = ", ".join(f"{name} {old} → {new}" for name, old, new in pairs)
+        notes.append(f"Library versions differ from the recorded ones: {shown}. Differences may come from them.")
+        runner.warning(
+            f"library versions differ from those {version} was built with: {escape.visible(differ, 1000)}",
+            title="reproduce",
+        )
     recorded_sha = (manifest.get("git") or {}).get("sha")
     current_sha = git_info(ctx, config.workspace)["sha"]
     if recorded_sha and current_sha != recorded_sha:
         factory = ":" in rebuilt.config.model
         notes.append(
-            f"This run is at commit `{current_sha or 'unknown'}`; {version} was built from `{recorded_sha}`. "
+            f"This run is at commit {escape.code(current_sha or 'unknown')}; {version} was built from "
+            f"{escape.code(recorded_sha)}. "
             + (
                 "Its model factory was imported from this checkout: check out the recorded commit to use the same code."
                 if factory
@@ -181,11 +213,12 @@ def _conclude(runner: Runner, version: str, found: Findings, tol: float) -> int:
     runner.set_output("reproduced", found.ok)
     runner.set_output("model-version", version)
     if not found.ok:
-        what = [c.name for c in found.checks if c.ok is False]
+        what = [c.name for c in found.checks if c.ok is False and c.name != "stored model"]
         what += [str(r["metric"]) for r in found.metric_rows if not r["ok"]]
-        runner.error(
-            f"{version} was not reproduced within tolerance {tol:g}: {', '.join(what)} differ", title="not reproduced"
-        )
+        why = [f"{escape.visible(', '.join(what), 1000)} differ"] if what else []
+        if found.unverified:
+            why.append(f"the stored model could not be verified: {found.unverified}")
+        runner.error(f"{version} was not reproduced within tolerance {tol:g}: {'; '.join(why)}", title="not reproduced")
         return 1
     runner.notice(f"{version} reproduced within tolerance {tol:g}", title="reproduced")
     return 0

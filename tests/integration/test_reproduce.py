@@ -1,16 +1,26 @@
 """Issue 8 through ``entrypoint.py``: data snapshots at publish, ``mode: reproduce`` in a fresh workspace
 (data only from the snapshot), tampering detected, one stored copy of identical data, ``mode: diff``,
-a model card per version, and ``data: s3://...`` — against the S3 test server and the local registry."""
+a model card per version, and ``data: s3://...`` — against the S3 test server and the local registry.
+
+Issue 30 against a hostile registry: a manifest's ``model`` is never imported from outside the workspace
+(item 2), a stored model that cannot be verified is never "reproduced" (item 4), manifest text reaches the
+report escaped (item 6) and the champion pointer's sha256 must be the manifest's (item 11)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import pickle
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import EXAMPLES, copy_example, run_action
+import pytest
+
+from ml_action.artifacts import sha256_file
+from tests.helpers import EXAMPLES, Result, copy_example, run_action
 
 FAST = {"bootstrap": "0", "cv": "0"}
 
@@ -201,3 +211,164 @@ def test_prediction_record_of_a_regression_and_the_tolerance() -> None:
     moved = Predictions(labels=np.array([1.5, 2.25, 3.0 + 1e-7]), proba=None, classes=None)
     assert [c.ok for c in compare_predictions(record, moved, 1e-9)] == [True, None, False]
     assert [c.ok for c in compare_predictions(record, moved, 1e-6)] == [True, None, True]
+
+
+# ---------------------------------------------------------------------------------------------- issue 30
+
+REG = ".ml-action/registry/model"
+HOSTILE = "<img src=x onerror=alert(1)> @org/security-team </details>"
+FACTORY = """
+import os
+print("::add-mask::forged-at-import")
+os.write(1, b"::error title=forged::from a file descriptor\\n")
+
+def make():
+    print("::set-output name=reproduced::true")
+    from sklearn.ensemble import RandomForestClassifier
+    return RandomForestClassifier()
+"""
+
+
+@pytest.fixture(scope="module")
+def snapshotted(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An iris workspace whose local registry holds v1 (the champion) with its data snapshots."""
+    workspace = copy_example("iris", tmp_path_factory.mktemp("snapshotted") / "ws")
+    first = run_action(workspace, {"mode": "publish", "snapshot-data": "true", **FAST})
+    assert first.code == 0 and first.outputs["champion-version"] == "v1", first.stdout + first.stderr
+    return workspace
+
+
+@pytest.fixture
+def published(snapshotted: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(snapshotted, tmp_path / "ws"))
+
+
+def _edit(
+    workspace: Path, change: Callable[[dict[str, Any]], dict[str, Any]], name: str = "versions/v1/manifest.json"
+) -> None:
+    path = workspace / REG / name
+    path.write_text(json.dumps(change(json.loads(path.read_text()))))
+
+
+def _replace_model(workspace: Path, body: bytes) -> None:
+    """v1's model file replaced, its sha256 fixed in the manifest and the pointer, as a bucket writer can."""
+    model = workspace / REG / "versions/v1/model.skops"
+    model.write_bytes(body)
+    digest = sha256_file(model)
+    _edit(
+        workspace,
+        lambda m: {**m, "artifacts": {**m["artifacts"], "model.skops": {"file": "model.skops", "sha256": digest}}},
+    )
+    _edit(workspace, lambda p: {**p, "sha256": digest}, "champion.json")
+
+
+def _only_error(result: Result, title: str) -> str:
+    assert len(result.errors) == 1, result.stdout
+    assert result.errors[0].startswith(f"::error title={title}::"), result.errors
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.errors[0]
+
+
+@pytest.mark.parametrize("spec", ["sys:exit", "os:abort", "this.s", "yaml:safe_load"])
+def test_reproduce_never_imports_what_a_manifest_names_outside_the_workspace(published: Path, spec: str) -> None:
+    """Before: ``sys:exit`` ended the run with exit 0 and no outputs, ``os:abort`` aborted, ``this.s`` printed
+    the Zen of Python to stdout past the escaping."""
+    _edit(published, lambda m: {**m, "model": spec})
+    result = run_action(published, {"mode": "reproduce"})
+    assert result.code == 1, result.stdout + result.stderr
+    error = _only_error(result, "registry")
+    assert "v1/manifest.json is damaged: `model`:" in error, error
+    assert "outside the workspace" in error or "standard-library" in error, error
+    assert "Zen of Python" not in result.stdout + result.stderr
+    assert result.outputs.get("reproduced") != "true"
+
+
+def test_a_factory_runs_from_the_checkout_and_what_it_prints_is_escaped(tmp_path: Path) -> None:
+    workspace = copy_example("iris", tmp_path / "ws")
+    (workspace / "factories.py").write_text(FACTORY)
+    inputs = {"model": "factories:make", "snapshot-data": "true", **FAST}
+    runs = [run_action(workspace, {"mode": "publish", **inputs}), run_action(workspace, {"mode": "reproduce"})]
+    for result in runs:
+        assert result.code == 0, result.stdout + result.stderr
+        lines = result.stdout.splitlines() + result.stderr.splitlines()
+        assert not [line for line in lines if "forged" in line and line.lstrip().startswith("::")], lines
+        assert not [line for line in lines if line.startswith("::set-output")]
+        assert "› ::add-mask::forged-at-import" in result.stdout  # echoed, made inert
+        assert "› ::error title=forged::from a file descriptor" in result.stdout
+    assert runs[1].outputs["reproduced"] == "true"
+
+
+def test_reproduce_fails_when_the_stored_model_cannot_be_verified(published: Path) -> None:
+    """Before: the loader's refusal became a note, exit 0 and ``reproduced=true``."""
+    _replace_model(published, pickle.dumps({"not": "a model"}))
+    result = run_action(published, {"mode": "reproduce"})
+    assert result.code == 1 and result.outputs["reproduced"] == "false", result.stdout
+    error = _only_error(result, "not reproduced")
+    assert "the stored model could not be verified" in error and "pickle" in error
+    assert (
+        "NOT REPRODUCED" in result.summary and "| stored model | sha256 and safe load | not verified:" in result.summary
+    )
+
+
+def test_without_recorded_predictions_the_stored_model_meets_the_recorded_metrics(published: Path) -> None:
+    import numpy as np
+    import skops.io as sio
+    from sklearn.dummy import DummyClassifier
+
+    _edit(published, lambda m: {**m, "predictions": None})
+    honest = run_action(published, {"mode": "reproduce"})
+    assert honest.code == 0 and honest.outputs["reproduced"] == "true", honest.stdout
+    assert "f1_macro (stored model)" in honest.summary
+
+    other = DummyClassifier().fit(np.zeros((3, 4)), ["setosa", "versicolor", "virginica"])
+    _replace_model(published, sio.dumps(other))
+    swapped = run_action(published, {"mode": "reproduce"})
+    assert swapped.code == 1 and swapped.outputs["reproduced"] == "false", swapped.stdout
+    assert "f1_macro (stored model)" in _only_error(swapped, "not reproduced")
+
+
+def test_the_champion_pointer_must_record_the_manifests_sha256(published: Path) -> None:
+    _edit(published, lambda p: {**p, "sha256": "ab" * 32}, "champion.json")
+    result = run_action(published, {"mode": "reproduce"})
+    assert result.code == 1, result.stdout
+    error = _only_error(result, "registry")
+    assert "the alias 'champion' records sha256 abababababab… for v1, whose manifest records" in error
+    assert "nothing was loaded" in error and "reproduced" not in result.outputs
+    by_id = run_action(published, {"mode": "reproduce", "to-version": "v1"})  # not through the pointer
+    assert by_id.code == 0 and by_id.outputs["reproduced"] == "true", by_id.stdout
+
+
+def _inert(text: str) -> None:
+    assert "<img" not in text and "@org/security-team" not in text and "`<" not in text, text
+
+
+def test_manifest_text_reaches_the_reproduce_report_escaped(published: Path) -> None:
+    def hostile(m: dict[str, Any]) -> dict[str, Any]:
+        libraries = {**m["libraries"], HOSTILE: HOSTILE}
+        return {
+            **m,
+            "git": {**m["git"], "sha": HOSTILE},
+            "libraries": libraries,
+            "metrics": {**m["metrics"], HOSTILE: 0.5},
+        }
+
+    _edit(published, hostile)
+    result = run_action(published, {"mode": "reproduce"})
+    assert result.code == 1 and result.outputs["reproduced"] == "false", result.stdout + result.stderr
+    report = (published / result.outputs["report-path"]).read_text()
+    for text in (result.summary, report):
+        _inert(text)
+        assert text.count("</details>") == 1  # the template's own
+        assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert not [line for line in result.stdout.splitlines() if "<img" in line and not line.startswith("::")]
+
+
+def test_manifest_text_reaches_the_diff_report_escaped(published: Path) -> None:
+    _edit(
+        published,
+        lambda m: {**m, "git": {**m["git"], "sha": HOSTILE}, "libraries": {**m["libraries"], "numpy": HOSTILE}},
+    )
+    result = run_action(published, {"mode": "diff", "from-version": "v1", "to-version": "v1"})
+    assert result.code == 0, result.stdout + result.stderr
+    _inert(result.summary)
+    assert "&lt;img" in result.summary
