@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ml_action import escape
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
@@ -84,9 +85,9 @@ def list_versions(config: Config, ctx: RunContext, runner: Runner, registry: Reg
                 "version": version,
                 "champion": version == current,
                 "aliases": named.get(version, []),
-                "created_at": manifest.get("created_at"),
-                "git_sha": (manifest.get("git") or {}).get("sha"),
-                "primary_metric": primary,
+                "created_at": _text(manifest.get("created_at")),
+                "git_sha": _text((manifest.get("git") or {}).get("sha")),
+                "primary_metric": _text(primary),
                 "value": (manifest.get("metrics") or {}).get(primary),
             }
         )
@@ -99,9 +100,10 @@ def list_versions(config: Config, ctx: RunContext, runner: Runner, registry: Reg
     for r in reversed(rows):
         value = f"{r['value']:.4f}" if isinstance(r["value"], (int, float)) else "—"
         tags = " ".join(f"`{a}`" for a in r["aliases"])  # names passed ALIAS_RE: no Markdown in them
+        sha = escape.code(r["git_sha"][:12]) if r["git_sha"] else "—"
         lines.append(
-            f"| `{r['version']}` | {'★' if r['champion'] else ''} | {tags} | {r['primary_metric'] or '—'} | "
-            f"{value} | {r['created_at'] or '—'} | {(r['git_sha'] or '—')[:12]} |"
+            f"| `{r['version']}` | {'★' if r['champion'] else ''} | {tags} | {escape.md(r['primary_metric'] or '—')} | "
+            f"{value} | {escape.md(r['created_at'] or '—')} | {sha} |"
         )
     if not rows:
         lines.append("| _none yet_ | | | | | | |")
@@ -111,3 +113,9 @@ def list_versions(config: Config, ctx: RunContext, runner: Runner, registry: Reg
     runner.set_output("versions", json.dumps(rows))
     runner.set_output("champion-version", current or "")
     return 0
+
+
+def _text(value: Any) -> str | None:
+    """A manifest's string for the table and the ``versions`` output: one line, control characters visible,
+    clipped (``escape.visible``); the table escapes it once more for Markdown."""
+    return None if value is None else escape.visible(value)

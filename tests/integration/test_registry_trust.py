@@ -67,6 +67,25 @@ def test_list_shows_a_damaged_version_and_goes_on(workspace: Path) -> None:
     )
 
 
+def test_list_writes_manifest_text_escaped(workspace: Path) -> None:
+    """Issue 30 item 6: ``primary_metric``, ``created_at`` and ``git.sha`` used to reach the job summary raw."""
+    hostile = "<img src=x onerror=alert(1)> @org/security-team </details>\n::error::forged"
+    _edit_manifest(
+        workspace,
+        "v2",
+        lambda m: {**m, "primary_metric": hostile, "created_at": hostile, "git": {**m["git"], "sha": hostile}},
+    )
+    result = run_action(workspace, {"mode": "list"})
+    assert result.code == 0, result.stdout + result.stderr
+    summary = result.summary
+    assert "<img" not in summary and "@org/security-team" not in summary and "</details>" not in summary, summary
+    assert result.summary.count("&lt;img src=x onerror=alert(1)&gt;") == 2  # metric and date; the sha is cut
+    assert "<code>&lt;img src=x o</code>" in result.summary
+    assert not [line for line in result.stdout.splitlines() if "forged" in line and line.startswith("::")]
+    v2 = {r["version"]: r for r in json.loads(result.outputs["versions"])}["v2"]
+    assert v2["created_at"].endswith("\\n::error::forged") and "\n" not in v2["created_at"]
+
+
 def test_rollback_refuses_a_damaged_target_and_works_for_a_good_one(workspace: Path) -> None:
     _edit_manifest(workspace, "v1", lambda m: {**m, "version": "v7"})
     refused = run_action(workspace, {"mode": "rollback", "to-version": "v1"})
