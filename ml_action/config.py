@@ -102,8 +102,8 @@ class Config:
         "random_forest",
         inputs.text,
         "A short name (random_forest, hist_gradient_boosting, logistic_regression, ...), the import "
-        "path of an estimator class, or `module:function` in your repo returning an unfitted "
-        "estimator.",
+        "path of a scikit-learn, LightGBM or XGBoost estimator class, or `module:function` / "
+        "`module.Class` in a .py file of your repo returning an unfitted estimator.",
     )
     params: Mapping[str, Any] = setting(
         "{}", inputs.params, "Hyperparameters as a JSON or YAML mapping, checked against `get_params()`."
