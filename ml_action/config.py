@@ -202,7 +202,7 @@ class Config:
     )
     s3_sse: str = setting("", inputs.s3_sse, "Server-side encryption for uploads: `AES256` or `aws:kms`.")
     s3_kms_key_id: str = setting("", inputs.text, "KMS key id when `s3-sse` is `aws:kms`.")
-    s3_max_attempts: int = setting("5", s3_settings.attempts, "Attempts per S3 request (standard retry mode).")
+    s3_max_attempts: int = setting("5", s3_settings.attempts, "Attempts per S3 request, 1 to 20 (standard retry mode).")
     s3_conditional_writes: str = setting(
         "verify",
         inputs.choice("verify", "unsupported"),
