@@ -14,7 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ml_action.errors import UserError
+from ml_action.errors import DamagedObject
+
+__all__ = ["DamagedObject", "confined", "parse_alias", "parse_event", "parse_manifest", "parse_pointer"]
 
 VERSION_RE = re.compile(r"^v([0-9]{1,9})$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -27,15 +29,6 @@ REFERENCE_FILE = "reference.parquet"  # ml_action.reference.FILE (a test keeps t
 # The only artifact names a version may list: what ml-action writes, plus the pickle/joblib names a user
 # may have put there by hand (loaded only with ``allow-unsafe-model-format``).
 ARTIFACT_NAMES = frozenset({MODEL_FILE, CARD_FILE, REFERENCE_FILE})
-_HINT = "Fix or remove the object (it was not written by ml-action, or was altered), or roll back to another version."
-
-
-class DamagedObject(UserError):
-    """A registry object that does not match the schema: corrupt, hand-edited or hostile."""
-
-    def __init__(self, where: str, problem: str, hint: str = _HINT) -> None:
-        self.where = where
-        super().__init__("registry", f"{where} is damaged: {problem}", hint)
 
 
 def _parse(data: bytes, where: str) -> dict[str, Any]:
