@@ -24,6 +24,7 @@ MODEL_FILE = "model.skops"
 MAX_MEMBERS = 1_000_000  # arrays in one skops file (a 500-tree forest has about 1,500)
 MAX_EXPANSION = 20  # ml-action writes skops files uncompressed: their members add up to the file's size
 EXPANSION_SLACK = 64 * 1024 * 1024
+SCHEMA_DEPTH = 200  # nesting of a skops schema.json (a pipeline of a column transformer of pipelines: 30)
 
 _TRUSTED_NAMES = frozenset(
     {
@@ -219,7 +220,7 @@ def check_archive(path: Path, where: str) -> None:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise DamagedObject(where, f"it is not a readable skops file ({type(exc).__name__})") from None
     try:
-        loads(schema, limit=len(schema))
+        loads(schema, limit=len(schema), depth=SCHEMA_DEPTH)
     except BadJSON as exc:
         raise DamagedObject(where, f"its schema.json {exc}") from None
 
@@ -241,7 +242,7 @@ def _print_warning(message: str) -> None:
     from actions_toolkit.command import issue_command
 
     sys.stdout.flush()
-    issue_command("warning", {"title": "allow-unsafe-model-format"}, message)
+    issue_command("warning", {"title": "allow-unsafe-model-format"}, message[:4000])
     sys.stdout.flush()
 
 
