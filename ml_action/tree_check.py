@@ -33,12 +33,20 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-MAX_FEATURES = 10_000_000  # columns a model may say it takes (a probe row is allocated from it)
+from ml_action.tree_arrays import (
+    UnsafeModel,
+    check_binary_tree,
+    check_bitsets,
+    check_metric,
+    check_predictor,
+    check_tree,
+    columns_of,
+    fail,
+)
+
+__all__ = ["UnsafeModel", "check_model"]
+
 MAX_OBJECTS = 5_000_000  # objects walked in one model
-
-
-class UnsafeModel(Exception):
-    """A model object whose index arrays do not fit its own sizes: scikit-learn could read out of bounds."""
 
 
 def check_model(model: Any) -> None:
@@ -59,13 +67,13 @@ def check_model(model: Any) -> None:
         if len(seen) > MAX_OBJECTS:
             raise UnsafeModel(f"it holds more than {MAX_OBJECTS:,} objects")
         if isinstance(obj, kinds.tree):
-            _check_tree(obj, path)
+            check_tree(obj, path)
             continue
         if isinstance(obj, kinds.binary_trees):
-            _check_binary_tree(obj, isinstance(obj, kinds.kd_trees), path)
+            check_binary_tree(obj, isinstance(obj, kinds.kd_trees), path)
             continue
         if isinstance(obj, kinds.metric):
-            _check_metric(obj, None, path)
+            check_metric(obj, None, path)
             continue
         if isinstance(obj, np.ndarray):
             if obj.dtype == object:
@@ -90,7 +98,7 @@ def check_model(model: Any) -> None:
             pending.extend((v, f"{path}.{k}") for k, v in state.items())
     for key, path in predictors.items():
         if key not in checked:
-            raise _fail(path, "a tree predictor outside the `_predictors` of a histogram gradient boosting model")
+            raise fail(path, "a tree predictor outside the `_predictors` of a histogram gradient boosting model")
     for gb, path in probes:  # every part checked above: the initial prediction can run now
         _probe_gradient_boosting(gb, path, kinds)
 
@@ -127,136 +135,12 @@ def _kinds() -> _Kinds:
     return _Kinds()
 
 
-def _fail(path: str, problem: str) -> UnsafeModel:
-    return UnsafeModel(f"{path}: {problem}")
-
-
-def _width(owner: Any, path: str, field: str = "n_features_in_") -> int:
-    import numpy as np
-
-    value: Any = getattr(owner, field, None)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_FEATURES:
-        raise _fail(path, f"`{field}` is {_short(value)}, not a number of columns from 1 to {MAX_FEATURES:,}")
-    return int(value)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
-# ---------------------------------------------------------------------------------------------- trees
-
-
-def _children(left: Any, right: Any, leaf: Any, n: int, path: str) -> None:
-    """Inner nodes point to two nodes after themselves and inside the array; no node has two parents."""
-    import numpy as np
-
-    inner = np.flatnonzero(~leaf)
-    lo, hi = left[inner].astype(np.int64), right[inner].astype(np.int64)
-    bad = (lo <= inner) | (lo >= n) | (hi <= inner) | (hi >= n)
-    if bad.any():
-        node = int(inner[np.argmax(bad)])
-        raise _fail(path, f"node {node} has children {int(left[node])} and {int(right[node])}, outside 1..{n - 1}")
-    parents = np.bincount(np.concatenate([lo, hi]), minlength=n)
-    if (parents > 1).any():
-        raise _fail(path, f"node {int(np.argmax(parents > 1))} is the child of more than one node")
-
-
-def _depth(left: Any, right: Any, leaf: Any) -> int:
-    """The depth of the deepest node, level by level (each node once: ``_children`` ran first)."""
-    import numpy as np
-
-    frontier, depth = np.array([0]), -1
-    while frontier.size:
-        depth += 1
-        inner = frontier[~leaf[frontier]]
-        frontier = np.concatenate([left[inner], right[inner]]).astype(np.int64)
-    return depth
-
-
-def _check_tree(tree: Any, path: str) -> None:
-    import numpy as np
-
-    n = int(tree.node_count)
-    if n < 1 or n != int(tree.capacity):  # checked before any array is read: they are node_count long
-        raise _fail(path, f"`node_count` is {n} for {int(tree.capacity)} allocated nodes")
-    n_features = int(tree.n_features)
-    if not 1 <= n_features <= MAX_FEATURES or int(tree.n_outputs) < 1 or int(tree.max_n_classes) < 1:
-        raise _fail(path, "its feature, output or class counts are out of range")
-    left, right = np.asarray(tree.children_left), np.asarray(tree.children_right)
-    leaf = left == -1
-    if not np.array_equal(leaf, right == -1):
-        raise _fail(path, f"node {int(np.argmax(leaf != (right == -1)))} has one child")
-    _children(left, right, leaf, n, path)
-    feature = np.asarray(tree.feature)[~leaf]
-    if ((feature < 0) | (feature >= n_features)).any():
-        raise _fail(
-            path,
-            f"a split is on feature {int(feature[(feature < 0) | (feature >= n_features)][0])}, "
-            f"not one of its {n_features}",
-        )
-    if not np.isfinite(np.asarray(tree.threshold)[~leaf]).all():
-        raise _fail(path, "a split threshold is not a finite number")
-    depth = _depth(left, right, leaf)
-    if not depth <= int(tree.max_depth) <= n:
-        raise _fail(path, f"`max_depth` is {int(tree.max_depth)} for nodes {depth} deep")
-    if tuple(np.asarray(tree.value).shape) != (n, int(tree.n_outputs), int(tree.max_n_classes)):
-        raise _fail(path, "its value array does not have one row per node")
-
-
-def _check_predictor(predictor: Any, width: int, categorical: Any, path: str) -> None:
-    """One HGB ``TreePredictor`` for rows ``width`` wide; ``categorical`` the bin mapper's mask (or None)."""
-    import numpy as np
-    from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
-
-    nodes = getattr(predictor, "nodes", None)
-    if not isinstance(nodes, np.ndarray) or nodes.ndim != 1 or nodes.dtype != PREDICTOR_RECORD_DTYPE or not nodes.size:
-        raise _fail(path, "`nodes` is not a non-empty array of predictor nodes")
-    n = nodes.size
-    leaf = nodes["is_leaf"] != 0
-    _children(nodes["left"], nodes["right"], leaf, n, path)
-    inner = ~leaf
-    feature = nodes["feature_idx"][inner]
-    if ((feature < 0) | (feature >= width)).any():
-        raise _fail(
-            path,
-            f"a split is on feature {int(feature[(feature < 0) | (feature >= width)][0])}, "
-            f"not one of the model's {width}",
-        )
-    cat = inner & (nodes["is_categorical"] != 0)
-    if np.isnan(nodes["num_threshold"][inner & ~cat]).any():
-        raise _fail(path, "a split threshold is not a number")
-    if cat.any():
-        rows = min(predictor.raw_left_cat_bitsets.shape[0], predictor.binned_left_cat_bitsets.shape[0])
-        if (nodes["bitset_idx"][cat] >= rows).any():
-            raise _fail(path, f"a categorical split names a bitset beyond the {rows} it has")
-        features = nodes["feature_idx"][cat]
-        if categorical is None or not np.asarray(categorical, dtype=bool)[features].all():
-            raise _fail(path, "a categorical split is on a feature the model does not treat as categorical")
-
-
-def _check_bitsets(predictor: Any, path: str) -> None:
-    import numpy as np
-
-    for name in ("raw_left_cat_bitsets", "binned_left_cat_bitsets"):
-        bits = getattr(predictor, name, None)
-        if not (
-            isinstance(bits, np.ndarray)
-            and bits.ndim == 2
-            and bits.shape[1] == 8
-            and bits.dtype == np.uint32
-            and bits.flags.c_contiguous
-        ):
-            raise _fail(path, f"`{name}` is not a (k, 8) array of uint32")
-
-
 def _check_hist(model: Any, path: str, kinds: _Kinds) -> set[int]:
     """A histogram gradient boosting model: its bin mapper and every predictor, for rows of its width; returns
     the ids of the predictors it checked."""
     import numpy as np
 
-    width = _width(model, path)
+    width = columns_of(model, path)
     if getattr(model, "_preprocessor", None) is not None:
         _check_hist_encoder(model._preprocessor, width, f"{path}._preprocessor")
     mapper = getattr(model, "_bin_mapper", None)
@@ -268,18 +152,18 @@ def _check_hist(model: Any, path: str, kinds: _Kinds) -> set[int]:
     if categorical is not None:
         sizes.add(np.asarray(categorical).size)
     if sizes != {width}:
-        raise _fail(f"{path}._bin_mapper", f"its arrays are not one entry per feature ({width})")
+        raise fail(f"{path}._bin_mapper", f"its arrays are not one entry per feature ({width})")
     predictors = getattr(model, "_predictors", None)
     if not isinstance(predictors, list) or not all(isinstance(stage, list) for stage in predictors):
-        raise _fail(path, "`_predictors` is not a list of lists of tree predictors")
+        raise fail(path, "`_predictors` is not a list of lists of tree predictors")
     ids = set()
     for i, stage in enumerate(predictors):
         for k, predictor in enumerate(stage):
             where = f"{path}._predictors[{i}][{k}]"
             if not isinstance(predictor, kinds.predictor):
-                raise _fail(where, f"it is a {type(predictor).__name__}, not a tree predictor")
-            _check_bitsets(predictor, where)
-            _check_predictor(predictor, width, categorical, where)
+                raise fail(where, f"it is a {type(predictor).__name__}, not a tree predictor")
+            check_bitsets(predictor, where)
+            check_predictor(predictor, width, categorical, where)
             ids.add(id(predictor))
     return ids
 
@@ -309,22 +193,22 @@ def _check_hist_encoder(encoder: Any, width: int, path: str) -> None:
     from sklearn.preprocessing import OrdinalEncoder
 
     if not isinstance(encoder, ColumnTransformer) or not isinstance(encoder.__dict__.get("transformers_"), list):
-        raise _fail(path, "it is not a fitted column transformer")
+        raise fail(path, "it is not a fitted column transformer")
     out = 0
     for entry in encoder.transformers_:
         if not isinstance(entry, tuple) or len(entry) != 3:
-            raise _fail(path, "`transformers_` holds an entry that is not (name, transformer, columns)")
+            raise fail(path, "`transformers_` holds an entry that is not (name, transformer, columns)")
         _, step, cols = entry
         if isinstance(step, str) and step == "drop":
             continue
         if not (isinstance(step, OrdinalEncoder) or step == "passthrough" or _checks_only(step)):
-            raise _fail(path, f"it holds a {type(step).__name__}, not an ordinal encoder or pass-through")
+            raise fail(path, f"it holds a {type(step).__name__}, not an ordinal encoder or pass-through")
         cols = np.asarray(cols)
         if cols.ndim != 1:
-            raise _fail(path, "a transformer's columns are not a list")
+            raise fail(path, "a transformer's columns are not a list")
         out += int(np.count_nonzero(cols)) if cols.dtype == bool else int(cols.size)
     if out != width:
-        raise _fail(path, f"it gives {out} columns, not the model's {width}")
+        raise fail(path, f"it gives {out} columns, not the model's {width}")
 
 
 # ---------------------------------------------------------------------------------------------- owners
@@ -333,13 +217,13 @@ def _check_hist_encoder(encoder: Any, width: int, path: str) -> None:
 def _check_owner(obj: Any, path: str, kinds: _Kinds) -> None:
     """Checks that need the estimator around a tree: the widths it passes on unchecked."""
     tree = obj.__dict__.get("tree_")
-    if isinstance(tree, kinds.tree) and int(tree.n_features) != _width(obj, path):
-        raise _fail(path, f"its tree takes {int(tree.n_features)} features, the estimator {obj.n_features_in_}")
+    if isinstance(tree, kinds.tree) and int(tree.n_features) != columns_of(obj, path):
+        raise fail(path, f"its tree takes {int(tree.n_features)} features, the estimator {obj.n_features_in_}")
     if isinstance(obj, kinds.forest) and "estimators_" in obj.__dict__:
-        width = _width(obj, path)
+        width = columns_of(obj, path)
         for i, member in enumerate(_members(obj.estimators_, path)):
-            if _width(member, f"{path}.estimators_[{i}]") != width:
-                raise _fail(f"{path}.estimators_[{i}]", f"it takes {member.n_features_in_} features, not {width}")
+            if columns_of(member, f"{path}.estimators_[{i}]") != width:
+                raise fail(f"{path}.estimators_[{i}]", f"it takes {member.n_features_in_} features, not {width}")
     if isinstance(obj, kinds.isolation) and "estimators_" in obj.__dict__:
         _check_isolation(obj, path)
 
@@ -351,23 +235,23 @@ def _members(estimators: Any, path: str) -> list[Any]:
         return list(estimators.flat)
     if isinstance(estimators, list):
         return estimators
-    raise _fail(path, "`estimators_` is not a list of estimators")
+    raise fail(path, "`estimators_` is not a list of estimators")
 
 
 def _check_isolation(model: Any, path: str) -> None:
     import numpy as np
 
-    width = _width(model, path)
+    width = columns_of(model, path)
     members = _members(model.estimators_, path)
     features = getattr(model, "estimators_features_", None)
     if not isinstance(features, list) or len(features) != len(members):
-        raise _fail(path, "`estimators_features_` does not give one feature list per tree")
+        raise fail(path, "`estimators_features_` does not give one feature list per tree")
     for i, (member, cols) in enumerate(zip(members, features, strict=True)):
         cols = np.asarray(cols)
         if cols.ndim != 1 or cols.dtype.kind not in "iu" or ((cols < 0) | (cols >= width)).any():
-            raise _fail(f"{path}.estimators_features_[{i}]", f"it is not a list of columns below {width}")
-        if _width(member, f"{path}.estimators_[{i}]") != cols.size:
-            raise _fail(f"{path}.estimators_[{i}]", f"it takes {member.n_features_in_} features, not {cols.size}")
+            raise fail(f"{path}.estimators_features_[{i}]", f"it is not a list of columns below {width}")
+        if columns_of(member, f"{path}.estimators_[{i}]") != cols.size:
+            raise fail(f"{path}.estimators_[{i}]", f"it takes {member.n_features_in_} features, not {cols.size}")
 
 
 def _probe_gradient_boosting(model: Any, path: str, kinds: _Kinds) -> None:
@@ -378,63 +262,17 @@ def _probe_gradient_boosting(model: Any, path: str, kinds: _Kinds) -> None:
         return
     grid = model.estimators_
     if not isinstance(grid, np.ndarray) or grid.dtype != object or grid.ndim != 2 or not grid.size:
-        raise _fail(path, "`estimators_` is not a grid of trees (stages × trees per stage)")
-    width = _width(model, path)
+        raise fail(path, "`estimators_` is not a grid of trees (stages × trees per stage)")
+    width = columns_of(model, path)
     for (i, k), member in np.ndenumerate(grid):
         where = f"{path}.estimators_[{i}, {k}]"
-        if not isinstance(getattr(member, "tree_", None), kinds.tree) or _width(member, where) != width:
-            raise _fail(where, f"it is not a tree taking {width} features")
+        if not isinstance(getattr(member, "tree_", None), kinds.tree) or columns_of(member, where) != width:
+            raise fail(where, f"it is not a tree taking {width} features")
     if grid.shape[1] != getattr(model, "n_trees_per_iteration_", None):
-        raise _fail(path, f"`estimators_` has {grid.shape[1]} trees per stage, not `n_trees_per_iteration_`")
+        raise fail(path, f"`estimators_` has {grid.shape[1]} trees per stage, not `n_trees_per_iteration_`")
     try:
         start = model._raw_predict_init(np.zeros((1, width), dtype=np.float32))
     except Exception as exc:
-        raise _fail(f"{path}.init_", f"its initial prediction fails ({type(exc).__name__})") from None
+        raise fail(f"{path}.init_", f"its initial prediction fails ({type(exc).__name__})") from None
     if not isinstance(start, np.ndarray) or start.shape != (1, grid.shape[1]):
-        raise _fail(f"{path}.init_", f"its initial prediction is not {grid.shape[1]} wide")
-
-
-# ---------------------------------------------------------------------------------------------- KD/ball trees
-
-
-def _check_binary_tree(tree: Any, kd: bool, path: str) -> None:
-    import numpy as np
-
-    state = tree.__getstate__()
-    data, idx, node_data, bounds = (np.asarray(a) for a in state[:4])
-    n_nodes, metric, weight = state[6], state[11], state[12]
-    if data.ndim != 2 or not data.shape[0] or not 1 <= data.shape[1] <= MAX_FEATURES:
-        raise _fail(path, "`data` is not a non-empty table")
-    n_samples, n_features = data.shape
-    if idx.shape != (n_samples,):
-        raise _fail(path, f"`idx_array` is not {n_samples} row numbers of its data")
-    outside = (idx < 0) | (idx >= n_samples)
-    if outside.any():
-        raise _fail(path, f"`idx_array` names row {int(idx[outside][0])}, not one of its {n_samples}")
-    if node_data.ndim != 1 or node_data.size != n_nodes or n_nodes < 1:
-        raise _fail(path, f"`node_data` does not hold `n_nodes` ({n_nodes}) nodes")
-    start, end = node_data["idx_start"], node_data["idx_end"]
-    if ((start < 0) | (start > end) | (end > n_samples)).any():
-        raise _fail(path, f"a node's rows are outside its {n_samples}")
-    inner = np.flatnonzero(node_data["is_leaf"] == 0)
-    if (2 * inner + 2 >= n_nodes).any():
-        raise _fail(path, f"an inner node's children are beyond its {n_nodes} nodes")
-    if bounds.shape != (2 if kd else 1, n_nodes, n_features):
-        raise _fail(path, "`node_bounds` does not match its nodes and features")
-    if weight is not None and np.asarray(weight).shape != (n_samples,):
-        raise _fail(path, f"`sample_weight` is not {n_samples} long")
-    _check_metric(metric, data, f"{path}.dist_metric")
-
-
-def _check_metric(metric: Any, data: Any, path: str) -> None:
-    import numpy as np
-
-    state = metric.__getstate__()
-    matrix = np.asarray(state[2])
-    if "Mahalanobis" in type(metric).__name__ and (matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]):
-        raise _fail(path, "its matrix is not square")
-    if data is not None:
-        try:
-            metric._validate_data(data)
-        except (ValueError, TypeError) as exc:
-            raise _fail(path, f"it does not fit the tree's data ({str(exc)[:120]})") from None
+        raise fail(f"{path}.init_", f"its initial prediction is not {grid.shape[1]} wide")
