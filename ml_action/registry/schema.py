@@ -31,11 +31,17 @@ REFERENCE_FILE = "reference.parquet"  # ml_action.reference.FILE (a test keeps t
 ARTIFACT_NAMES = frozenset({MODEL_FILE, CARD_FILE, REFERENCE_FILE})
 
 
-def _parse(data: bytes, where: str) -> dict[str, Any]:
+MAX_POINTER_BYTES = 1_000_000  # champion.json, an alias, an event
+MAX_MANIFEST_BYTES = 64_000_000  # a manifest with a profile of many columns and 1,000 sampled predictions
+
+
+def _parse(data: bytes, where: str, limit: int = MAX_POINTER_BYTES) -> dict[str, Any]:
+    from ml_action.safejson import BadJSON, loads
+
     try:
-        value = json.loads(data)
-    except (UnicodeDecodeError, ValueError):
-        raise DamagedObject(where, "it is not valid JSON") from None
+        value = loads(data, limit=limit)
+    except BadJSON as exc:
+        raise DamagedObject(where, f"it {exc}") from None
     if not isinstance(value, dict):
         raise DamagedObject(where, f"it holds a JSON {_kind(value)}, not an object")
     return value
@@ -135,7 +141,7 @@ def _check_links(pointer: dict[str, Any], where: str, texts: tuple[str, ...]) ->
 
 def parse_manifest(data: bytes, where: str, version: str) -> dict[str, Any]:
     """A version's ``manifest.json``: its own version id, and artifacts from the fixed set with their sha256."""
-    manifest = _parse(data, where)
+    manifest = _parse(data, where, MAX_MANIFEST_BYTES)
     if check_version(_expect(manifest, "version", str, where, required=True), where) != version:
         raise DamagedObject(where, f"`version` is {_show(manifest['version'])} in the folder of {version}")
     artifacts = _expect(manifest, "artifacts", dict, where, required=True)
@@ -174,6 +180,12 @@ def parse_manifest(data: bytes, where: str, version: str) -> dict[str, Any]:
     if manifest.get("git") is not None:
         _expect(manifest["git"], "sha", str, where)
     _check_snapshots(manifest, where)
+    from ml_action.record_check import BadField, check_fields
+
+    try:
+        check_fields(manifest)
+    except BadField as exc:
+        raise DamagedObject(where, str(exc)) from None
     return manifest
 
 
