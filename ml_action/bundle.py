@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ml_action.artifacts import MODEL_FILE, sha256_file
 from ml_action.config import Config
 from ml_action.errors import DamagedObject, UserError
+from ml_action.escape import shown
 from ml_action.registry.schema import SHA256_RE
 from ml_action.workspace import confine
 
@@ -182,8 +183,7 @@ def _bad(name: str, problem: str) -> UserError:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=True, default=str)
-    return text if len(text) <= 40 else text[:40] + "…"
+    return shown(value)
 
 
 def _field(obj: dict[str, Any], key: str, types: type | tuple[type, ...], name: str, required: bool = True) -> Any:

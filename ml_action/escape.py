@@ -14,11 +14,13 @@ One module, one function per destination:
   the value holds a backtick, ``|``, ``<``, ``>``, ``&`` or ``@``, so no raw ``</details>`` is ever written).
 - ``mermaid``: a label inside a quoted Mermaid string in a fenced block.
 - ``clip_strings``: every string in a JSON-like structure clipped (what the manifest stores).
+- ``shown``: an untrusted value inside an error message: JSON, ASCII, one line, at most 40 characters.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 from typing import Any
@@ -122,3 +124,9 @@ def clip_strings(obj: Any, limit: int = LIMIT) -> Any:
     if isinstance(obj, list | tuple):
         return [clip_strings(v, limit) for v in obj]
     return obj
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A short, single-line rendering of an untrusted value for a message (never its raw text)."""
+    text = json.dumps(value, ensure_ascii=True, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -12,8 +12,9 @@ field and what is wrong; ``registry.schema`` and ``bundle`` turn it into their o
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from ml_action.escape import shown as _show
 
 MAX_COLUMNS = 1_000_000  # names in `features`, columns in a profile
 MAX_CLASSES = 100_000
@@ -23,11 +24,6 @@ PROFILE_KINDS = ("numeric", "categorical", "boolean", "datetime")
 
 class BadField(ValueError):
     """A record field of the wrong type or size; the message is ``<field> is …``."""
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=True, default=str)
-    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def _number(value: Any) -> bool:

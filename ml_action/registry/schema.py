@@ -9,12 +9,12 @@ from values that passed these checks, and ``confined`` checks the result once mo
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from ml_action.errors import DamagedObject
+from ml_action.escape import shown
 
 __all__ = ["DamagedObject", "confined", "parse_alias", "parse_event", "parse_manifest", "parse_pointer"]
 
@@ -92,9 +92,7 @@ def check_sha256(value: Any, where: str, field: str = "sha256") -> str:
 
 
 def _show(value: Any) -> str:
-    """A short, single-line rendering of an untrusted value for a message (never its raw text)."""
-    text = json.dumps(value, ensure_ascii=True, default=str)
-    return text if len(text) <= 40 else text[:40] + "…"
+    return shown(value)
 
 
 def parse_pointer(data: bytes, where: str) -> dict[str, Any]:
