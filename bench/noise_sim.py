@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 PRIMARY = "f1_macro"
-SLACK_PCT = 5.0  # the monitor's default slack (ml_action.monitor.DEFAULT_MONITOR_SLACK_PCT)
+SLACK_PCT = 5.0  # the monitor's default slack (ml_action.monitor_rules.DEFAULT_MONITOR_SLACK_PCT)
 CONFIDENCE = 0.95
 FEATURES = ["income", "debt_ratio", "age", "utilisation", "late_payments", "region", "product"]
 INFORMATIVE = ["debt_ratio", "late_payments"]  # the two strongest terms of the logit

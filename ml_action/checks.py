@@ -1,16 +1,22 @@
-"""Trust in the numbers for one run: the data profile, drift against the champion's training data,
-leakage warnings and the paired bootstrap interval of the primary metric, turned into report sections,
-gate results and outputs. Glue between ``drift``/``stats`` (pure) and the modes."""
+"""The data checks of one run: the training rows' profile, drift against the champion's training data and
+leakage warnings, turned into the report's data section, a gate result (``fail-on-drift``) and outputs;
+and the report's note on an inconclusive verdict. Glue between ``profile``/``drift``/``leakage`` (pure) and
+the evaluation; the intervals are ``decision``'s."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ml_action import escape
-from ml_action.compare import GateResult
-from ml_action.config import Config, Gate
-from ml_action.errors import first_line
+from ml_action.compare import CHECK, GateResult, Verdict
+from ml_action.config import Config
+
+if TYPE_CHECKING:
+    from ml_action.champion import ChampionScore
+    from ml_action.data import Dataset
+    from ml_action.drift import DriftResult
+    from ml_action.runner import Runner
 
 MAX_COLUMNS = 1000  # feature columns the data checks look at; a seeded sample above
 INCONCLUSIVE_ADVICE = (
@@ -21,54 +27,28 @@ INCONCLUSIVE_ADVICE = (
 
 @dataclass
 class Checks:
-    """What the data and confidence checks found."""
+    """What the data checks found: the training rows' profile, leakage warnings, and drift against the
+    champion's stored profile (when it has one)."""
 
     profile: dict[str, Any]
     leakage: list[str] = field(default_factory=list)
-    drift: Any = None  # DriftResult, when a reference profile exists
-    interval: Any = None  # BootstrapResult of the primary metric, when a champion was scored
-    interval_note: str = ""
+    drift: DriftResult | None = None
     sampled_note: str = ""  # set when the checks looked at a sample of the columns
-    # metric -> BootstrapResult for the rules with ``confidence`` (the primary's too); without a champion,
-    # the candidate paired with itself (its own-value interval, for floors); and why a metric has none
-    intervals: dict[str, Any] = field(default_factory=dict)
-    interval_notes: dict[str, str] = field(default_factory=dict)
 
-    def gates(self, config: Config) -> list[GateResult]:
-        """Gate results from the checks: dataset drift (``fail-on-drift``) and ``significant-regression``."""
-        out: list[GateResult] = []
-        if self.drift is not None and config.fail_on_drift:
-            cols = ", ".join(escape.visible(c, 80) for c in self.drift.drifted_columns[:10]) or "none"
-            out.append(
-                GateResult(
-                    "no dataset drift (fail-on-drift)",
-                    "*",
-                    not self.drift.dataset_drift,
-                    f"{len(self.drift.drifted_columns)} of {len(self.drift.columns)} columns drifted "
-                    f"({self.drift.share:.0%}, threshold {config.drift_share:.0%}): {cols}",
-                )
-            )
-        for gate in config.gates:
-            kind = gate.significant_regression
-            if kind is None:
-                continue
-            rule = f"significant-regression: {kind}"
-            if self.interval is None:
-                out.append(
-                    GateResult(rule, "*", True, f"not applied: {self.interval_note or 'no interval'}", note="skipped")
-                )
-                continue
-            iv = self.interval
-            bad = iv.whole_interval_regression
-            reason = (
-                f"95 % interval of the change [{iv.low:+.4g}, {iv.high:+.4g}] is "
-                f"{'entirely a regression' if bad else 'not entirely a regression'}"
-            )
-            if kind == "fail":
-                out.append(GateResult(rule, "*", not bad, reason))
-            else:  # warn: reported, never failing
-                out.append(GateResult(rule, "*", True, reason, note="warning" if bad else ""))
-        return out
+    def gates(self, config: Config) -> tuple[GateResult, ...]:
+        """Gate results from the checks: dataset drift (``fail-on-drift``)."""
+        if self.drift is None or not config.fail_on_drift:
+            return ()
+        cols = ", ".join(escape.visible(c, 80) for c in self.drift.drifted_columns[:10]) or "none"
+        return (
+            GateResult(
+                "no dataset drift (fail-on-drift)",
+                CHECK,
+                not self.drift.dataset_drift,
+                f"{len(self.drift.drifted_columns)} of {len(self.drift.columns)} columns drifted "
+                f"({self.drift.share:.0%}, threshold {config.drift_share:.0%}): {cols}",
+            ),
+        )
 
     def outputs(self) -> dict[str, str]:
         import json
@@ -91,7 +71,9 @@ def sample_columns(names: list[Any], limit: int, seed: int) -> list[Any]:
     return [names[i] for i in picked]
 
 
-def _drift(config: Config, dataset: Any, reference: dict[str, Any], sampled: bool, columns: list[Any]) -> Any:
+def _drift(
+    config: Config, dataset: Dataset, reference: dict[str, Any], sampled: bool, columns: list[Any]
+) -> DriftResult:
     """Drift against the stored profile; over a wide frame (or a sampled reference) on a sample of the
     columns both sides have, with the schema changes still taken from all the columns."""
     from ml_action.drift import compare_profiles
@@ -116,7 +98,7 @@ def _drift(config: Config, dataset: Any, reference: dict[str, Any], sampled: boo
     return drift
 
 
-def run_checks(config: Config, dataset: Any, champion: Any, runner: Any) -> Checks:
+def run_checks(config: Config, dataset: Dataset, champion: ChampionScore | None, runner: Runner) -> Checks:
     """Profile the training rows, look for leakage, and compare with the champion's stored profile.
 
     Over more than ``MAX_COLUMNS`` features the checks look at a seeded sample of them (and say so), so a
@@ -162,74 +144,7 @@ def run_checks(config: Config, dataset: Any, champion: Any, runner: Any) -> Chec
     return checks
 
 
-def confidence(
-    config: Config, dataset: Any, primary: str, preds: Any, champion: Any, checks: Checks, gates: tuple[Gate, ...] = ()
-) -> None:
-    """Paired bootstrap intervals of candidate − champion on the same rows: the primary metric's, and one for
-    each metric a rule with ``confidence`` names (the candidate's own-value interval comes from the same
-    resamples). Without a champion only floors (``min``/``max``) with ``confidence`` need one: the candidate
-    is paired with itself."""
-    from ml_action.errors import UserError
-
-    wanted = [primary, *dict.fromkeys(g.metric for g in gates if g.confidence is not None and g.metric)]
-    floors = {g.metric for g in gates if g.confidence is not None and (g.min is not None or g.max is not None)}
-    compared = champion is not None and champion.comparable and champion.preds is not None
-    for name in dict.fromkeys(wanted):
-        if config.bootstrap == 0:
-            why = "bootstrap is off (`bootstrap: 0`)"
-        elif not compared and name not in floors:
-            why = "no champion scored on these rows"
-        else:
-            other = champion.preds if compared else preds
-            result, why = _paired(config, dataset, name, preds, other)
-            if result is not None:
-                checks.intervals[name] = result
-                if name == primary and compared:
-                    checks.interval = result
-                continue
-            if why.startswith("the candidate") and any(g.metric == name and g.confidence for g in gates):
-                raise UserError(
-                    "gates",
-                    f"a rule on {name} sets `confidence`, but {name} has no interval: {why}",
-                    "Remove `confidence` from that rule, or use a metric the model can compute.",
-                )
-        checks.interval_notes[name] = why
-        if name == primary:
-            checks.interval_note = why
-
-
-def _paired(config: Config, dataset: Any, name: str, preds: Any, other: Any) -> tuple[Any, str]:
-    """One metric's paired bootstrap of ``preds`` against ``other`` on the holdout, or why there is none."""
-    from ml_action.metrics import METRICS, metric_function
-    from ml_action.stats import paired_bootstrap
-
-    metric = METRICS[name]
-    if metric.needs_proba:
-        if preds.proba is None:
-            return None, "the candidate has no class probabilities (predict_proba)"
-        if other.proba is None or list(preds.classes or []) != list(other.classes or []):
-            return None, "the two models' class probabilities are not comparable"
-        a, b = preds.proba, other.proba
-    else:
-        a, b = preds.labels, other.labels
-    classes = preds.classes
-    try:
-        return paired_bootstrap(
-            dataset.y_test.to_numpy(),
-            a,
-            b,
-            metric_function(name, classes),
-            metric.greater_is_better,
-            n_resamples=config.bootstrap,
-            seed=config.seed,
-            metric_name=name,
-            classes=classes,
-        ), ""
-    except (ValueError, TypeError) as exc:  # e.g. labels of different types: the models are not comparable
-        return None, f"the interval could not be computed ({first_line(exc, 200)})"
-
-
-def data_section(checks: Checks, dataset: Any) -> str:
+def data_section(checks: Checks, dataset: Dataset) -> str:
     """The report's data section (rendered from ``templates/data.md.j2`` when there is a reference)."""
     from ml_action.report import render
 
@@ -251,13 +166,7 @@ def data_section(checks: Checks, dataset: Any) -> str:
     return "\n".join([*lines, "", "</details>"])
 
 
-def interval_context(checks: Checks, primary: str) -> dict[str, Any] | None:
-    if checks.interval is None:
-        return None
-    return {**checks.interval.to_dict(), "metric": primary}
-
-
-def inconclusive_note(verdict: Any, on_inconclusive: str) -> str | None:
+def inconclusive_note(verdict: Verdict, on_inconclusive: str) -> str | None:
     """The report's plain-words note on an ``inconclusive`` verdict: why, how many rows, what to do."""
     rules = verdict.inconclusive()
     if not rules or verdict.failed():

@@ -1,5 +1,5 @@
-"""Champion vs candidate on the same rows: the champion re-scored, the comparison table, the gate rules
-and the verdict.
+"""Champion vs candidate on the same rows: the comparison table, the gate rules and the verdict (the one
+function that reaches a decision with them is ``ml_action.decision.decide``).
 
 Without ``confidence`` gate semantics follow MLflow's ``MetricThreshold``: thresholds are inclusive and
 direction aware; ``max-regression`` (absolute) and ``max-regression-pct`` (relative to the champion) bound
@@ -11,20 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ml_action.config import Gate
 from ml_action.decide import FAIL, INCONCLUSIVE, PASS, combine, exit_passes
-from ml_action.errors import UserError, first_line
+from ml_action.errors import UserError
 from ml_action.fmt import sig
-from ml_action.metrics import METRICS, Predictions, check_metric_name
+from ml_action.metrics import METRICS, check_metric_name
 
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from ml_action.registry.base import Registry
-
+# the ``metric`` of a gate result that is a check (drift, the champion comparable), not a rule on one metric
+CHECK = "*"
 # two floats this close count as equal, so 0.81 - 0.80 passes max-regression: 0.01
 EPS = 1e-9
 
@@ -235,23 +231,26 @@ def check_gate(
         if judged:
             out.append(_interval_result(gate, kind, limit, value, old, interval, rule))
             continue
-        worse = regression_of(metric, value, old)
-        if kind == "max-regression":
-            ok = worse <= limit + EPS * max(1.0, abs(old))
-            reason = f"{_change(worse, old, sig(abs(worse)))} (allowed {sig(limit)})"
-        elif kind == "max-regression-pct":
-            pct = worse / abs(old) * 100 if old != 0 else (0.0 if worse <= 0 else float("inf"))
-            ok = pct <= limit + EPS * 100
-            reason = f"{_change(worse, old, f'{abs(pct):.3g} %')} (allowed {sig(limit)} %)"
-        else:
-            gain = -worse
-            ok = gain >= limit - EPS * max(1.0, abs(old))
-            reason = f"improved by {sig(gain)} (needed {sig(limit)})"
+        ok, reason = _point_relative(metric, kind, limit, value, old)
         direction = "higher is better" if up else "lower is better"
         out.append(
             GateResult(rule, metric, ok, f"{metric}: {sig(old)} → {sig(value)}, {reason}; {direction}{fallback}")
         )
     return out
+
+
+def _point_relative(metric: str, kind: str, limit: float, value: float, old: float) -> tuple[bool, str]:
+    """One relative limit (``max-regression[-pct]``, ``min-improvement``) on point values (MLflow's semantics)."""
+    worse = regression_of(metric, value, old)
+    if kind == "max-regression":
+        ok = worse <= limit + EPS * max(1.0, abs(old))
+        return ok, f"{_change(worse, old, sig(abs(worse)))} (allowed {sig(limit)})"
+    if kind == "max-regression-pct":
+        pct = worse / abs(old) * 100 if old != 0 else (0.0 if worse <= 0 else float("inf"))
+        ok = pct <= limit + EPS * 100
+        return ok, f"{_change(worse, old, f'{abs(pct):.3g} %')} (allowed {sig(limit)} %)"
+    gain = -worse
+    return gain >= limit - EPS * max(1.0, abs(old)), f"improved by {sig(gain)} (needed {sig(limit)})"
 
 
 def verdict(
@@ -293,106 +292,3 @@ def validate_gates(gates: tuple[Gate, ...], task: str, n_classes: int | None = N
                     f"'{gate.metric}' needs a binary target, this one has {n_classes} classes",
                     f"Use the macro version, e.g. {gate.metric}_macro.",
                 )
-
-
-# ---------------------------------------------------------------------------------------------- the champion
-
-NOT_PROMOTED = (
-    "a model that cannot be compared with production is not promoted (publish under a new "
-    "`model-name` if the change is deliberate)"
-)
-
-
-@dataclass
-class ChampionScore:
-    """The champion re-scored on labelled rows (the candidate's holdout, or monitor's fresh data)."""
-
-    pointer: dict[str, Any]
-    manifest: dict[str, Any]
-    metrics: dict[str, float] = field(default_factory=dict)
-    notes: dict[str, str] = field(default_factory=dict)
-    missing_features: list[str] = field(default_factory=list)
-    preds: Predictions | None = None
-    comparable: bool = True
-
-    @property
-    def version(self) -> str:
-        return str(self.pointer["version"])
-
-
-def score_champion(
-    registry: Registry,
-    pointer: Mapping[str, Any],
-    rows: pd.DataFrame,
-    target: str,
-    task: str,
-    classes: list[Any] | None,
-    names: list[str],
-    workdir: Path,
-    allow_unsafe: bool = False,
-) -> ChampionScore:
-    """Load the champion (sha256 checked, restricted loader) and score it on ``rows`` (features + ``target``).
-
-    Not comparable (with the reason in ``notes['*']``) when it is another task, predicts another target, its
-    labels share none with these, it needs a column these rows lack, or it cannot predict on them.
-    """
-    from ml_action.metrics import predict, score
-
-    version = pointer["version"]
-    manifest = registry.manifest(version, "registry")
-    result = ChampionScore(pointer=dict(pointer), manifest=manifest)
-    recorded = manifest.get("classes")
-    if manifest.get("task") not in (None, task):
-        result.notes["*"] = f"the champion is a {manifest.get('task')} model; this run is {task}"
-    elif manifest.get("target") not in (None, target):
-        result.notes["*"] = f"the champion predicts '{manifest['target']}', this run '{target}'"
-    elif task == "classification" and recorded and not set(map(str, recorded)) & set(map(str, classes or [])):
-        result.notes["*"] = (
-            f"the champion's labels ({', '.join(map(str, recorded[:5]))}) share none with this "
-            f"data's ({', '.join(map(str, (classes or [])[:5]))}): the target was re-encoded"
-        )
-    if "*" in result.notes:
-        result.comparable = False
-        return result
-    used = manifest.get("features") or []
-    result.missing_features = [c for c in used if c not in rows.columns]
-    if result.missing_features:
-        result.comparable = False
-        return result
-    model = registry.fetch_model(version, manifest, workdir, allow_unsafe)
-    X = rows[used] if used else rows.drop(columns=[target])
-    try:
-        result.preds = predict(model, X, task)
-        result.metrics, result.notes = score(rows[target], result.preds, task, names)
-    except (ValueError, KeyError, TypeError) as exc:
-        result.comparable = False
-        result.notes["*"] = f"the champion could not predict on these rows ({first_line(exc, 200)})"
-    return result
-
-
-def champion_checks(champion: ChampionScore | None, consequence: str = "") -> list[GateResult]:
-    """A failed check when the champion could not be scored; ``consequence`` says what that means here."""
-    if champion is None:
-        return []
-    tail = f"; {consequence}" if consequence else ""
-    if champion.missing_features:
-        cols = ", ".join(champion.missing_features)
-        return [
-            GateResult(
-                "champion features present",
-                "*",
-                False,
-                f"feature(s) {cols} used by champion {champion.version} are missing from the data{tail}",
-            )
-        ]
-    if not champion.comparable:
-        return [
-            GateResult(
-                "champion comparable",
-                "*",
-                False,
-                f"champion {champion.version} could not be scored on these rows: "
-                f"{champion.notes.get('*', 'unknown reason')}{tail}",
-            )
-        ]
-    return []

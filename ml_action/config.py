@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ml_action import inputs
+from ml_action import inputs, s3_settings
 from ml_action.errors import UserError, WorkspaceError, first_line
-from ml_action.inputs import Gate, parse_gates  # noqa: F401  (parse_gates: monitor imports it from here)
+from ml_action.inputs import Gate
 from ml_action.search_space import METHODS as SEARCH_METHODS
 from ml_action.search_space import parse_space
 from ml_action.workspace import confine, resolve_workspace
@@ -191,9 +191,9 @@ class Config:
     allow_unsafe_model_format: bool = setting(
         "false", inputs.boolean, "Allow loading a pickle/joblib champion (runs its code!)."
     )
-    aws_region: str = setting("", inputs.text, "AWS region of the S3 registry (else from the environment).")
+    aws_region: str = setting("", s3_settings.aws_region, "AWS region of the S3 registry (else from the environment).")
     s3_endpoint_url: str = setting(
-        "", inputs.text, "Endpoint of an S3-compatible store (MinIO, R2, ...); path-style addressing."
+        "", s3_settings.endpoint_url, "Endpoint of an S3-compatible store (MinIO, R2, ...); path-style addressing."
     )
     s3_checksum: str = setting(
         "when_supported",
@@ -202,7 +202,7 @@ class Config:
     )
     s3_sse: str = setting("", inputs.s3_sse, "Server-side encryption for uploads: `AES256` or `aws:kms`.")
     s3_kms_key_id: str = setting("", inputs.text, "KMS key id when `s3-sse` is `aws:kms`.")
-    s3_max_attempts: int = setting("5", inputs.integer(minimum=1), "Attempts per S3 request (standard retry mode).")
+    s3_max_attempts: int = setting("5", s3_settings.attempts, "Attempts per S3 request (standard retry mode).")
     s3_conditional_writes: str = setting(
         "verify",
         inputs.choice("verify", "unsupported"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,10 @@ from ml_action.workspace import confine
 
 if TYPE_CHECKING:
     import pandas as pd
+
+Fetch = Callable[[str, str], Path]
+"""Downloads the ``s3://`` file an input (the second argument) names and returns where it is on disk; the
+orchestrator builds it from the registry's S3 settings (``registry.s3_client.data_fetcher``)."""
 
 
 @dataclass
@@ -45,11 +49,8 @@ class Dataset:
         return self.test[self.target]
 
 
-def resolve_data_path(
-    config: Config, value: str, input_name: str, workdir: Path | None = None, env: Mapping[str, str] | None = None
-) -> Path:
-    """The local file for ``value``: a path in the workspace, or ``s3://bucket/key`` downloaded into ``workdir``
-    with the registry's S3 settings (credentials, endpoint, region)."""
+def resolve_data_path(config: Config, value: str, input_name: str, fetch: Fetch | None = None) -> Path:
+    """The local file for ``value``: a path in the workspace, or ``s3://bucket/key`` downloaded by ``fetch``."""
     if not value:
         looked = no_config_file(config) if input_name == "data" else ""
         raise WorkspaceError(
@@ -60,12 +61,9 @@ def resolve_data_path(
             config.workspace,
         )
     if value[:5].lower() == "s3://":
-        import tempfile
-
-        from ml_action.registry.s3_client import read_s3_uri
-
-        folder = (workdir or Path(tempfile.mkdtemp(prefix="ml-action-data-"))) / "s3-data" / input_name
-        return read_s3_uri(value, config, folder / value.rstrip("/").rsplit("/", 1)[-1], env or {}, input_name)
+        if fetch is None:
+            raise UserError(input_name, f"'{value}' is in S3, which this command does not read", "Use a local file.")
+        return fetch(value, input_name)
     path = confine(config.workspace, value, input_name)
     if not path.is_file():
         raise WorkspaceError(
@@ -156,11 +154,9 @@ def _check_target(config: Config, y: pd.Series, task: str, input_name: str) -> N
         )
 
 
-def load_dataset(config: Config, workdir: Path | None = None, env: Mapping[str, str] | None = None) -> Dataset:
-    """Load, check and split the data the config names (``s3://`` files are downloaded into ``workdir``)."""
-    from sklearn.model_selection import train_test_split
-
-    data_path = resolve_data_path(config, config.data, "data", workdir, env)
+def load_dataset(config: Config, fetch: Fetch | None = None) -> Dataset:
+    """Load, check and split the data the config names (``s3://`` files are downloaded by ``fetch``)."""
+    data_path = resolve_data_path(config, config.data, "data", fetch)
     frame, data_sha = read_hashed(data_path, "data", config.csv_separator)
     features = select_features(config, frame)
     # every column stays: the champion may use one the candidate leaves out (X_* take the features)
@@ -169,49 +165,13 @@ def load_dataset(config: Config, workdir: Path | None = None, env: Mapping[str, 
         frame = frame[labelled].reset_index(drop=True)
     task = config.task if config.task != "auto" else infer_task(frame[config.target])
     _check_target(config, frame[config.target], task, "data")
-    fingerprints = {"train": {**fingerprint(data_path, frame, data_sha), "source": config.data}}
+    train_fp = {**fingerprint(data_path, frame, data_sha), "source": config.data}
     if config.test_data:
-        test_path = resolve_data_path(config, config.test_data, "test-data", workdir, env)
-        test, test_sha = read_hashed(test_path, "test-data", config.csv_separator)
-        missing = [c for c in [*features, config.target] if c not in test.columns]
-        if missing:
-            raise UserError(
-                "test-data",
-                f"column(s) {', '.join(missing)} missing from '{config.test_data}'",
-                "The holdout needs the same columns as the training data.",
-            )
-        test = test[test[config.target].notna()].reset_index(drop=True)
-        if len(test) == 0:
-            raise UserError("test-data", "has no labelled rows", "Give a holdout with target values.")
-        train = frame
-        fingerprints["test"] = {**fingerprint(test_path, test, test_sha), "source": config.test_data}
+        train, (test, test_fp) = frame, _holdout_file(config, features, fetch)
     else:
-        if len(frame) < 4:
-            raise UserError("data", f"has only {len(frame)} labelled rows", "Give at least a few dozen rows.")
-        stratify = None
-        if task == "classification":
-            counts = frame[config.target].value_counts()
-            n_test = max(1, round(len(frame) * config.test_size))
-            if counts.min() >= 2 and n_test >= len(counts) and len(frame) - n_test >= len(counts):
-                stratify = frame[config.target]
-        try:
-            train, test = train_test_split(
-                frame, test_size=config.test_size, random_state=config.seed, stratify=stratify
-            )
-        except (ValueError, TypeError) as exc:
-            raise UserError(
-                "test-size",
-                f"cannot split {len(frame)} rows with test-size {config.test_size} ({exc})",
-                "Use a test-size that leaves rows on both sides.",
-            ) from None
-        train, test = train.reset_index(drop=True), test.reset_index(drop=True)
-        fingerprints["test"] = {
-            "split_of": "data",
-            "test_size": config.test_size,
-            "seed": config.seed,
-            "rows": int(len(test)),
-        }
-        fingerprints["train"] = {**fingerprints["train"], "split_rows": int(len(train))}
+        train, test = _random_split(config, frame, task)
+        test_fp = {"split_of": "data", "test_size": config.test_size, "seed": config.seed, "rows": int(len(test))}
+        train_fp["split_rows"] = int(len(train))
     classes = None
     if task == "classification":
         _check_target(config, train[config.target], task, "data")
@@ -222,16 +182,54 @@ def load_dataset(config: Config, workdir: Path | None = None, env: Mapping[str, 
         target=config.target,
         features=features,
         task=task,
-        fingerprints=fingerprints,
+        fingerprints={"train": train_fp, "test": test_fp},
         classes=classes,
     )
 
 
-def load_scoring_frame(
-    config: Config, workdir: Path | None = None, env: Mapping[str, str] | None = None
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _holdout_file(config: Config, features: list[str], fetch: Fetch | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The labelled rows of ``test-data``, with its fingerprint; it must have the features and the target."""
+    test_path = resolve_data_path(config, config.test_data, "test-data", fetch)
+    test, test_sha = read_hashed(test_path, "test-data", config.csv_separator)
+    missing = [c for c in [*features, config.target] if c not in test.columns]
+    if missing:
+        raise UserError(
+            "test-data",
+            f"column(s) {', '.join(missing)} missing from '{config.test_data}'",
+            "The holdout needs the same columns as the training data.",
+        )
+    test = test[test[config.target].notna()].reset_index(drop=True)
+    if len(test) == 0:
+        raise UserError("test-data", "has no labelled rows", "Give a holdout with target values.")
+    return test, {**fingerprint(test_path, test, test_sha), "source": config.test_data}
+
+
+def _random_split(config: Config, frame: pd.DataFrame, task: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``test-size`` of the rows as the holdout, seeded; stratified on the classes when each can be on both sides."""
+    from sklearn.model_selection import train_test_split
+
+    if len(frame) < 4:
+        raise UserError("data", f"has only {len(frame)} labelled rows", "Give at least a few dozen rows.")
+    stratify = None
+    if task == "classification":
+        counts = frame[config.target].value_counts()
+        n_test = max(1, round(len(frame) * config.test_size))
+        if counts.min() >= 2 and n_test >= len(counts) and len(frame) - n_test >= len(counts):
+            stratify = frame[config.target]
+    try:
+        train, test = train_test_split(frame, test_size=config.test_size, random_state=config.seed, stratify=stratify)
+    except (ValueError, TypeError) as exc:
+        raise UserError(
+            "test-size",
+            f"cannot split {len(frame)} rows with test-size {config.test_size} ({exc})",
+            "Use a test-size that leaves rows on both sides.",
+        ) from None
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def load_scoring_frame(config: Config, fetch: Fetch | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The whole ``data`` file as one labelled frame (monitor mode scores on all of it)."""
-    path = resolve_data_path(config, config.data, "data", workdir, env)
+    path = resolve_data_path(config, config.data, "data", fetch)
     frame, sha = read_hashed(path, "data", config.csv_separator)
     if config.target not in frame.columns:
         raise UserError(

@@ -2,7 +2,8 @@
 
 One module, one function per destination:
 
-- ``clip``: at most ``limit`` characters, with a marker saying how much was cut (every other function clips).
+- ``clip``: at most ``limit`` characters, with a marker saying how much was cut (every function clips but the
+  short labels below, which cut with ``…``).
 - ``visible``: one line, control characters and line breaks written as visible escapes (``\\n``, ``\\x1b``).
 - ``log_line``: a line for stdout that the Actions runner cannot take for a workflow command. The runner
   (``ActionCommandManager``) runs a line whose start, after .NET ``TrimStart``, is ``::`` (``TryParseV2``)
@@ -12,20 +13,30 @@ One module, one function per destination:
   ``<``/``>``/``&`` as entities (no HTML, no ``</details>``), ``@`` mentions broken by a word joiner.
 - ``code``: a value shown as code, safe in a table cell too (a backtick span, or ``<code>`` with entities when
   the value holds a backtick, ``|``, ``<``, ``>``, ``&`` or ``@``, so no raw ``</details>`` is ever written).
+- ``label``: a short label from the data (a class name) as inline code in a table cell: cut with ``…``,
+  ``_(empty)_`` when empty; ``label_html`` the same inside an HTML element (``<summary>``), always ``<code>``.
+- ``code_text``: text for inside a backtick span that a template writes (a search's parameter values).
 - ``mermaid``: a label inside a quoted Mermaid string in a fenced block.
 - ``clip_strings``: every string in a JSON-like structure clipped (what the manifest stores).
 - ``shown``: an untrusted value inside an error message: JSON, ASCII, one line, at most 40 characters.
+
+Short labels (``label``, ``label_html``, ``code_text``, ``mermaid``) are one line with every hidden character
+(controls, format characters such as bidi overrides and zero-width spaces, line separators) written as a
+space, backticks as ``'``, trimmed and cut to their limit with ``…``: a column header or a chart label has no
+room for ``clip``'s marker.
 """
 
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import re
 import unicodedata
 from typing import Any
 
 LIMIT = 300  # characters of one value in a report, a log line or the manifest
+LABEL_LIMIT = 30  # characters of a class name in a table header or a cell
 COMMAND_PREFIX = "› "  # shown before a data line that would otherwise start with ``::``
 _BREAKS = re.compile(r"\r\n|\r|\n")
 _MD_SPECIAL = re.compile(r"([\\*~\[\]|#])")
@@ -34,6 +45,7 @@ _LOOSE_UNDERSCORES = re.compile(r"(?<![A-Za-z0-9_])_+|_+(?![A-Za-z0-9_])")
 _MENTION = re.compile(r"@(?=\w)")
 WORD_JOINER = "\u2060"
 _NOT_IN_BACKTICKS = re.compile(r"[`|<>&@]")  # such values are shown as <code> with entities instead
+_NOT_IN_MERMAID = re.compile(r"[\"`<>%#;{}\\]")  # quotes, markup, entity codes (#quot;), comments (%%)
 
 
 def clip(value: Any, limit: int = LIMIT) -> str:
@@ -106,13 +118,51 @@ def code(value: Any, limit: int = LIMIT) -> str:
     text = visible(value, limit)
     if text and not _NOT_IN_BACKTICKS.search(text) and text.strip() == text:
         return f"`{text}`"
-    return "<code>" + html.escape(text).replace("|", "&#124;").replace("@", "&#64;") + "</code>"
+    return _code_element(text)
+
+
+def _code_element(text: str, quote: bool = True) -> str:
+    """``<code>`` with ``& < >`` (and with ``quote`` the quotes), ``|`` and ``@`` as entities: no HTML, no
+    column break, no mention."""
+    return "<code>" + html.escape(text, quote=quote).replace("|", "&#124;").replace("@", "&#64;") + "</code>"
+
+
+def _short(value: Any, limit: int) -> str:
+    """One short line: each run of hidden characters one space, backticks as ``'``, trimmed, at most
+    ``limit`` characters (a cut ends with ``…``)."""
+    text = value if isinstance(value, str) else str(value)
+    if not text.isprintable():
+        text = "".join(" " if hidden else "".join(run) for hidden, run in itertools.groupby(text, _hidden))
+    text = text.replace("`", "'").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def label(value: Any, limit: int = LABEL_LIMIT) -> str:
+    """A label from the data as inert inline code for a table cell: in backticks when that is safe, else in
+    ``<code>`` with entities as ``code`` writes it (quotes left as they are); ``_(empty)_`` when empty."""
+    text = _short(value, limit)
+    if not text:
+        return "_(empty)_"
+    if not _NOT_IN_BACKTICKS.search(text):
+        return f"`{text}`"
+    return _code_element(text, quote=False)
+
+
+def label_html(value: Any, limit: int = LABEL_LIMIT) -> str:
+    """A label from the data as ``<code>`` inside an HTML element such as ``<summary>``, where Markdown is
+    not rendered (so never backticks)."""
+    return _code_element(_short(value, limit))
+
+
+def code_text(value: Any, limit: int = 80) -> str:
+    """Text for inside a backtick span a template writes, in a table cell or a line: one short line, no
+    backtick, ``|`` as ``¦`` (a backslash would show outside a table)."""
+    return _short(value, limit).replace("|", "¦")
 
 
 def mermaid(value: Any, limit: int = 40) -> str:
-    """A label for a quoted Mermaid string: one line, no quote, backtick, or markup characters."""
-    text = visible(value, limit)
-    return re.sub(r"[\"`<>%#;{}\\]", "'", text)
+    """A label for a quoted Mermaid string: one short line, no quote, backtick, or markup characters."""
+    return _NOT_IN_MERMAID.sub("'", _short(value, limit))
 
 
 def clip_strings(obj: Any, limit: int = LIMIT) -> Any:

@@ -1,58 +1,241 @@
-"""One evaluation: train the candidate, re-score the champion on the same holdout rows, run the data and
-confidence checks, apply the gates, and gather what the report templates need. Used by the ``evaluate``
-and ``publish`` modes; it publishes nothing and posts nothing."""
+"""One evaluation: train the candidate, re-score the champion on the same holdout rows, run the data checks
+and decide (``decision.decide``). Returns a typed ``Evaluation``; the report context, the manifest, the
+result bundle and the outputs are each built from it by one function elsewhere (``evaluation_report``,
+``version_fields``). Used by the ``evaluate`` and ``publish`` modes; it publishes nothing and posts nothing."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_action import checks, escape, pictures
-from ml_action.compare import NOT_PROMOTED, ChampionScore, Row, Verdict
-from ml_action.config import Config, Gate, require
+from ml_action import checks
+from ml_action.config import Config, require
+from ml_action.decision import Decision, Holdout, Rules, decide
 from ml_action.errors import UserError
 from ml_action.metrics import Predictions
-from ml_action.report import report_target
 from ml_action.runner import Runner
 
 if TYPE_CHECKING:
+    from ml_action.champion import ChampionScore
     from ml_action.cluster import Place
-    from ml_action.data import Dataset
+    from ml_action.compare import Verdict
+    from ml_action.data import Dataset, Fetch
     from ml_action.registry.base import Registry
+    from ml_action.search import SearchResult
 
 
-@dataclass
+@dataclass(frozen=True)
+class Candidate:
+    """The model this run trained, and what it did on the holdout."""
+
+    model: Any
+    estimator: str  # ``model.describe``: the pipeline's steps
+    params: dict[str, Any]  # the fixed parameters and a search's choice: what ``reproduce`` rebuilds
+    preds: Predictions
+    metrics: dict[str, float]
+    metric_notes: dict[str, str]  # why a metric is missing or special (``metrics.score``)
+    fit_seconds: float
+    cv: dict[str, Any] | None = None
+    search: SearchResult | None = None
+
+    @property
+    def estimator_params(self) -> dict[str, str]:
+        """Every parameter of the fitted estimator as the report's table shows it (``repr``), the given ones last."""
+        return {**params_table(self.model), **{k: repr(v) for k, v in self.params.items()}}
+
+
+@dataclass(frozen=True)
 class Evaluation:
-    """Everything one evaluation learned; ``context`` is what the report templates see."""
+    """Everything one evaluation learned: the data, the candidate, the champion re-scored on the same rows,
+    the data checks and the decision, with where it ran and how long each stage took."""
 
     config: Config
     dataset: Dataset
-    model: Any
-    primary: str
-    metrics: dict[str, float]
-    preds: Predictions
+    rules: Rules
+    candidate: Candidate
     champion: ChampionScore | None
-    verdict: Verdict
-    context: dict[str, Any]
     checks: checks.Checks
+    decision: Decision
+    compute: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def primary(self) -> str:
+        return self.rules.primary
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.decision.verdict
+
+    @property
+    def passed(self) -> bool:
+        """Whether the job passes and ``publish`` may promote (``on-inconclusive`` settles the middle)."""
+        return self.decision.ok(self.rules.on_inconclusive)
+
+    @property
+    def holdout(self) -> Holdout:
+        ds = self.dataset
+        return Holdout(ds.test, ds.target, ds.task, ds.classes)
 
 
-def gates_with_default(config: Config, primary: str) -> tuple[tuple[Gate, ...], str | None]:
-    """Unless a rule names the primary metric, guard it: the candidate may not be worse than the champion,
-    judged on the paired interval at the default confidence (a point comparison would fail on noise)."""
-    from ml_action.decide import DEFAULT_CONFIDENCE
+def train_and_compare(config: Config, runner: Runner, registry: Registry, workdir: Path, fetch: Fetch) -> Evaluation:
+    """Train the candidate, re-score the champion on the same rows, check the data and decide; ``fetch``
+    downloads ``s3://`` data (``data.Fetch``). Every joblib-parallel part runs where ``dask-scheduler`` says
+    (``ml_action.cluster``), connected before any work."""
+    from ml_action.cluster import connect
+    from ml_action.posting import check_targets
 
-    if any(g.metric == primary for g in config.gates):
-        return config.gates, None
-    note = (
-        f"No gate names the primary metric {primary}, so the default rule applies: the candidate may not "
-        f"be worse than the champion on it (`max-regression: 0`, `confidence: {DEFAULT_CONFIDENCE}`)."
+    require(config, "data", "target")
+    check_targets(config)  # a bad report-path or comment-file fails before any work
+    with connect(config.dask_scheduler, runner) as place:
+        return _train_and_compare(config, runner, registry, workdir, fetch, place)
+
+
+def _train_and_compare(
+    config: Config, runner: Runner, registry: Registry, workdir: Path, fetch: Fetch, place: Place
+) -> Evaluation:
+    timings: dict[str, float] = {}
+    with _stage(runner, "Load data", timings):
+        dataset, rules, names = _load(config, runner, fetch)
+    with _stage(runner, "Build model", timings):
+        from ml_action.model import describe, make_candidate
+
+        model, params, prefix = make_candidate(config, dataset.task, dataset.X_train)
+        runner.info(f"estimator: {describe(model)}")
+    searched = None
+    if config.search:
+        with _stage(runner, f"Search ({config.search_method})", timings):
+            searched, params = _search(config, runner, dataset, model, params, prefix, rules.primary, place)
+    cv = None
+    if config.cv:
+        with _stage(runner, f"Cross-validate ({config.cv} folds)", timings):
+            cv = cross_validate(model, dataset, config.cv, config.seed, names, runner)
+    with _stage(runner, "Train candidate", timings):
+        candidate = _train(runner, dataset, model, params, names, rules.primary, cv, searched)
+    with _stage(runner, "Score the champion", timings):
+        champion = _champion(config, runner, registry, dataset, names, rules.primary, workdir)
+    with _stage(runner, "Data checks and confidence", timings):
+        found = checks.run_checks(config, dataset, champion, runner)
+        holdout = Holdout(dataset.test, dataset.target, dataset.task, dataset.classes)
+        decision = decide(holdout, candidate.preds, candidate.metrics, champion, rules, found.gates(config))
+        if (iv := decision.intervals.primary) is not None:
+            runner.info(
+                f"{rules.primary}: candidate − champion = {iv.observed:+.4g}, 95 % interval "
+                f"[{iv.low:+.4g}, {iv.high:+.4g}]: {iv.direction}"
+            )
+    return Evaluation(config, dataset, rules, candidate, champion, found, decision, place.as_dict(), timings)
+
+
+@contextlib.contextmanager
+def _stage(runner: Runner, title: str, timings: dict[str, float]) -> Iterator[None]:
+    """One log group, its duration kept in ``timings``."""
+    started = time.perf_counter()
+    with runner.group(title):
+        yield
+    timings[title] = time.perf_counter() - started
+
+
+def _load(config: Config, runner: Runner, fetch: Fetch) -> tuple[Dataset, Rules, list[str]]:
+    """The dataset, the rules the decision uses (gates checked against the task) and the metric names."""
+    from ml_action import metrics as m
+    from ml_action.compare import validate_gates
+    from ml_action.data import load_dataset
+    from ml_action.tables import describe_separators
+
+    dataset = load_dataset(config, fetch)
+    runner.info(
+        f"{dataset.task}: {len(dataset.train)} training rows, {len(dataset.test)} holdout rows, "
+        f"{len(dataset.features)} features"
     )
-    return (*config.gates, Gate(metric=primary, max_regression=0.0, confidence=DEFAULT_CONFIDENCE)), note
+    if separators := describe_separators(dataset.fingerprints, config.csv_separator):
+        runner.info(separators)
+    n_classes = len(dataset.classes) if dataset.classes else None
+    primary = m.primary_metric(config.primary_metric, dataset.task, n_classes)
+    validate_gates(config.gates, dataset.task, n_classes)
+    return dataset, Rules.of(config, primary), m.metrics_for(dataset.task, n_classes)
+
+
+def _search(
+    config: Config,
+    runner: Runner,
+    dataset: Dataset,
+    model: Any,
+    params: dict[str, Any],
+    prefix: str,
+    primary: str,
+    place: Place,
+) -> tuple[SearchResult, dict[str, Any]]:
+    """Run the search; the model keeps the chosen parameters, which join the fixed ones."""
+    from ml_action import search
+
+    searched = search.run(
+        model,
+        config.search,
+        prefix,
+        config.search_method,
+        config.search_iter,
+        config.cv,
+        config.seed,
+        dataset,
+        primary,
+        place,
+        runner,
+    )
+    model.set_params(**{prefix + k: v for k, v in searched.chosen.items()})
+    return searched, search.chosen_params(params, searched)
+
+
+def _train(
+    runner: Runner,
+    dataset: Dataset,
+    model: Any,
+    params: dict[str, Any],
+    names: list[str],
+    primary: str,
+    cv: dict[str, Any] | None,
+    searched: SearchResult | None,
+) -> Candidate:
+    """Fit on the training part and score on the holdout."""
+    from ml_action import metrics as m
+    from ml_action.model import checked_predict, describe, fit
+
+    started = time.perf_counter()
+    with runner.heartbeat("fitting"):  # a long fit (no cap on sizes) stays visible in the log
+        model = fit(model, dataset.X_train, dataset.y_train)
+    fit_seconds = time.perf_counter() - started
+    preds = checked_predict(model, dataset.X_test, dataset.task)
+    metrics, notes = m.score(dataset.y_test, preds, dataset.task, names)
+    runner.info(f"fitted in {fit_seconds:.2f} s; {primary} = {metrics.get(primary)}")
+    return Candidate(model, describe(model), params, preds, metrics, notes, fit_seconds, cv, searched)
+
+
+def _champion(
+    config: Config, runner: Runner, registry: Registry, dataset: Dataset, names: list[str], primary: str, workdir: Path
+) -> ChampionScore | None:
+    """The champion re-scored on the holdout, or ``None`` when there is none yet."""
+    from ml_action.rescore import score_champion
+
+    pointer, _ = registry.champion()
+    if pointer is None:
+        runner.info(f"no champion in {registry.uri} yet")
+        return None
+    champion = score_champion(
+        registry,
+        pointer,
+        dataset.test,
+        dataset.target,
+        dataset.task,
+        dataset.classes,
+        names,
+        workdir,
+        config.allow_unsafe_model_format,
+    )
+    runner.info(f"champion {champion.version}: {primary} = {champion.metrics.get(primary)}")
+    return champion
 
 
 def cross_validate(
@@ -91,222 +274,10 @@ def cross_validate(
 
 
 def params_table(model: Any) -> dict[str, str]:
+    """The estimator's own parameters (``get_params(deep=True)``) as ``repr``, nested estimators left out."""
     out = {}
     for key, value in sorted(model.get_params(deep=True).items()):
         if hasattr(value, "get_params") or isinstance(value, (list, tuple)) and value and isinstance(value[0], tuple):
             continue
         out[key] = repr(value)
     return out
-
-
-def train_and_compare(
-    config: Config, runner: Runner, registry: Registry, workdir: Path, aws_env: Mapping[str, str]
-) -> Evaluation:
-    """Train the candidate, re-score the champion on the same rows, compare and apply the gates;
-    ``aws_env`` (the run context's AWS_* variables) lets ``s3://`` data be read. Every joblib-parallel part
-    runs where ``dask-scheduler`` says (``ml_action.cluster``), connected before any work."""
-    from ml_action.cluster import connect
-
-    require(config, "data", "target")
-    report_target(config)  # a bad report-path fails before any work
-    with connect(config.dask_scheduler, runner) as place:
-        ev = _train_and_compare(config, runner, registry, workdir, aws_env, place)
-    ev.context["compute"] = place.as_dict()
-    return ev
-
-
-def _train_and_compare(
-    config: Config, runner: Runner, registry: Registry, workdir: Path, aws_env: Mapping[str, str], place: Place
-) -> Evaluation:
-    from ml_action import metrics as m
-    from ml_action import search
-    from ml_action.compare import champion_checks, compare, score_champion, validate_gates, verdict
-    from ml_action.data import load_dataset
-    from ml_action.model import checked_predict, describe, fit, make_candidate
-    from ml_action.tables import describe_separators
-
-    with runner.group("Load data"):
-        dataset = load_dataset(config, workdir, aws_env)
-        runner.info(
-            f"{dataset.task}: {len(dataset.train)} training rows, {len(dataset.test)} holdout rows, "
-            f"{len(dataset.features)} features"
-        )
-        if separators := describe_separators(dataset.fingerprints, config.csv_separator):
-            runner.info(separators)
-        n_classes = len(dataset.classes) if dataset.classes else None
-        primary = m.primary_metric(config.primary_metric, dataset.task, n_classes)
-        validate_gates(config.gates, dataset.task, n_classes)
-        names = m.metrics_for(dataset.task, n_classes)
-    with runner.group("Build model"):
-        model, params, prefix = make_candidate(config, dataset.task, dataset.X_train)
-        runner.info(f"estimator: {describe(model)}")
-    searched = None
-    if config.search:
-        with runner.group(f"Search ({config.search_method})"):
-            searched = search.run(
-                model,
-                config.search,
-                prefix,
-                config.search_method,
-                config.search_iter,
-                config.cv,
-                config.seed,
-                dataset,
-                primary,
-                place,
-                runner,
-            )
-            model.set_params(**{prefix + k: v for k, v in searched.chosen.items()})
-            params = search.chosen_params(params, searched)
-    cv = None
-    if config.cv:
-        with runner.group(f"Cross-validate ({config.cv} folds)"):
-            cv = cross_validate(model, dataset, config.cv, config.seed, names, runner)
-    with runner.group("Train candidate"):
-        started = time.perf_counter()
-        with runner.heartbeat("fitting"):  # a long fit (no cap on sizes) stays visible in the log
-            model = fit(model, dataset.X_train, dataset.y_train)
-        fit_seconds = time.perf_counter() - started
-        preds = checked_predict(model, dataset.X_test, dataset.task)
-        metrics, notes = m.score(dataset.y_test, preds, dataset.task, names)
-        runner.info(f"fitted in {fit_seconds:.2f} s; {primary} = {metrics.get(primary)}")
-    with runner.group("Score the champion"):
-        pointer, _ = registry.champion()
-        champion = None
-        if pointer is None:
-            runner.info(f"no champion in {registry.uri} yet")
-        else:
-            champion = score_champion(
-                registry,
-                pointer,
-                dataset.test,
-                dataset.target,
-                dataset.task,
-                dataset.classes,
-                names,
-                workdir,
-                config.allow_unsafe_model_format,
-            )
-            runner.info(f"champion {champion.version}: {primary} = {champion.metrics.get(primary)}")
-    gates, default_note = gates_with_default(config, primary)
-    with runner.group("Data checks and confidence"):
-        found = checks.run_checks(config, dataset, champion, runner)
-        checks.confidence(config, dataset, primary, preds, champion, found, gates)
-        if found.interval is not None:
-            iv = found.interval
-            runner.info(
-                f"{primary}: candidate − champion = {iv.observed:+.4g}, 95 % interval "
-                f"[{iv.low:+.4g}, {iv.high:+.4g}]: {iv.direction}"
-            )
-    champ_metrics = champion.metrics if champion and champion.comparable else None
-    result = verdict(
-        gates,
-        metrics,
-        champ_metrics,
-        dataset.task,
-        extra=[*champion_checks(champion, NOT_PROMOTED), *found.gates(config)],
-        intervals=found.intervals,
-        interval_notes=found.interval_notes,
-    )
-    rows = compare(metrics, champ_metrics)
-    context = _context(
-        config, dataset, model, params, primary, rows, result, champion, cv, fit_seconds, notes, default_note
-    )
-    context["profile"] = found.profile
-    context["interval"] = checks.interval_context(found, primary)
-    context["interval_note"] = found.interval_note
-    note = checks.inconclusive_note(result, config.on_inconclusive)
-    if note:
-        context["notes"].append(note)
-    context["sections"] = [checks.data_section(found, dataset)]
-    context["sections"].append(pictures.section(dataset.task, dataset.y_test, preds, champion, dataset.classes))
-    context["model_params"] = params  # fixed + chosen by the search: what `reproduce` rebuilds
-    context["search"] = searched.context() if searched else None
-    context["search_record"] = searched.record() if searched else None
-    return Evaluation(config, dataset, model, primary, metrics, preds, champion, result, context, found)
-
-
-def _context(
-    config: Config,
-    dataset: Dataset,
-    model: Any,
-    params: dict[str, Any],
-    primary: str,
-    rows: list[Row],
-    result: Verdict,
-    champion: ChampionScore | None,
-    cv: dict[str, Any] | None,
-    fit_seconds: float,
-    notes: dict[str, str],
-    default_note: str | None,
-) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    from ml_action.model import describe
-    from ml_action.report import headline, mermaid_chart
-
-    champion_version = champion.version if champion else None
-    report_notes = []
-    if champion and not champion.comparable and "*" in champion.notes:
-        report_notes.append(
-            f"Champion {escape.code(champion.version)} was not compared: {escape.md(champion.notes['*'], 1000)}."
-        )
-    if champion and champion.missing_features:
-        missing = champion.missing_features
-        more = f" and {len(missing) - 20:,} more" if len(missing) > 20 else ""
-        report_notes.append(
-            f"Champion {escape.code(champion.version)} could not be scored: it uses "
-            f"{', '.join(escape.code(c, 100) for c in missing[:20])}{more}, missing from this data."
-        )
-    if default_note and champion_version:
-        report_notes.append(default_note)
-    metric_notes = {"candidate": notes}
-    if champion and champion.comparable and champion.notes:
-        metric_notes["champion"] = champion.notes
-    positive = dataset.classes[1] if dataset.classes and len(dataset.classes) == 2 else None
-    return {
-        "model_name": config.model_name,
-        "verdict": result.word,
-        "primary": primary,
-        "headline": headline(primary, rows, champion_version),
-        "champion_version": champion_version,
-        "rows": [asdict(r) for r in rows],
-        "gates": [asdict(g) for g in result.gates],
-        "notes": report_notes,
-        "holdout_rows": len(dataset.test),
-        "task": dataset.task,
-        "classes": dataset.classes,
-        "positive": positive,
-        "estimator": describe(model),
-        "features": dataset.features,
-        "params": {**params_table(model), **{k: repr(v) for k, v in params.items()}},
-        "fit_seconds": fit_seconds,
-        "fingerprints": dataset.fingerprints,
-        "cv": cv,
-        "metric_notes": {k: v for k, v in metric_notes.items() if v},
-        "chart": mermaid_chart(rows, champion_version),
-        "published": None,
-        "sections": [],
-    }
-
-
-def set_outputs(runner: Runner, ev: Evaluation) -> None:
-    """The outputs every evaluation sets (``evaluate`` and ``publish``)."""
-    champ = ev.champion.metrics if ev.champion and ev.champion.comparable else None
-    runner.set_output("verdict", ev.verdict.word)
-    runner.set_output("primary-metric", ev.primary)
-    runner.set_output("primary-metric-value", f"{ev.metrics[ev.primary]:.6g}" if ev.primary in ev.metrics else "")
-    runner.set_output("metrics", json.dumps({"candidate": ev.metrics, "champion": champ}, sort_keys=True))
-    runner.set_output("champion-version", ev.champion.version if ev.champion else "")
-    for name, value in ev.checks.outputs().items():
-        runner.set_output(name, value)
-
-
-def annotate_gates(runner: Runner, ev: Evaluation) -> None:
-    for gate in ev.verdict.failed():
-        runner.error(gate.reason, title=f"gate failed: {gate.rule}")
-    for gate in ev.verdict.inconclusive():
-        runner.warning(f"{gate.rule}: {gate.reason}. {checks.INCONCLUSIVE_ADVICE}", title="inconclusive")
-    for gate in ev.verdict.gates:
-        if gate.passed and gate.note == "warning":
-            runner.warning(gate.reason, title=f"gate warning: {gate.rule}")

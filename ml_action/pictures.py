@@ -6,54 +6,26 @@
   curve of both models on a fixed grid of false-positive rates;
 - regression: residual quantiles per model, and predicted vs actual averaged in bins of the actual value.
 
-Pure: no I/O, no environment. Labels come from the data, so they are untrusted: ``md_label`` makes them
-inert code spans for tables and ``mermaid_text`` quoted-safe text for charts.
+Pure: no I/O, no environment. Labels come from the data, so they are untrusted: ``escape.label`` makes
+them inert code for tables (``escape.label_html`` in a ``<summary>``) and ``escape.mermaid`` quoted-safe text
+for charts.
 """
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from ml_action import escape
 
 if TYPE_CHECKING:
     from ml_action.metrics import Predictions
 
 MAX_CLASSES = 20
-LABEL_LIMIT = 30
 FPR_GRID = tuple(i / 20 for i in range(21))
 QUANTILES = (0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0)
 BINS = 10
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
-
-
-def md_label(value: Any, limit: int = LABEL_LIMIT) -> str:
-    """A data label as inert inline code for a table cell: one line, truncated, no backtick of its own; in
-    backticks when that is safe, else in ``<code>`` with ``| < > & @`` as entities (no column break, no
-    HTML, no @mention), as ``escape.code`` does for every other value."""
-    text = _CONTROL.sub(" ", str(value)).replace("`", "'").strip()
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    if not text:
-        return "_(empty)_"
-    if not re.search(r"[|<>&@]", text):
-        return f"`{text}`"
-    return "<code>" + html.escape(text, quote=False).replace("|", "&#124;").replace("@", "&#64;") + "</code>"
-
-
-def html_label(value: Any, limit: int = LABEL_LIMIT) -> str:
-    """A data label as ``<code>`` for an HTML element such as ``<summary>``, where Markdown is not rendered."""
-    text = _CONTROL.sub(" ", str(value)).replace("`", "'").strip()
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "<code>" + html.escape(text).replace("@", "&#64;") + "</code>"
-
-
-def mermaid_text(value: Any, limit: int = 60) -> str:
-    """Text safe inside a quoted Mermaid string: no quotes, no newlines or control characters, truncated."""
-    text = _CONTROL.sub(" ", str(value)).replace('"', "'").replace("`", "'").strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _num(value: float) -> str:
@@ -113,7 +85,7 @@ def _confusion(
     row = np.asarray([index.get(t, size - 1) for t in truth_texts], dtype=np.int64)[truth]
     col = np.asarray([index.get(t, size - 1) for t in pred_texts], dtype=np.int64)[pred]
     counts = np.bincount(row * size + col, minlength=size * size).reshape(size, size).tolist()
-    labels = [md_label(c) for c in shown] + ["_other_"]
+    labels = [escape.label(c) for c in shown] + ["_other_"]
     keep = size if other or any(counts[size - 1]) or any(r[size - 1] for r in counts) else size - 1
     rows = []
     for i in range(keep):
@@ -225,12 +197,12 @@ def xychart(
     lines: Sequence[Sequence[float]],
 ) -> str:
     """A Mermaid ``xychart-beta`` with categorical x, a numeric y range and one line series per entry."""
-    cats = ", ".join(f'"{mermaid_text(c, 20)}"' for c in categories)
+    cats = ", ".join(f'"{escape.mermaid(c, 20)}"' for c in categories)
     out = [
         "xychart-beta",
-        f'    title "{mermaid_text(title)}"',
-        f'    x-axis "{mermaid_text(x_title)}" [{cats}]',
-        f'    y-axis "{mermaid_text(y_title)}" {_num(y_range[0])} --> {_num(y_range[1])}',
+        f'    title "{escape.mermaid(title, 60)}"',
+        f'    x-axis "{escape.mermaid(x_title, 60)}" [{cats}]',
+        f'    y-axis "{escape.mermaid(y_title, 60)}" {_num(y_range[0])} --> {_num(y_range[1])}',
     ]
     out += ["    line [" + ", ".join(_num(v) for v in values) + "]" for values in lines]
     return "\n".join(out)
@@ -279,8 +251,8 @@ def pictures(
             if curves:
                 out["roc"] = {
                     "curves": curves,
-                    "positive": md_label(positive),
-                    "positive_html": html_label(positive),
+                    "positive": escape.label(positive),
+                    "positive_html": escape.label_html(positive),
                     "chart": xychart(
                         f"ROC ({' then '.join(c['name'] for c in curves)})",
                         "false positive rate",

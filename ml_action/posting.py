@@ -1,21 +1,27 @@
-"""The sticky PR comment: post (or update) it, or save it to ``comment-file`` with a hint on how to post it
-when this run may not (no token, a fork's read-only token). Shared by every mode that comments."""
+"""Where a report goes: the report file (``report_target``, checked before any work) and the job summary
+(``write_report``); the sticky PR comment, posted (or updated), or saved to ``comment-file`` with a hint on
+how to post it when this run may not (no token, a fork's read-only token). Shared by every mode that reports."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ml_action import github_api
 from ml_action.comment import fit_comment, marker, pr_marker
 from ml_action.config import Config
 from ml_action.context import RunContext
-from ml_action.report import comment_footer
+from ml_action.errors import UserError
+from ml_action.report import ReportParts, comment_footer
 from ml_action.workspace import confine
+
+if TYPE_CHECKING:
+    from ml_action.runner import Runner
 
 
 def _save(config: Config, body: str) -> Path:
-    path = confine(config.workspace, config.comment_file, "comment-file")
+    path = comment_target(config)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body, encoding="utf-8")
     return path
@@ -43,7 +49,7 @@ def post_or_save(
     pr = config.pr_number or ctx.pr_number
     if config.comment_mode == "off" or pr is None:
         return None
-    confine(config.workspace, config.comment_file, "comment-file")  # a bad path fails the same way every run
+    comment_target(config)  # a bad path fails the same way every run
     key = config.comment_marker_key
     body = fit_comment(head, details, comment_footer(ctx), key=key).replace(
         marker(key), f"{marker(key)}\n{pr_marker(pr)}", 1
@@ -71,3 +77,47 @@ def post_or_save(
         else:
             warn(f"The PR comment was not posted: GitHub answered {exc.status} ({exc.message}). {saved}")
     return None
+
+
+def report_footer(ctx: RunContext) -> str:
+    """The last line of the report file and the job summary: a link to the run when there is one."""
+    return f"<sub>ml-action · [workflow run]({ctx.run_url})</sub>" if ctx.run_url else "<sub>ml-action</sub>"
+
+
+def report_target(config: Config) -> Path:
+    """Where the report goes, checked before any work: inside the workspace, not a folder, parent creatable."""
+    return _file_target(config, config.report_path, "report-path", "reports/model.md")
+
+
+def comment_target(config: Config) -> Path:
+    """Where the comment is saved when it cannot be posted, checked the same way before any work (a bad
+    ``comment-file`` found only after publishing would fail a run whose model was promoted)."""
+    return _file_target(config, config.comment_file, "comment-file", "ml-action-comment.md")
+
+
+def check_targets(config: Config) -> None:
+    """Every file a run may write, checked before it trains, publishes or posts anything."""
+    report_target(config)
+    comment_target(config)
+
+
+def _file_target(config: Config, value: str, input_name: str, example: str) -> Path:
+    path = confine(config.workspace, value, input_name)
+    blocked = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
+    if path.is_dir() or (blocked is not None and blocked != path):
+        raise UserError(
+            input_name, f"'{value}' is a folder or lies under a file", f"Name a markdown file, e.g. `{example}`."
+        )
+    return path
+
+
+def write_report(config: Config, ctx: RunContext, runner: Runner, parts: ReportParts) -> Path:
+    """Write the report file (redacted) and the job summary, with the footer; set the ``report-path`` output."""
+    path = report_target(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = parts.full(report_footer(ctx))
+    path.write_text(runner.redact(text), encoding="utf-8")
+    runner.summary(text)
+    root = config.workspace.resolve()
+    runner.set_output("report-path", str(path.relative_to(root)) if path.is_relative_to(root) else str(path))
+    return path

@@ -1,19 +1,15 @@
 """The re-check a compare-and-swap promotion asks when the champion changed under it: score the newer champion
-on the same holdout rows and apply the same gates again; and what a promotion reports (outputs and the
-sentence for the log and the report). Shared by ``publish`` and ``leaderboard``."""
+on the same holdout rows and decide again by the same rules (``decision.decide``); and what a promotion
+reports (outputs and the sentence for the log and the report). Used by ``publishing.publish``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from ml_action.config import Config, Gate
-
 if TYPE_CHECKING:
-    import pandas as pd
-
+    from ml_action.decision import Holdout, Rules
     from ml_action.metrics import Predictions
     from ml_action.registry.base import Promotion, Registry
     from ml_action.runner import Runner
@@ -22,28 +18,25 @@ Decide = Callable[[dict[str, Any] | None], tuple[bool, str]]
 
 
 def recheck(
-    config: Config,
+    *,
     registry: Registry,
-    evaluated_against: str | None,
-    rows: pd.DataFrame,
-    target: str,
-    task: str,
-    classes: list[Any] | None,
-    metrics: dict[str, float],
-    primary: str,
+    holdout: Holdout,
     preds: Predictions,
-    gates: tuple[Gate, ...],
+    metrics: dict[str, float],
+    rules: Rules,
+    evaluated_against: str | None,
     workdir: Path,
+    allow_unsafe: bool,
     notes: list[str],
 ) -> Decide:
     """The ``decide`` callback of ``Registry.swap_champion``: yes when the champion is still the one the
-    candidate was compared with; else the candidate is compared with the newer champion on ``rows`` (the
-    holdout, features and ``target``) and replaces it only if the gates pass again. ``notes`` collects what
+    candidate (``preds``, ``metrics`` on ``holdout``) was compared with; else the candidate is compared with
+    the newer champion on the same rows and replaces it only if ``rules`` pass again. ``notes`` collects what
     the report should say about it."""
 
     def decide(current: dict[str, Any] | None) -> tuple[bool, str]:
-        from ml_action.checks import Checks, confidence
-        from ml_action.compare import NOT_PROMOTED, champion_checks, score_champion, verdict
+        from ml_action.decision import decide as judge
+        from ml_action.rescore import score_champion
 
         now = current.get("version") if current else None
         if now == evaluated_against:
@@ -55,20 +48,18 @@ def recheck(
         if current is None:
             return True, ""
         rescored = score_champion(
-            registry, current, rows, target, task, classes, list(metrics), workdir, config.allow_unsafe_model_format
+            registry,
+            current,
+            holdout.rows,
+            holdout.target,
+            holdout.task,
+            holdout.classes,
+            list(metrics),
+            workdir,
+            allow_unsafe,
         )
-        found = Checks(profile={})
-        confidence(config, SimpleNamespace(y_test=rows[target]), primary, preds, rescored, found, gates)
-        again = verdict(
-            gates,
-            metrics,
-            rescored.metrics if rescored.comparable else None,
-            task,
-            extra=champion_checks(rescored, NOT_PROMOTED),
-            intervals=found.intervals,
-            interval_notes=found.interval_notes,
-        )
-        if again.ok(config.on_inconclusive):
+        again = judge(holdout, preds, metrics, rescored, rules).verdict
+        if again.ok(rules.on_inconclusive):
             return True, ""
         reasons = "; ".join(g.reason for g in again.failed() or again.inconclusive())
         return False, f"the newer champion `{now}` is at least as good ({reasons})"

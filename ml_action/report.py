@@ -1,23 +1,19 @@
 """The report room: Markdown reports rendered from the Jinja templates in ``templates/`` (the head that is
-never shortened and the detail sections that may be), the footers, where the report file goes
-(``report_target``) and writing it with the job summary and the ``report-path`` output (``write_report``)."""
+never shortened and the detail sections that may be) and the comment's footer. Rendering returns text;
+where it goes (the report file, the job summary, the comment) is ``posting``'s."""
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ml_action import escape, fmt
 from ml_action.compare import Row
-from ml_action.config import Config
 from ml_action.context import RunContext
-from ml_action.errors import UserError
-from ml_action.workspace import confine
 
 if TYPE_CHECKING:
-    from ml_action.runner import Runner
+    pass
 
 
 @dataclass
@@ -106,37 +102,7 @@ def build(context: dict[str, Any]) -> ReportParts:
     return ReportParts(head=head, details=details)
 
 
-def report_footer(ctx: RunContext) -> str:
-    """The last line of the report file and the job summary: a link to the run when there is one."""
-    return f"<sub>ml-action · [workflow run]({ctx.run_url})</sub>" if ctx.run_url else "<sub>ml-action</sub>"
-
-
 def comment_footer(ctx: RunContext) -> str:
     """The last line of the PR comment (never shortened): where the full report is."""
     where = f"[workflow run]({ctx.run_url})" if ctx.run_url else "ml-action"
     return f"<sub>Posted by ml-action · {where} · full report in the job summary</sub>"
-
-
-def report_target(config: Config) -> Path:
-    """Where the report goes, checked before any work: inside the workspace, not a folder, parent creatable."""
-    path = confine(config.workspace, config.report_path, "report-path")
-    blocked = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
-    if path.is_dir() or (blocked is not None and blocked != path):
-        raise UserError(
-            "report-path",
-            f"'{config.report_path}' is a folder or lies under a file",
-            "Name a markdown file, e.g. `reports/model.md`.",
-        )
-    return path
-
-
-def write_report(config: Config, ctx: RunContext, runner: Runner, parts: ReportParts) -> Path:
-    """Write the report file (redacted) and the job summary, with the footer; set the ``report-path`` output."""
-    path = report_target(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = parts.full(report_footer(ctx))
-    path.write_text(runner.redact(text), encoding="utf-8")
-    runner.summary(text)
-    root = config.workspace.resolve()
-    runner.set_output("report-path", str(path.relative_to(root)) if path.is_relative_to(root) else str(path))
-    return path

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ml_action import escape
 from ml_action.errors import UserError, first_line
 
 if TYPE_CHECKING:
@@ -183,10 +184,9 @@ class SearchResult:
 
 
 def cell(value: Any) -> str:
-    """A parameter value for a Markdown table cell inside backticks: floats to 4 significant digits, text
-    without backticks, pipes or line breaks (the values come from the repository's config)."""
-    text = f"{value:.4g}" if isinstance(value, float) else repr(value)
-    return " ".join(text.replace("`", "'").replace("|", "¦").split())[:80]
+    """A parameter value for a Markdown table cell inside backticks: floats to 4 significant digits, the rest
+    as ``repr``, made safe by ``escape.code_text`` (the values come from the repository's config)."""
+    return escape.code_text(f"{value:.4g}" if isinstance(value, float) else repr(value), 80)
 
 
 def folds_for(cv: int) -> int:

@@ -1,5 +1,10 @@
 """Tables on disk: the formats the action reads (CSV, Parquet, JSON Lines), the CSV separator (given or
-sniffed), reading one file with the errors a user can act on, and its fingerprint (sha256, rows, schema)."""
+sniffed), reading one file with the errors a user can act on, and its fingerprint (sha256, rows, schema).
+
+A CSV line is at most ``MAX_CSV_LINE`` bytes. pyarrow's parser refuses a row longer than its 1 MiB block,
+and pandas' C parser, which then reads the file, holds about three times a cell in memory (a 300 MB cell:
+1.0 GB peak; a 1 GB cell took a run past 6.4 GB): so before that fallback the file's lines are measured
+(0.2 s per GB, only on that fallback) and a longer one is refused, naming the input."""
 
 from __future__ import annotations
 
@@ -91,6 +96,7 @@ def read_table(path: Path, input_name: str, separator: str = ",") -> pd.DataFram
                 frame = pd.read_csv(path, engine="pyarrow", sep=separator)
             except Exception:
                 # the pyarrow parser is fast but strict; the C parser gives the clearer error
+                check_line_lengths(path, input_name)
                 frame = pd.read_csv(path, sep=separator)
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
@@ -118,6 +124,58 @@ def read_table(path: Path, input_name: str, separator: str = ",") -> pd.DataFram
         check_separator(path, list(frame.columns), separator)
     frame.attrs["csv_separator"] = separator if fmt == "csv" else None
     return frame
+
+
+MAX_CSV_LINE = 64 * 1024 * 1024  # bytes; about 200 MB in pandas' C parser
+
+
+def first_long_line(path: Path, limit: int, block: int = 8 * 1024 * 1024) -> tuple[int, int] | None:
+    """The number (1-based) and length in bytes of the first line of ``path`` (decompressed for ``.gz``)
+    longer than ``limit``, or None. Read block by block (memory: one block); a line inside one block is
+    shorter than ``limit`` (``block <= limit``), so only the bytes between newlines across blocks count,
+    and lines are counted only once one is found."""
+    import gzip
+
+    block = min(block, limit)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    run = offset = 0  # bytes of the current line before this block; bytes before this block
+    start: int | None = None  # where the first long line starts
+    with opener(path, "rb") as fh:
+        while chunk := fh.read(block):
+            first = chunk.find(b"\n")
+            if start is None and run + (first if first >= 0 else len(chunk)) > limit:
+                start = offset - run
+            if start is not None and first >= 0:
+                length = offset + first - start
+                break
+            run = run + len(chunk) if first < 0 else len(chunk) - chunk.rfind(b"\n") - 1
+            offset += len(chunk)
+        else:
+            if start is None:
+                return None
+            length = offset - start
+        fh.seek(0)
+        newlines, left = 0, start
+        while left > 0 and (part := fh.read(min(block, left))):
+            newlines, left = newlines + part.count(b"\n"), left - len(part)
+    return newlines + 1, length
+
+
+def check_line_lengths(path: Path, input_name: str) -> None:
+    """``UserError`` naming the input when a line of the CSV ``path`` is longer than ``MAX_CSV_LINE``."""
+    try:
+        found = first_long_line(path, MAX_CSV_LINE)
+    except (OSError, EOFError):
+        return  # the read itself reports an unreadable file
+    if found is not None:
+        number, length = found
+        raise UserError(
+            input_name,
+            f"line {number} of '{escape_name(path.name)}' is {length:,} bytes long; ml-action reads CSV "
+            f"lines of up to {MAX_CSV_LINE:,} bytes ({MAX_CSV_LINE // 2**20} MiB)",
+            "A cell that long is usually a quote that is never closed or a binary column: fix or drop it, "
+            "or store the data as Parquet.",
+        )
 
 
 def check_separator(path: Path, columns: list[str], separator: str) -> None:

@@ -1,4 +1,5 @@
-"""Test helpers: run the action the way the GitHub runner does and read back its file commands."""
+"""Test helpers: build a ``Config`` by hand, run the action the way the GitHub runner does and read back its
+file commands."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ml_action.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -26,6 +31,25 @@ class Result:
     @property
     def errors(self) -> list[str]:
         return [line for line in self.stdout.splitlines() if line.startswith("::error")]
+
+
+def make_config(workspace: Path, **fields: Any) -> Config:
+    """A ``Config`` for a test that calls the code directly: every input at its default, but ``workspace``
+    and ``fields`` (by field name, of the type ``load_config`` gives them: ``bootstrap=0``, not ``"0"``).
+
+    A field given a value of another type than its default's (an int for a float is fine) is refused, so a
+    hand-built ``Config`` never holds a type ``load_config`` could not produce (a value its parser would refuse,
+    such as ``aws_region="eu west"`` for a test of the Python API, is fine)."""
+    from ml_action.config import Config
+
+    defaults = Config(workspace=workspace)
+    for name, value in fields.items():
+        default = getattr(defaults, name)  # an unknown name fails here, naming it
+        kind = (int, float) if isinstance(default, float) else type(default)
+        if default is not None and not isinstance(value, kind):
+            kinds = f"{type(value).__name__}, its default {type(default).__name__}"
+            raise TypeError(f"make_config: {name}={value!r} has type {kinds} (types as load_config gives them)")
+    return Config(workspace=workspace, **fields)
 
 
 def parse_outputs(text: str) -> dict[str, str]:

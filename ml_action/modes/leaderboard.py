@@ -14,20 +14,21 @@ import json
 import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from ml_action import bundle
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
-from ml_action.posting import post_or_save
+from ml_action.posting import check_targets, post_or_save
 from ml_action.registry.base import Registry
 from ml_action.runner import Runner
 from ml_action.workspace import confine
 
 if TYPE_CHECKING:
-    from ml_action.compare import ChampionScore, Verdict
+    from ml_action.champion import ChampionScore
+    from ml_action.compare import Verdict
+    from ml_action.decision import Holdout, Rules
 
 DEFAULT_KEY = "leaderboard"
 
@@ -44,20 +45,37 @@ class Entry:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Board:
+    """The ranked candidates, the champion re-scored on their shared holdout, and the rules they were judged by."""
+
+    entries: list[Entry]
+    champion: ChampionScore | None
+    rules: Rules
+    holdout: Holdout
+
+    @property
+    def primary(self) -> str:
+        return self.rules.primary
+
+
 def leaderboard(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Verify and rank the bundles under ``results``, comment once, publish the winner on the default branch."""
-    from ml_action.report import ReportParts, render, write_report
+    from ml_action.posting import write_report
+    from ml_action.report import ReportParts, render
 
     assert registry is not None, "cli opens the registry for this mode"
     config = replace(config, comment_key=config.comment_key or DEFAULT_KEY)
+    check_targets(config)  # a bad report-path or comment-file fails before anything is published
     with runner.group("Read the result bundles"):
         bundles = _read_all(config)
         runner.info(f"{len(bundles)} bundles, all scored on the same {len(bundles[0].holdout)} holdout rows")
-    board, champion, primary = _rank(config, runner, registry, bundles, workdir)
+    ranked = _rank(config, runner, registry, bundles, workdir)
+    board, champion, primary = ranked.entries, ranked.champion, ranked.primary
     winner = next((e for e in board if e.verdict.ok(config.on_inconclusive)), None)
     context = _context(config, board, champion, primary, winner)
     if winner is not None and _default_branch_push(ctx):
-        context["published"] = _publish(config, ctx, runner, registry, winner, champion, primary, workdir)
+        context["published"] = _publish(config, ctx, runner, registry, winner, ranked, workdir)
     head = render("leaderboard.md.j2", part="head", **context)
     details = [render("leaderboard.md.j2", part="details", **context)]
     write_report(config, ctx, runner, ReportParts(head=head, details=details))
@@ -135,68 +153,40 @@ def _q(text: str) -> str:
 # ---------------------------------------------------------------------------------------------- ranking
 
 
-def _rank(
-    config: Config, runner: Runner, registry: Registry, bundles: list[bundle.Bundle], workdir: Path
-) -> tuple[list[Entry], ChampionScore | None, str]:
+def _rank(config: Config, runner: Runner, registry: Registry, bundles: list[bundle.Bundle], workdir: Path) -> Board:
     import pandas as pd
 
     from ml_action import metrics as m
-    from ml_action.checks import Checks, confidence
-    from ml_action.compare import NOT_PROMOTED, ChampionScore, GateResult, champion_checks, score_champion, verdict
-    from ml_action.evaluation import gates_with_default
+    from ml_action.compare import CHECK, GateResult
+    from ml_action.decision import Holdout, Rules, decide, paired_interval
+    from ml_action.rescore import score_champion
 
     first = bundles[0]
     task, target, classes = first.manifest["task"], first.manifest["target"], first.manifest.get("classes")
     n_classes = len(classes) if classes else None
-    primary = m.primary_metric(config.primary_metric, task, n_classes)
-    names = m.metrics_for(task, n_classes)
-    gates, _ = gates_with_default(config, primary)
+    rules = Rules.of(config, m.primary_metric(config.primary_metric, task, n_classes))
+    primary, names = rules.primary, m.metrics_for(task, n_classes)
+    holdout = Holdout(first.holdout, target, task, classes, labels=pd.Series(first.y))
     with runner.group("Score the champion"):
         pointer, _ = registry.champion()
         champion = None
         if pointer is not None:
             champion = score_champion(
-                registry,
-                pointer,
-                first.holdout,
-                target,
-                task,
-                classes,
-                names,
-                workdir,
-                config.allow_unsafe_model_format,
+                registry, pointer, holdout.rows, target, task, classes, names, workdir, config.allow_unsafe_model_format
             )
             runner.info(f"champion {champion.version}: {primary} = {champion.metrics.get(primary)}")
-    champ_metrics = champion.metrics if champion and champion.comparable else None
-    y = SimpleNamespace(y_test=pd.Series(first.y))
     board: list[Entry] = []
     with runner.group("Compare the candidates"):
         for b in bundles:
             values, _ = m.score(first.y, b.preds, task, names)  # recomputed: the bundle's numbers are not trusted
-            found = Checks(profile={})
-            confidence(config, y, primary, b.preds, champion, found, gates)
-            extra = champion_checks(champion, NOT_PROMOTED)
             drift = (b.manifest.get("checks") or {}).get("drift")
+            found: tuple[GateResult, ...] = ()
             if config.fail_on_drift and isinstance(drift, dict) and drift.get("dataset_drift") is True:
-                extra.append(
-                    GateResult(
-                        "no dataset drift (fail-on-drift)",
-                        "*",
-                        False,
-                        "the evaluation found dataset drift against the champion's training data",
-                    )
-                )
-            result = verdict(
-                gates,
-                values,
-                champ_metrics,
-                task,
-                extra=extra,
-                intervals=found.intervals,
-                interval_notes=found.interval_notes,
-            )
-            board.append(Entry(b, values, result, vs_champion=found.interval))
-            runner.info(f"{b.key}: {primary} = {values.get(primary)}, verdict {result.word}")
+                why = "the evaluation found dataset drift against the champion's training data"
+                found = (GateResult("no dataset drift (fail-on-drift)", CHECK, False, why),)
+            decision = decide(holdout, b.preds, values, champion, rules, found)
+            board.append(Entry(b, values, decision.verdict, vs_champion=decision.intervals.primary))
+            runner.info(f"{b.key}: {primary} = {values.get(primary)}, verdict {decision.verdict.word}")
         up = m.METRICS[primary].greater_is_better
         board.sort(
             key=lambda e: (
@@ -206,12 +196,11 @@ def _rank(
             )
         )
         leader = board[0]
-        as_champion = ChampionScore(pointer={"version": leader.bundle.key}, manifest={}, preds=leader.bundle.preds)
-        for entry in board[1:]:
-            found = Checks(profile={})
-            confidence(config, y, primary, entry.bundle.preds, as_champion, found, ())
-            entry.vs_leader = found.interval
-    return board, champion, primary
+        for entry in board[1:] if config.bootstrap else ():
+            entry.vs_leader, _ = paired_interval(
+                holdout.y, primary, entry.bundle.preds, leader.bundle.preds, config.bootstrap, config.seed
+            )
+    return Board(board, champion, rules, holdout)
 
 
 def _iv(result: Any) -> dict[str, Any] | None:
@@ -249,7 +238,7 @@ def _context(
         "up": METRICS[primary].greater_is_better,
         "champion_version": champion.version if champion else None,
         "champion_value": champ,
-        "champion_note": (champion.notes.get("*", "") if champion else ""),
+        "champion_note": (champion.reason if champion else ""),
         "winner": winner.bundle.key if winner else None,
         "on_inconclusive": config.on_inconclusive,
         "chart_max": 1 if bounded else max([1e-12, *values, champ or 0.0]) * 1.1,
@@ -288,30 +277,20 @@ def _default_branch_push(ctx: RunContext) -> bool:
 
 
 def _publish(
-    config: Config,
-    ctx: RunContext,
-    runner: Runner,
-    registry: Registry,
-    winner: Entry,
-    champion: ChampionScore | None,
-    primary: str,
-    workdir: Path,
+    config: Config, ctx: RunContext, runner: Runner, registry: Registry, winner: Entry, board: Board, workdir: Path
 ) -> str:
-    """Write the winner's bundled model as a new version and promote it by compare-and-swap."""
-    from ml_action.artifacts import MODEL_FILE, prediction_record
-    from ml_action.card import FILE as CARD
-    from ml_action.card import write_card
-    from ml_action.evaluation import gates_with_default
+    """Check that the winner's bundled model makes the predictions its bundle records, then publish it
+    (``publishing.publish``: a new version, promoted by compare-and-swap)."""
+    import pandas as pd
+
+    from ml_action.artifacts import MODEL_FILE
+    from ml_action.decision import Holdout
     from ml_action.metrics import predict
-    from ml_action.promotion import announce, recheck
-    from ml_action.provenance import actor, git_info, run_info
-    from ml_action.reference import FILE as REFERENCE
-    from ml_action.reference import write_reference
-    from ml_action.registry.store import utc_now
+    from ml_action.publishing import Release, publish
 
     b = winner.bundle
     m = b.manifest
-    with runner.group("Publish the winner"):
+    with runner.group("Check the winner's model"):
         model_path = workdir / MODEL_FILE
         shutil.copyfile(b.folder / MODEL_FILE, model_path)  # checked and loaded from our own copy
         model = bundle.Bundle(b.name, workdir, m, b.holdout, b.y, b.preds).load_model(config.allow_unsafe_model_format)
@@ -323,53 +302,24 @@ def _publish(
                 f"the model in bundle {b.name} does not make the predictions the bundle records",
                 "Re-run that evaluation job; do not edit bundles.",
             )
-        fields = _version_fields(config, ctx, m, winner, champion, primary)
-        fields.update(
-            git=git_info(ctx, config.workspace),
-            run=run_info(ctx),
-            by=actor(ctx),
-            created_at=utc_now(),
-            predictions=prediction_record(b.preds),
-        )
-        fields["reference"] = write_reference(b.y, b.preds, workdir / REFERENCE)
-        version = registry.allocate_version({"git_sha": fields["git"]["sha"], "run_id": ctx.run_id or None})
-        card = write_card(model, {**fields, "version": version}, model_path, b.model_sha256, workdir / CARD)
-        manifest = registry.write_version(
-            version, model_path, fields, extra_files={CARD: card, REFERENCE: workdir / REFERENCE}
-        )
-        runner.info(f"wrote version {version} ({b.key}) to {registry.uri}")
-    notes: list[str] = []
-    gates, _ = gates_with_default(config, primary)
-    decide = recheck(
-        config,
-        registry,
-        champion.version if champion else None,
-        b.holdout,
-        m["target"],
-        m["task"],
-        m.get("classes"),
-        winner.metrics,
-        primary,
-        b.preds,
-        gates,
-        workdir,
-        notes,
+    champion = board.champion
+    release = Release(
+        model=model,
+        model_path=model_path,
+        model_sha256=b.model_sha256,
+        fields=_version_fields(config, m, winner, champion, board.primary),
+        holdout=Holdout(b.holdout, m["target"], m["task"], m.get("classes"), labels=pd.Series(b.y)),
+        preds=b.preds,
+        metrics=winner.metrics,
+        rules=board.rules,
+        evaluated_against=champion.version if champion else None,
+        winner=b.key,
     )
-    with runner.group("Promote"):
-        promotion = registry.swap_champion(
-            version,
-            manifest["artifacts"][MODEL_FILE]["sha256"],
-            actor(ctx),
-            "promote",
-            decide,
-            details={"git_sha": fields["git"]["sha"], "run_id": ctx.run_id or None},
-        )
-    text = announce(runner, registry, version, promotion, f"Published the winner as `{version}`")
-    return "\n".join([*notes, text])
+    return publish(release, config=config, ctx=ctx, runner=runner, registry=registry, workdir=workdir)
 
 
 def _version_fields(
-    config: Config, ctx: RunContext, m: dict[str, Any], winner: Entry, champion: ChampionScore | None, primary: str
+    config: Config, m: dict[str, Any], winner: Entry, champion: ChampionScore | None, primary: str
 ) -> dict[str, Any]:
     """The version's manifest: computed here, with the descriptive fields the evaluation recorded (typed, as
     the registry schema wants them; the registry treats every manifest as untrusted when it reads it)."""

@@ -10,14 +10,16 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ml_action import github_api
-from ml_action.compare import Verdict, champion_checks, compare, score_champion
+from ml_action.champion import champion_checks
+from ml_action.compare import Verdict, compare
 from ml_action.config import Config, require
 from ml_action.context import RunContext
 from ml_action.decide import DEGRADED, HEALTHY, WATCH
 from ml_action.errors import UserError
-from ml_action.monitor import monitor_gates, status_word
+from ml_action.monitor_rules import monitor_gates, status_word
+from ml_action.posting import write_report
 from ml_action.registry.base import Registry
-from ml_action.report import ReportParts, headline, render, write_report
+from ml_action.report import ReportParts, headline, render
 from ml_action.runner import Runner
 
 
@@ -28,6 +30,8 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
     from ml_action.health import judge
     from ml_action.metrics import metrics_for
     from ml_action.reference import read_reference
+    from ml_action.registry.s3_client import data_fetcher
+    from ml_action.rescore import score_champion
 
     assert registry is not None, "cli opens the registry for this mode"
     require(config, "data", "target")
@@ -48,7 +52,7 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
             f"Set `target: {manifest['target']}`.",
         )
     with runner.group(f"Score champion {version} on fresh data"):
-        frame, fingerprint = load_scoring_frame(config, workdir, ctx.aws_env)
+        frame, fingerprint = load_scoring_frame(config, data_fetcher(config, workdir, ctx.aws_env))
         names = metrics_for(task, len(manifest.get("classes") or []) or None)
         classes = sorted_classes(frame[config.target]) if task == "classification" else None
         champion = score_champion(

@@ -15,8 +15,9 @@ from typing import Any
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.fmt import exact
+from ml_action.posting import write_report
 from ml_action.registry.base import Registry
-from ml_action.report import ReportParts, render, write_report
+from ml_action.report import ReportParts, render
 from ml_action.reproduce import (
     Check,
     changed,

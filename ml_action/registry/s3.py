@@ -12,7 +12,9 @@ a run, ``S3Store`` therefore probes the store once on a fixed key (``PROBE_KEY``
 prefix) and refuses to write when either condition is ignored, unless the user declared
 ``s3-conditional-writes: unsupported`` (then ``Registry`` re-reads what it wrote to detect a lost race).
 The probe costs at most 3 PUTs (2 once the probe object exists) and needs no delete: the same small
-object is reused by every run.
+object is reused by every run. A store that answers ``501 NotImplemented`` to the conditions is told so
+plainly; with ``unsupported`` a write it answers 501 is sent again without them (and later ones too).
+Retries of failed requests and of bodies that break off are ``s3_client``'s (``retry_body``).
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ from ml_action.registry.s3_client import (
     download_object,
     is_conflict,
     is_missing,
+    is_not_implemented,
     is_precondition,
     make_client,
     parse_s3_uri,
+    retry_body,
     s3_errors,
     was_retried,
 )
@@ -53,6 +57,10 @@ STALE_ETAG = '"00000000000000000000000000000000"'  # never the ETag of the probe
 
 class _Retry409(Exception):
     """S3 answered 409 ConditionalRequestConflict: a concurrent conditional write; try again."""
+
+
+class _NoConditions(Exception):
+    """The store answered 501 NotImplemented to a conditional PutObject (the header is the argument)."""
 
 
 class S3Store:
@@ -83,6 +91,7 @@ class S3Store:
         self.conditional_writes = conditional_writes  # "verify" or "unsupported"
         self._probed: str | None = None  # None: not yet; "": the store honours both conditions; else why not
         self.probe_requests = 0  # PUTs the probe sent (for tests and the log)
+        self._send_conditions = True  # False once an `unsupported` store answered 501 to them
 
     @classmethod
     def from_config(
@@ -116,14 +125,19 @@ class S3Store:
         if self.conditional_writes == UNSUPPORTED:
             return
         if self._probed is None:
-            self._probed = self._probe()
+            try:
+                self._probed = self._probe()
+            except _NoConditions as exc:
+                self._probed = (
+                    f"does not support conditional writes (it answered 501 NotImplemented to a PutObject "
+                    f"with {exc.args[0]}"
+                )
         if self._probed:
             where = self.endpoint or "AWS S3"
             raise UserError(
                 "registry",
-                f"the S3 store at {where} ignores conditional writes ({self._probed} on "
-                f"{self.url(PROBE_KEY)}), so two runs could overwrite each other's versions and "
-                "promotions; nothing was written",
+                f"the S3 store at {where} {self._probed} on {self.url(PROBE_KEY)}), so two runs could "
+                "overwrite each other's versions and promotions; nothing was written",
                 "Use a store that honours If-None-Match and If-Match on PutObject (AWS S3, recent "
                 "MinIO or R2), or, only if a single job writes this registry at a time (a "
                 "`concurrency:` group), set `s3-conditional-writes: unsupported`.",
@@ -133,11 +147,12 @@ class S3Store:
         body = json.dumps(
             {"probe": "ml-action checks that this store honours conditional writes", "at": utc_now()}
         ).encode()
+        ignores = "ignores conditional writes ("
         with self._errors(PROBE_KEY):
             if self._probe_put(body, {"IfNoneMatch": "*"}) and self._probe_put(body, {"IfNoneMatch": "*"}):
-                return "a create-only PutObject (If-None-Match: *) replaced an existing object"
+                return ignores + "a create-only PutObject (If-None-Match: *) replaced an existing object"
             if self._probe_put(body, {"IfMatch": STALE_ETAG}):
-                return "a PutObject with a stale ETag (If-Match) replaced the object"
+                return ignores + "a PutObject with a stale ETag (If-Match) replaced the object"
         return ""
 
     def _probe_put(self, body: bytes, condition: dict[str, str]) -> bool:
@@ -154,6 +169,9 @@ class S3Store:
             # another run's probe has not created yet
             if is_precondition(exc) or is_conflict(exc) or is_missing(exc):
                 return False
+            if is_not_implemented(exc):
+                header = "If-None-Match: *" if "IfNoneMatch" in condition else "If-Match"
+                raise _NoConditions(header) from None
             raise
         return True
 
@@ -175,8 +193,12 @@ class S3Store:
             args["SSEKMSKeyId"] = self.kms_key_id
         return args
 
+    def _conditions(self, condition: dict[str, str]) -> dict[str, str]:
+        return condition if self._send_conditions else {}
+
     def _put(self, key: str, body: Any, condition: dict[str, str], **extra: Any) -> None:
-        """One conditional PutObject, retrying S3's 409 ConditionalRequestConflict a few times."""
+        """One conditional PutObject, retrying S3's 409 ConditionalRequestConflict a few times; under
+        ``s3-conditional-writes: unsupported``, without the condition once the store answered 501 to it."""
         from botocore.exceptions import ClientError
 
         for attempt in range(CONFLICT_RETRIES):
@@ -184,10 +206,18 @@ class S3Store:
                 body.seek(0)
             try:
                 self.client.put_object(
-                    Bucket=self.bucket, Key=self._key(key), Body=body, **condition, **self._write_args(), **extra
+                    Bucket=self.bucket,
+                    Key=self._key(key),
+                    Body=body,
+                    **self._conditions(condition),
+                    **self._write_args(),
+                    **extra,
                 )
                 return
             except ClientError as exc:
+                if self.conditional_writes == UNSUPPORTED and self._send_conditions and is_not_implemented(exc):
+                    self._send_conditions = False
+                    continue
                 if not is_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
                     raise
                 time.sleep(0.05 * 2**attempt)
@@ -201,7 +231,7 @@ class S3Store:
     def read(self, key: str) -> tuple[bytes, str] | None:
         from botocore.exceptions import ClientError
 
-        with self._errors(key):
+        def get() -> tuple[bytes, str] | None:
             try:
                 response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
             except ClientError as exc:
@@ -209,6 +239,9 @@ class S3Store:
                     return None
                 raise
             return response["Body"].read(), response["ETag"]
+
+        with self._errors(key):
+            return retry_body(self.client, get)
 
     def create(self, key: str, data: bytes) -> None:
         from botocore.exceptions import ClientError
@@ -293,7 +326,11 @@ class S3Store:
         try:
             parts = self._upload_parts(full, upload_id, path, sha256, size, bool(checksum))
             self.client.complete_multipart_upload(
-                Bucket=self.bucket, Key=full, UploadId=upload_id, MultipartUpload={"Parts": parts}, IfNoneMatch="*"
+                Bucket=self.bucket,
+                Key=full,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
+                **self._conditions({"IfNoneMatch": "*"}),
             )
         except BaseException as exc:
             self._abort(full, upload_id)

@@ -2,19 +2,27 @@
 the failures a user can fix turned into ``UserError`` (naming the IAM action, bucket and key), and
 downloads (``s3://`` data files). The registry's object store on top of it is ``registry/s3.py``.
 boto3 is imported inside functions so that ``ml-action --version`` stays instant.
+
+Retries: botocore's standard mode retries a request (5xx, throttling, resets, timeouts) until its answer's
+headers arrive, ``s3-max-attempts`` times in all with exponential backoff. It cannot retry an answer whose
+*body* breaks off or fails its checksum while it is streamed (``GetObject``), so ``retry_body`` sends such a
+GET again, as many times and with the same backoff. Whatever still fails, and any answer we do not expect
+(an unknown 400, a 501), is one ``UserError`` naming the operation and the code: never a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ml_action.errors import UserError
+from ml_action.errors import UserError, first_line
 
 if TYPE_CHECKING:
     from ml_action.config import Config
@@ -47,6 +55,8 @@ _BAD_CREDENTIALS = {
 }
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _THROTTLED = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "500", "503"}
+MAX_BACKOFF = 20.0  # seconds, botocore's cap in standard mode
+T = TypeVar("T")
 
 
 def is_s3_uri(value: str) -> bool:
@@ -86,7 +96,21 @@ def make_client(config: Config, env: Mapping[str, str]) -> Any:
         "response_checksum_validation": config.s3_checksum,
         "max_pool_connections": 2 * PART_CONCURRENCY + 2,
     }
-    custom_endpoint = config.s3_endpoint_url or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    from ml_action import s3_settings
+
+    custom_endpoint = next(
+        (
+            s3_settings.endpoint_url(name, value)
+            for name, value in (
+                ("s3-endpoint-url", config.s3_endpoint_url),
+                ("AWS_ENDPOINT_URL_S3", env.get("AWS_ENDPOINT_URL_S3")),
+                ("AWS_ENDPOINT_URL", env.get("AWS_ENDPOINT_URL")),
+            )
+            if value
+        ),
+        "",
+    )
+    region = s3_settings.aws_region("aws-region", config.aws_region)
     if custom_endpoint:  # MinIO, R2, moto...: bucket names in the path, not the host name
         options["s3"] = {"addressing_style": "path"}
     keys: dict[str, str] = {}
@@ -94,7 +118,7 @@ def make_client(config: Config, env: Mapping[str, str]) -> Any:
         keys = {"aws_access_key_id": env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"]}
         if env.get("AWS_SESSION_TOKEN"):
             keys["aws_session_token"] = env["AWS_SESSION_TOKEN"]
-    session = boto3.session.Session(region_name=config.aws_region or None, **keys)
+    session = boto3.session.Session(region_name=region or None, **keys)
     return session.client("s3", endpoint_url=custom_endpoint or None, config=BotoConfig(**options))
 
 
@@ -104,6 +128,44 @@ def _error_code(exc: BaseException) -> str:
 
 def _status(exc: BaseException) -> int:
     return int(getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+
+
+def _message(exc: BaseException) -> str:
+    """The store's own words for a refusal (untrusted text: one visible line, clipped)."""
+    from ml_action.escape import visible
+
+    return visible(str(getattr(exc, "response", {}).get("Error", {}).get("Message", "") or ""), 200)
+
+
+def is_not_implemented(exc: BaseException) -> bool:
+    return _error_code(exc) == "NotImplemented" or _status(exc) == 501
+
+
+def max_attempts(client: Any) -> int:
+    """The attempts the client makes per request (``s3-max-attempts``), for the retries botocore cannot make."""
+    retries = getattr(getattr(getattr(client, "meta", None), "config", None), "retries", None) or {}
+    return max(1, int(retries.get("total_max_attempts") or 3))
+
+
+def body_errors() -> tuple[type[BaseException], ...]:
+    """What botocore raises when an answer's body breaks off, times out or fails its checksum mid-stream."""
+    from botocore.exceptions import FlexibleChecksumError, IncompleteReadError, ReadTimeoutError, ResponseStreamingError
+
+    return (ResponseStreamingError, IncompleteReadError, FlexibleChecksumError, ReadTimeoutError)
+
+
+def retry_body(client: Any, fetch: Callable[[], T]) -> T:
+    """``fetch()`` (a GET and the read of its whole body) again while the body fails in transit, up to the
+    client's attempts, with botocore's standard backoff (a random wait up to 2**n s, at most 20 s)."""
+    attempts = max_attempts(client)
+    for attempt in range(1, attempts + 1):
+        try:
+            return fetch()
+        except body_errors():
+            if attempt == attempts:
+                raise
+            time.sleep(min(MAX_BACKOFF, random.random() * 2 ** (attempt - 1)))
+    raise AssertionError("unreachable")
 
 
 def was_retried(exc: BaseException) -> bool:
@@ -125,8 +187,11 @@ def is_conflict(exc: BaseException) -> bool:
 
 @contextlib.contextmanager
 def s3_errors(bucket: str, key: str, endpoint: str = "", input_name: str = "registry") -> Iterator[None]:
-    """Turn the S3 failures a user can fix (permissions, bucket, credentials, endpoint) into ``UserError``."""
-    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, PartialCredentialsError
+    """Turn S3 failures into one ``UserError`` each: those a user can fix (permissions, bucket, credentials,
+    endpoint), faults that outlived the retries (5xx, throttling, resets, broken bodies) and answers nobody
+    retries (an unknown 4xx, a 501), named with the operation and the code."""
+    from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError, PartialCredentialsError
+    from botocore.exceptions import ConnectionError as NoConnection
 
     where = f"s3://{bucket}/{key}" if key else f"s3://{bucket}"
     try:
@@ -159,13 +224,27 @@ def s3_errors(bucket: str, key: str, endpoint: str = "", input_name: str = "regi
                 f"Allow {action} on arn:aws:s3:::{bucket}{'/*' if action != 's3:ListBucket' else ''} "
                 f"for the job's AWS identity{extra}; {README_POLICY}.",
             ) from None
-        if code in _THROTTLED or _status(exc) >= 500:
+        if code in _THROTTLED or (_status(exc) >= 500 and not is_not_implemented(exc)):
             raise UserError(
                 input_name,
                 f"S3 kept failing ({code or _status(exc)}) on {operation} {where} after all retry attempts",
                 "Run the job again later, or raise `s3-max-attempts`.",
             ) from None
-        raise
+        said = _message(exc)
+        raise UserError(
+            input_name,
+            f"the S3 store{' at ' + endpoint if endpoint else ''} refused {operation or 'a request'} on {where}: "
+            f"{_status(exc) or '?'} {code or 'no error code'}{' (' + said + ')' if said and said != code else ''}",
+            "ml-action does not retry this answer: check that the store supports this operation with these "
+            "settings (`s3-checksum`, `s3-sse`, `s3-conditional-writes`), then run the job again.",
+        ) from None
+    except body_errors() + (HTTPClientError,) as exc:  # resets, timeouts, broken bodies: botocore's and ours
+        raise UserError(
+            input_name,
+            f"the connection to S3 kept failing on {where} after all retry attempts ({type(exc).__name__}: "
+            f"{first_line(exc)[:200]})",
+            "Run the job again later, or raise `s3-max-attempts`.",
+        ) from None
     except (NoCredentialsError, PartialCredentialsError):
         raise UserError(
             input_name,
@@ -173,19 +252,24 @@ def s3_errors(bucket: str, key: str, endpoint: str = "", input_name: str = "regi
             "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY as environment variables from secrets, "
             "or add an aws-actions/configure-aws-credentials step (OIDC) before this action.",
         ) from None
-    except EndpointConnectionError as exc:
+    except NoConnection as exc:  # no connection at all: refused, unresolvable, connect timeout, TLS
         raise UserError(
             "s3-endpoint-url",
-            f"cannot connect to the S3 endpoint {exc.kwargs.get('endpoint_url', '')}",
+            f"cannot connect to the S3 endpoint {exc.kwargs.get('endpoint_url', '')} ({type(exc).__name__})",
             "Check `s3-endpoint-url` / AWS_ENDPOINT_URL and that the store is reachable.",
         ) from None
 
 
 def download_object(client: Any, bucket: str, key: str, dest: Path) -> bool:
-    """Stream an object into a temporary file beside ``dest``, then rename it; False when it does not exist."""
+    """Stream an object into a temporary file beside ``dest``, then rename it; False when it does not exist.
+    A body that breaks off or fails its checksum is fetched again from the start (``retry_body``)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return retry_body(client, lambda: _download_once(client, bucket, key, dest))
+
+
+def _download_once(client: Any, bucket: str, key: str, dest: Path) -> bool:
     from botocore.exceptions import ClientError
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         response = client.get_object(Bucket=bucket, Key=key)
     except ClientError as exc:
@@ -214,3 +298,13 @@ def read_s3_uri(uri: str, config: Config, dest: Path, env: Mapping[str, str], in
         if not download_object(client, bucket, key, dest):
             raise UserError(input_name, f"'{uri}' does not exist", "Check the bucket and key.")
     return dest
+
+
+def data_fetcher(config: Config, workdir: Path, env: Mapping[str, str]) -> Callable[[str, str], Path]:
+    """``data.Fetch`` with the registry's S3 settings: an input's ``s3://`` file downloaded under ``workdir``."""
+
+    def fetch(uri: str, input_name: str) -> Path:
+        folder = workdir / "s3-data" / input_name
+        return read_s3_uri(uri, config, folder / uri.rstrip("/").rsplit("/", 1)[-1], env, input_name)
+
+    return fetch

@@ -1,5 +1,6 @@
-"""S3 fixtures: a real S3 server (moto's ``ThreadedMotoServer``) on 127.0.0.1, one bucket per test, and a
-fault-injecting proxy in front of it. boto3 is never patched: every call goes over HTTP.
+"""S3 fixtures: a real S3 server (moto's server application) on 127.0.0.1 whose conditional writes are atomic
+as on AWS S3, one bucket per test, and a fault-injecting proxy in front of it. boto3 is never patched: every
+call goes over HTTP.
 """
 
 from __future__ import annotations
@@ -12,22 +13,28 @@ from typing import Any
 import pytest
 
 from ml_action.config import Config
+from tests.helpers import make_config
 
 try:  # tests/ as a package, or (the default) rootdir-relative imports with tests/integration on sys.path
+    from .moto_server import MotoServer
     from .s3_faults import FaultProxy
 except ImportError:
+    from moto_server import MotoServer  # type: ignore[no-redef]
     from s3_faults import FaultProxy  # type: ignore[no-redef]
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """URL of an S3 server for the whole session; tests isolate themselves with their own bucket."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{server._server.server_port}"
+def moto_server() -> Iterator[MotoServer]:
+    """An S3 server for the whole session, its conditional writes atomic (see ``moto_server.py``)."""
+    server = MotoServer(atomic=True).start()
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(moto_server: MotoServer) -> str:
+    """URL of the session's S3 server; tests isolate themselves with their own bucket."""
+    return moto_server.url
 
 
 @pytest.fixture
@@ -70,7 +77,7 @@ def bucket(s3_client: Any) -> str:
 
 @pytest.fixture
 def fault_proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
-    """A proxy in front of the S3 server that injects faults on demand and makes conditional writes atomic."""
+    """A proxy in front of the S3 server that injects faults on demand (the server's conditional writes are atomic)."""
     proxy = FaultProxy(moto_endpoint).start()
     yield proxy
     proxy.stop()
@@ -83,7 +90,7 @@ def s3_config(tmp_path: Path, bucket: str) -> Callable[..., Config]:
     def make(**overrides: Any) -> Config:
         values: dict[str, Any] = {"registry": f"s3://{bucket}/registry", "s3_max_attempts": 5}
         values.update(overrides)
-        return Config(workspace=tmp_path, **values)
+        return make_config(tmp_path, **values)
 
     return make
 

@@ -2,16 +2,21 @@
 
 It forwards every request unchanged, except that it can
 
-- answer the next N matching requests itself with an S3 error (``503 SlowDown``, ``500 InternalError``...),
-  either before forwarding (the server never sees it) or after (the write lands, the client sees an error);
+- answer the next N matching requests itself with an S3 error (``503 SlowDown``, ``500 InternalError``,
+  an unknown ``400``...), either before forwarding (the server never sees it) or after (the write lands,
+  the client sees an error); ``conditional=True`` matches only requests carrying ``If-Match`` /
+  ``If-None-Match`` (a store answering ``501 NotImplemented`` to them);
 - answer matching requests with ``403 AccessDenied`` for as long as a rule stays in place;
-- serialize conditional writes (``If-Match`` / ``If-None-Match``) so that the server's check-then-write
-  is atomic, as it is on AWS S3. moto checks the precondition and then stores the object in two separate
-  steps of a threaded server, so two racing writers could in principle both pass the check;
-- or (``strip_conditions=True``) drop ``If-Match`` / ``If-None-Match`` from every request, standing for an
-  S3-compatible store that accepts the conditions and ignores them.
+- break the connection: ``drop`` closes it without an answer (before or after forwarding), ``truncate``
+  sends the answer's headers and half its body, then closes, ``corrupt`` flips one byte of the body;
+- stand for other stores (``conditions=``): ``"forward"`` (the default) passes the conditions to the
+  server, which evaluates them atomically (see ``moto_server.py``); ``"strip"`` drops them, a store that
+  accepts the conditions and ignores them; ``"check_then_write"`` evaluates them itself with a HEAD and
+  then writes unconditionally: a store that honours them one request at a time but not atomically, as
+  raw moto does. ``race(n, path)`` holds the first ``n`` matching conditional writes between their check
+  and their write until all ``n`` have passed the check, so such a store forks every time, not by luck.
 
-Every request seen is recorded in ``log`` as ``(method, path, status)``.
+Every request seen is recorded in ``log`` as ``(method, path, status)`` (0 for a dropped connection).
 """
 
 from __future__ import annotations
@@ -34,23 +39,30 @@ _HOP_BY_HOP = {
     "expect",
     "content-length",
 }
+_CONDITIONS = {"if-match", "if-none-match"}
 _MESSAGES = {
     "SlowDown": "Please reduce your request rate.",
     "InternalError": "We encountered an internal error. Please try again.",
     "ServiceUnavailable": "Service is unable to handle request.",
     "AccessDenied": "Access Denied",
+    "NotImplemented": "A header you provided implies functionality that is not implemented.",
+    "PreconditionFailed": "At least one of the pre-conditions you specified did not hold",
+    "NoSuchKey": "The specified key does not exist.",
 }
+Answer = tuple[int, list[tuple[str, str]], bytes]
 
 
 @dataclass
 class Rule:
-    """Answer matching requests with ``status``/``code``; ``remaining`` None means for ever."""
+    """Answer matching requests with ``status``/``code`` (or break them: ``kind``); ``remaining`` None: for ever."""
 
     status: int
     code: str
     match: Callable[[str, str], bool]
     remaining: int | None = None
-    after: bool = False  # forward first (the server applies the request), then answer with the error
+    after: bool = False  # forward first (the server applies the request), then answer with the fault
+    kind: str = "error"  # "error", "drop", "truncate" or "corrupt"
+    conditional: bool = False  # only requests carrying If-Match / If-None-Match
 
 
 def error_body(code: str, resource: str) -> bytes:
@@ -64,16 +76,17 @@ def error_body(code: str, resource: str) -> bytes:
 class FaultProxy:
     """Start with ``FaultProxy(upstream).start()``; point the S3 client at ``proxy.url``."""
 
-    def __init__(self, upstream: str, serialize_conditional: bool = True, strip_conditions: bool = False) -> None:
+    def __init__(self, upstream: str, conditions: str = "forward") -> None:
+        assert conditions in ("forward", "strip", "check_then_write"), conditions
         parts = urlsplit(upstream)
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
-        self.serialize_conditional = serialize_conditional
-        self.strip_conditions = strip_conditions
+        self.conditions = conditions
         self.rules: list[Rule] = []
         self.log: list[tuple[str, str, int]] = []
         self.lock = threading.Lock()
-        self.write_lock = threading.Lock()
+        self._race: tuple[threading.Barrier, str] | None = None
+        self._racers = 0
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -96,16 +109,34 @@ class FaultProxy:
         method: str | None = None,
         path_contains: str = "",
         after: bool = False,
+        conditional: bool = False,
     ) -> Rule:
         """Answer the next ``times`` matching requests with an error."""
-        rule = Rule(status, code, _matcher(method, path_contains), times, after)
-        with self.lock:
-            self.rules.append(rule)
-        return rule
+        return self._add(Rule(status, code, _matcher(method, path_contains), times, after, conditional=conditional))
 
     def deny(self, method: str | None = None, path_contains: str = "") -> Rule:
         """Answer matching requests with 403 AccessDenied until ``clear()``."""
-        rule = Rule(403, "AccessDenied", _matcher(method, path_contains))
+        return self._add(Rule(403, "AccessDenied", _matcher(method, path_contains)))
+
+    def drop(self, times: int, method: str | None = None, path_contains: str = "", after: bool = False) -> Rule:
+        """Close the connection of the next ``times`` matching requests without answering."""
+        return self._add(Rule(0, "", _matcher(method, path_contains), times, after, kind="drop"))
+
+    def truncate(self, times: int, method: str | None = None, path_contains: str = "") -> Rule:
+        """Forward the next ``times`` matching requests; send the full headers but half the body, then close."""
+        return self._add(Rule(0, "", _matcher(method, path_contains), times, True, kind="truncate"))
+
+    def corrupt(self, times: int, method: str | None = None, path_contains: str = "") -> Rule:
+        """Forward the next ``times`` matching requests; flip one byte in the middle of the answer's body."""
+        return self._add(Rule(0, "", _matcher(method, path_contains), times, True, kind="corrupt"))
+
+    def race(self, parties: int, path_contains: str) -> None:
+        """With ``check_then_write``: the first ``parties`` conditional writes on matching paths all pass their
+        check before any of them writes."""
+        with self.lock:
+            self._race, self._racers = (threading.Barrier(parties, timeout=60), path_contains), 0
+
+    def _add(self, rule: Rule) -> Rule:
         with self.lock:
             self.rules.append(rule)
         return rule
@@ -114,10 +145,14 @@ class FaultProxy:
         with self.lock:
             self.rules.clear()
 
-    def _take(self, method: str, path: str) -> Rule | None:
+    def _take(self, method: str, path: str, conditional: bool) -> Rule | None:
         with self.lock:
             for rule in self.rules:
-                if rule.match(method, path) and (rule.remaining is None or rule.remaining > 0):
+                if (
+                    rule.match(method, path)
+                    and (conditional or not rule.conditional)
+                    and (rule.remaining is None or rule.remaining > 0)
+                ):
                     if rule.remaining is not None:
                         rule.remaining -= 1
                     return rule
@@ -128,17 +163,50 @@ class FaultProxy:
             return sum(1 for m, p, s in self.log if m == method and s == status and path_contains in p)
 
     # ------------------------------------------------------------------ forwarding
-    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, list, bytes]:
-        conditional = method in ("PUT", "POST") and any(h.lower() in ("if-match", "if-none-match") for h in headers)
-        guard = self.write_lock if conditional and self.serialize_conditional else _NoLock()
-        with guard:
-            conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
-            try:
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                return response.status, response.getheaders(), response.read()
-            finally:
-                conn.close()
+    def _send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+        conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            conn.close()
+
+    def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+        conditions = {k: v for k, v in headers.items() if k.lower() in _CONDITIONS}
+        if not conditions or self.conditions == "forward":
+            return self._send(method, path, headers, body)
+        plain = {k: v for k, v in headers.items() if k.lower() not in _CONDITIONS}
+        if self.conditions == "check_then_write":
+            refused = self._check(path, conditions, headers)
+            if refused is not None:
+                return refused
+            self._hold(path)
+        return self._send(method, path, plain, body)
+
+    def _check(self, path: str, conditions: dict[str, str], request: dict[str, str]) -> Answer | None:
+        """The store's own evaluation of the conditions, by a HEAD of the key: None when they hold."""
+        key_path = path.split("?", 1)[0]
+        auth = {k: v for k, v in request.items() if k.lower() == "authorization" or k.lower().startswith("x-amz-")}
+        status, headers, _ = self._send("HEAD", key_path, auth, b"")
+        etag = next((v for k, v in headers if k.lower() == "etag"), None) if status == 200 else None
+        wanted = {k.lower(): v for k, v in conditions.items()}
+        xml = [("Content-Type", "application/xml")]
+        if wanted.get("if-none-match") == "*" and etag is not None:
+            return 412, xml, error_body("PreconditionFailed", key_path)
+        if "if-match" in wanted and etag is None:
+            return 404, xml, error_body("NoSuchKey", key_path)
+        if "if-match" in wanted and wanted["if-match"] != etag:
+            return 412, xml, error_body("PreconditionFailed", key_path)
+        return None
+
+    def _hold(self, path: str) -> None:
+        with self.lock:
+            race = self._race
+            if race is None or race[1] not in path or self._racers >= race[0].parties:
+                return
+            self._racers += 1
+        race[0].wait()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -162,9 +230,12 @@ class FaultProxy:
                         self.rfile.readline()
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-            def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+            def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes, kind: str = "") -> None:
                 with proxy.lock:  # logged before the client can see the answer, so a test reads a full log
-                    proxy.log.append((self.command, self.path, status))
+                    proxy.log.append((self.command, self.path, 0 if kind == "drop" else status))
+                if kind == "drop":
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 length = str(len(body))
                 for name, value in headers:
@@ -174,35 +245,38 @@ class FaultProxy:
                         self.send_header(name, value)
                 self.send_header("Content-Length", length)
                 self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
+                if self.command == "HEAD":
+                    return
+                if kind == "truncate":
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                if kind == "corrupt" and body:
+                    middle = len(body) // 2
+                    body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1 :]
+                self.wfile.write(body)
 
             def _handle(self) -> None:
                 body = self._read_body()
-                rule = proxy._take(self.command, self.path)
+                conditional = any(k.lower() in _CONDITIONS for k in self.headers)
+                rule = proxy._take(self.command, self.path, conditional)
+                error = [("Content-Type", "application/xml")], error_body(rule.code, self.path) if rule else b""
                 if rule is not None and not rule.after:
-                    self._reply(rule.status, [("Content-Type", "application/xml")], error_body(rule.code, self.path))
+                    self._reply(rule.status, *error, kind=rule.kind)
                     return
-                dropped = _HOP_BY_HOP | ({"if-match", "if-none-match"} if proxy.strip_conditions else set())
+                dropped = _HOP_BY_HOP | (_CONDITIONS if proxy.conditions == "strip" else set())
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
                 headers["Content-Length"] = str(len(body))
-                status, response_headers, response_body = proxy.forward(self.command, self.path, headers, body)
-                if rule is not None:
-                    self._reply(rule.status, [("Content-Type", "application/xml")], error_body(rule.code, self.path))
+                answer = proxy.forward(self.command, self.path, headers, body)
+                if rule is not None and rule.kind in ("error", "drop"):
+                    self._reply(rule.status, *error, kind=rule.kind)
                     return
-                self._reply(status, response_headers, response_body)
+                self._reply(*answer, kind=rule.kind if rule else "")
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
 
         return Handler
-
-
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None
 
 
 def _matcher(method: str | None, path_contains: str) -> Callable[[str, str], bool]:

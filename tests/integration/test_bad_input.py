@@ -89,6 +89,10 @@ CASES: list[tuple[str, dict[str, str], dict[str, str | bytes], str, str]] = [
     ("version id with a path", {"mode": "rollback", "to-version": "../../x"}, {}, "to-version", "not a version id"),
     ("report path is a folder", {**IRIS, "report-path": "."}, {}, "report-path", "is a folder"),
     ("report path under a file", {**IRIS, "report-path": "iris.csv/r.md"}, {}, "report-path", "under a file"),
+    # checked before any work, so a bad comment-file never fails a run whose model was already promoted
+    ("comment file is a folder", {**IRIS, "comment-file": "."}, {}, "comment-file", "is a folder"),
+    ("comment file under a file", {**IRIS, "comment-file": "iris.csv/c.md"}, {}, "comment-file", "under a file"),
+    ("comment file outside", {**IRIS, "comment-file": "../c.md"}, {}, "comment-file", "outside the workspace"),
     ("registry is a file", {**IRIS, "registry": "iris.csv"}, {}, "registry", "is a file"),
     (
         "confidence above 1",

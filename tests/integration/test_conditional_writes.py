@@ -1,5 +1,7 @@
 """A store that ignores conditional writes: the probe refuses it before anything is written, costs at most
-4 small requests per run, and ``s3-conditional-writes: unsupported`` publishes with a warning instead."""
+4 small requests per run, and ``s3-conditional-writes: unsupported`` publishes with a warning instead. A
+store that answers 501 to the conditions is told so plainly after one request; with ``unsupported`` the
+writes go out without them."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from ml_action.errors import UserError
 from ml_action.registry.base import Registry
 from ml_action.registry.s3 import PROBE_KEY, S3Store
 from tests.helpers import ROOT, copy_example, parse_outputs, run_action, runner_env
+from tests.integration.test_s3_registry import publish
 
 try:
     from .s3_faults import FaultProxy
@@ -30,7 +33,16 @@ ConfigFactory = Callable[..., Config]
 @pytest.fixture
 def lax_proxy(moto_endpoint: str) -> Iterator[FaultProxy]:
     """A proxy standing for a store that accepts ``If-None-Match`` / ``If-Match`` and ignores them."""
-    proxy = FaultProxy(moto_endpoint, serialize_conditional=False, strip_conditions=True).start()
+    proxy = FaultProxy(moto_endpoint, conditions="strip").start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def no_conditions(moto_endpoint: str) -> Iterator[FaultProxy]:
+    """A proxy standing for a store that answers ``501 NotImplemented`` to ``If-None-Match`` / ``If-Match``."""
+    proxy = FaultProxy(moto_endpoint).start()
+    proxy.fail(10**6, 501, "NotImplemented", conditional=True)
     yield proxy
     proxy.stop()
 
@@ -157,3 +169,30 @@ def test_two_racing_publishes_on_a_lax_store_lose_nothing_silently(
         assert len(errors) == 1 and "ignores conditional writes" in errors[0]
         assert parse_outputs(Path(env["GITHUB_OUTPUT"]).read_text()).get("promoted") != "true"
     assert _keys(s3_client, bucket, "r/model/") == []
+
+
+def test_a_store_answering_501_to_conditions_is_told_so_after_one_request(
+    s3_config: ConfigFactory, no_conditions: FaultProxy, s3_client: Any, bucket: str
+) -> None:
+    registry = _registry(s3_config(s3_endpoint_url=no_conditions.url))
+    with pytest.raises(UserError) as err:
+        registry.allocate_version({})
+    assert err.value.input == "registry"
+    assert (
+        "does not support conditional writes (it answered 501 NotImplemented to a PutObject with If-None-Match: *"
+        in (err.value.problem)
+    )
+    assert "kept failing" not in err.value.problem and "retry" not in err.value.problem
+    assert "s3-conditional-writes: unsupported" in err.value.hint
+    assert _probe_puts(no_conditions) == 1 and no_conditions.count("PUT", 501) == 1
+    assert _keys(s3_client, bucket, "registry/") == []
+
+
+def test_unsupported_on_a_store_answering_501_writes_without_the_conditions(
+    s3_config: ConfigFactory, no_conditions: FaultProxy, model_file: Path
+) -> None:
+    registry = _registry(s3_config(s3_endpoint_url=no_conditions.url, s3_conditional_writes="unsupported"))
+    promotion = publish(registry, model_file)
+    assert promotion.promoted and registry.champion()[0]["version"] == promotion.version  # type: ignore[index]
+    assert no_conditions.count("PUT", 501) == 1  # the first write learnt it; the rest went without
+    assert _probe_puts(no_conditions) == 0

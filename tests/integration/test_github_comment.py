@@ -10,11 +10,11 @@ import pytest
 
 from ml_action import comment as body_text
 from ml_action import github_api as gh_mod
-from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
 from ml_action.modes.evaluate import post_or_save
 from ml_action.modes.registry_ops import post_comment_file
+from tests.helpers import make_config
 from tests.integration.github_emulator import GitHubEmulator, Identity
 
 REPO = "acme/churn"
@@ -167,7 +167,7 @@ def test_persistent_502_warns_and_never_raises(github_api: GitHubEmulator, tmp_p
     github_api.add_pull(REPO, PR)
     github_api.fail_next(100, 502)
     warnings: list[str] = []
-    config = Config(workspace=tmp_path, github_token="ghs_actions", model_name="churn")
+    config = make_config(tmp_path, github_token="ghs_actions", model_name="churn")
     url = post_or_save(config, RunContext.from_env(env_for(github_api, tmp_path)), "head", [], warnings.append)
     assert url is None
     assert len(warnings) == 1 and "502" in warnings[0] and "ml-action-comment.md" in warnings[0]
@@ -179,7 +179,7 @@ def test_fork_pr_saves_the_comment_and_the_workflow_run_job_posts_it(
 ) -> None:
     github_api.add_pull(REPO, PR, head_sha="c" * 40)
     warnings: list[str] = []
-    readonly = Config(workspace=tmp_path, github_token="ghs_readonly", model_name="churn")
+    readonly = make_config(tmp_path, github_token="ghs_readonly", model_name="churn")
     env = env_for(github_api, tmp_path)
     assert post_or_save(readonly, RunContext.from_env(env), "## head", ["details"], warnings.append) is None
     saved = (tmp_path / "ml-action-comment.md").read_text()
@@ -191,7 +191,7 @@ def test_fork_pr_saves_the_comment_and_the_workflow_run_job_posts_it(
     # the trusted workflow_run job: the PR list is empty for forks, so the number comes from the file
     run = {"workflow_run": {"head_sha": "c" * 40, "pull_requests": []}}
     run_env = env_for(github_api, tmp_path, run, name="workflow_run")
-    trusted = Config(workspace=tmp_path, github_token="ghs_actions", model_name="churn", mode="comment")
+    trusted = make_config(tmp_path, github_token="ghs_actions", model_name="churn", mode="comment")
     url = post_comment_file(trusted, RunContext.from_env(run_env), "ml-action-comment.md")
     posted = ours(github_api)
     assert len(posted) == 1 and url == posted[0]["html_url"]
@@ -209,7 +209,7 @@ def test_fork_pr_saves_the_comment_and_the_workflow_run_job_posts_it(
 
 def test_comment_file_bad_input_names_the_input(github_api: GitHubEmulator, tmp_path: Path) -> None:
     env = env_for(github_api, tmp_path, {}, name="workflow_run")
-    config = Config(workspace=tmp_path, github_token="ghs_actions", model_name="churn")
+    config = make_config(tmp_path, github_token="ghs_actions", model_name="churn")
     cases = {"missing.md": None, "bad.md": "<!-- ml-action:pr=7; rm -rf -->\nx", "nopr.md": "just a body"}
     expected = {"missing.md": "comment-file", "bad.md": "comment-file", "nopr.md": "pr-number"}
     for name, text in cases.items():
@@ -226,10 +226,10 @@ def test_comment_file_bad_input_names_the_input(github_api: GitHubEmulator, tmp_
 
 def test_no_pr_or_no_token(github_api: GitHubEmulator, tmp_path: Path) -> None:
     warnings: list[str] = []
-    config = Config(workspace=tmp_path, github_token="ghs_actions", model_name="churn")
+    config = make_config(tmp_path, github_token="ghs_actions", model_name="churn")
     push = env_for(github_api, tmp_path, {"ref": "refs/heads/main"}, name="push")
     assert post_or_save(config, RunContext.from_env(push), "head", [], warnings.append) is None
-    no_token = Config(workspace=tmp_path, model_name="churn", pr_number=PR)
+    no_token = make_config(tmp_path, model_name="churn", pr_number=PR)
     assert post_or_save(no_token, RunContext.from_env(push), "head", [], warnings.append) is None
     assert github_api.total_requests() == 0
     assert len(warnings) == 1 and "`github-token` is empty" in warnings[0]
@@ -238,7 +238,7 @@ def test_no_pr_or_no_token(github_api: GitHubEmulator, tmp_path: Path) -> None:
 
 def test_post_or_save_posts_and_returns_the_url(github_api: GitHubEmulator, tmp_path: Path) -> None:
     busy_pr(github_api, 3)
-    config = Config(workspace=tmp_path, github_token="ghs_actions", model_name="churn")
+    config = make_config(tmp_path, github_token="ghs_actions", model_name="churn")
     env = env_for(github_api, tmp_path)
     url = post_or_save(config, RunContext.from_env(env), "## head", ["d"], pytest.fail)
     url2 = post_or_save(config, RunContext.from_env(env), "## head 2", ["d"], pytest.fail)

@@ -237,3 +237,14 @@ def test_a_result_dir_outside_the_workspace_fails_before_any_work(tmp_path: Path
     done = run_action(workspace, {"mode": "evaluate", "result-dir": "../outside"})
     assert done.code == 1 and len(done.errors) == 1 and done.errors[0].startswith("::error title=result-dir::")
     assert "Train candidate" not in done.stdout and not (tmp_path / "outside").exists()
+
+
+def test_a_bad_comment_file_fails_the_leaderboard_before_the_winner_is_published(bundles: Path, tmp_path: Path) -> None:
+    workspace = _results(bundles, tmp_path / "ws", *CANDIDATES)
+    done = run_action(
+        workspace, {"mode": "leaderboard", "results": "results", "comment-file": "iris.csv/c.md"}, _push(tmp_path)
+    )
+    assert done.code == 1 and len(done.errors) == 1, done.stdout
+    assert done.errors[0].startswith("::error title=comment-file::") and "under a file" in done.errors[0]
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not (workspace / ".ml-action" / "registry" / "model" / "versions").exists()

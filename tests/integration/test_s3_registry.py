@@ -24,6 +24,7 @@ from ml_action.registry import s3 as s3_module
 from ml_action.registry.base import AlreadyExists, Conflict, Promotion, Registry
 from ml_action.registry.s3 import S3Store
 from ml_action.registry.s3_client import read_s3_uri
+from tests.helpers import make_config
 
 try:  # tests/ as a package, or (the default) rootdir-relative imports with tests/integration on sys.path
     from .s3_faults import FaultProxy
@@ -52,7 +53,7 @@ def publish(registry: Registry, model_path: Path, by: str = "test") -> Promotion
 
 
 def _publish_worker(registry_uri: str, endpoint: str, model_path: str, name: str, barrier: Any, results: Any) -> None:
-    config = Config(workspace=Path(model_path).parent, registry=registry_uri, s3_endpoint_url=endpoint)
+    config = make_config(Path(model_path).parent, registry=registry_uri, s3_endpoint_url=endpoint)
     registry = open_registry(config)
     barrier.wait(timeout=120)
     promotion = publish(registry, Path(model_path), by=name)
@@ -60,7 +61,7 @@ def _publish_worker(registry_uri: str, endpoint: str, model_path: str, name: str
 
 
 def _crash_worker(registry_uri: str, endpoint: str, model_path: str) -> None:
-    config = Config(workspace=Path(model_path).parent, registry=registry_uri, s3_endpoint_url=endpoint)
+    config = make_config(Path(model_path).parent, registry=registry_uri, s3_endpoint_url=endpoint)
     registry = open_registry(config)
     version = registry.allocate_version({"by": "crasher"})
     registry.write_version(version, Path(model_path), {"by": "crasher"})
@@ -280,7 +281,7 @@ def test_access_denied_names_bucket_key_and_action(
 
 
 def test_missing_bucket_is_named(s3_env: str, tmp_path: Path) -> None:
-    store = S3Store.from_config(Config(workspace=tmp_path, registry="s3://no-such-bucket-here/x"), dict(os.environ))
+    store = S3Store.from_config(make_config(tmp_path, registry="s3://no-such-bucket-here/x"), dict(os.environ))
     with pytest.raises(UserError) as err:
         store.list("model/")
     assert "no-such-bucket-here" in err.value.problem and "does not exist" in err.value.problem
@@ -291,7 +292,7 @@ def test_no_credentials_explains_where_they_come_from(
 ) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    store = S3Store.from_config(Config(workspace=tmp_path, registry="s3://some-bucket/x"), dict(os.environ))
+    store = S3Store.from_config(make_config(tmp_path, registry="s3://some-bucket/x"), dict(os.environ))
     with pytest.raises(UserError) as err:
         store.read("model/champion.json")
     assert "no AWS credentials" in err.value.problem

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
 from ml_action.modes import MODES
@@ -17,7 +16,7 @@ from ml_action.registry.base import Registry
 from ml_action.registry.local import LocalStore
 from ml_action.registry.schema import DamagedObject, parse_alias
 from ml_action.runner import Runner
-from tests.helpers import parse_outputs
+from tests.helpers import make_config, parse_outputs
 from tests.unit.test_registry_local import _publish
 
 
@@ -135,7 +134,7 @@ def _run(registry: Registry, tmp_path: Path, mode: str, **kw: object) -> tuple[i
     output, summary = tmp_path / "output", tmp_path / "summary"
     output.write_text("")
     summary.write_text("")
-    config = Config(workspace=tmp_path, mode=mode, model_name="model", **kw)  # type: ignore[arg-type]
+    config = make_config(tmp_path, mode=mode, model_name="model", **kw)
     ctx = RunContext(output_path=str(output), summary_path=str(summary), run_id="7", actor="tester")
     workdir = tmp_path / "work"
     workdir.mkdir(exist_ok=True)

@@ -1,6 +1,7 @@
 """The shape of the package that a newcomer relies on: the import graph of ``ml_action`` has no circle
-(imports inside functions and type-checking-only imports included), no module is over ~400 lines, only
-the entries read the process environment, and no mode module imports another mode module."""
+(imports inside functions and type-checking-only imports included), the core imports no adapter and adapters
+import no orchestration, no module is over ~400 lines, only the entries read the process environment, and no
+mode module imports another mode module."""
 
 from __future__ import annotations
 
@@ -11,6 +12,21 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "ml_action"
 MAX_LINES = 420
 ENV_READERS = {"ml_action.cli", "ml_action.context", "ml_action.api"}  # api: a library entry point
+# the layers: the core computes (no network, no environment, no runner); adapters talk to the outside world;
+# orchestration (the evaluation pipeline and the modes) calls both
+CORE = {
+    f"ml_action.{m}"
+    for m in (
+        "champion compare decide decision drift fmt health leakage metrics monitor_rules profile resample stats "
+        "stattests"
+    ).split()
+}
+ADAPTERS = {f"ml_action.{m}" for m in "cluster github_api posting registry runner terminal".split()}
+ORCHESTRATION = {f"ml_action.{m}" for m in "checks cli evaluation modes promotion publishing rescore search".split()}
+
+
+def _in(name: str, layer: set[str]) -> bool:
+    return any(name == m or name.startswith(m + ".") for m in layer)
 
 
 def _modules() -> dict[str, Path]:
@@ -102,6 +118,27 @@ def test_the_core_imports_no_mode() -> None:
         if name.startswith("ml_action.modes") or name in ("ml_action.cli", "ml_action.__main__"):
             continue
         assert not {d for d in deps if d.startswith("ml_action.modes")}, f"{name} imports a mode"
+
+
+def test_the_core_imports_no_adapter() -> None:
+    graph = _graph()
+    core = [m for m in graph if _in(m, CORE)]
+    assert len(core) == len(CORE), set(CORE) - set(core)
+    for name in core:
+        bad = {d for d in graph[name] if _in(d, ADAPTERS) or _in(d, ORCHESTRATION)}
+        assert not bad, f"{name} (core) imports {bad}"
+
+
+def test_adapters_import_no_orchestration() -> None:
+    graph = _graph()
+    for name in (m for m in graph if _in(m, ADAPTERS)):
+        bad = {d for d in graph[name] if _in(d, ORCHESTRATION)}
+        assert not bad, f"{name} (adapter) imports {bad}"
+
+
+def test_the_layer_checker_sees_a_breach() -> None:
+    assert _in("ml_action.registry.base", ADAPTERS) and _in("ml_action.modes.evaluate", ORCHESTRATION)
+    assert not _in("ml_action.registryx", ADAPTERS)
 
 
 def test_no_module_is_too_long() -> None:

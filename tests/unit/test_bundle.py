@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from ml_action.bundle import folder_name, holdout_fingerprint, result_target
-from ml_action.config import Config
 from ml_action.errors import UserError
+from tests.helpers import make_config
 
 SOURCE = {"split_of_sha256": "a" * 64, "test_size": 0.2, "seed": 42}
 
@@ -38,13 +38,13 @@ def test_the_default_folder_is_a_safe_segment_inside_the_workspace(tmp_path: Pat
     assert folder_name("random_forest") == "random_forest"
     assert folder_name("../../etc matrix/1") == "etc-matrix-1"
     assert folder_name("...") == "model"
-    config = Config(workspace=tmp_path, comment_key="../x y")
+    config = make_config(tmp_path, comment_key="../x y")
     assert result_target(config) == tmp_path.resolve() / "ml-action-result" / "x-y"
     with pytest.raises(UserError) as caught:
-        result_target(Config(workspace=tmp_path, result_dir="../elsewhere"))
+        result_target(make_config(tmp_path, result_dir="../elsewhere"))
     assert caught.value.input == "result-dir"
     with pytest.raises(UserError):
-        result_target(Config(workspace=tmp_path, result_dir="."))
+        result_target(make_config(tmp_path, result_dir="."))
 
 
 def test_files_the_action_wrote_read_back_as_pandas_reads_them(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from ml_action import checks
-from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.runner import Runner
+from tests.helpers import make_config
 
 
 def wide(columns: int, rows: int, seed: int) -> SimpleNamespace:
@@ -32,7 +32,7 @@ def test_a_hundred_thousand_columns_are_sampled_and_said_so(
 ) -> None:
     monkeypatch.setattr(checks, "MAX_COLUMNS", 200)  # the default (1,000) works the same, only slower
     dataset = wide(100_000, 40, seed=0)
-    found = checks.run_checks(Config(workspace=Path(".")), dataset, None, Runner(RunContext()))
+    found = checks.run_checks(make_config(Path(".")), dataset, None, Runner(RunContext()))
     out = capsys.readouterr().out
     assert "sample of 200 of the 100,000 feature columns" in out
     assert "profiling 201 columns" in out
@@ -41,7 +41,7 @@ def test_a_hundred_thousand_columns_are_sampled_and_said_so(
     assert "sample of 200 of the 100,000" in checks.data_section(found, dataset)
     # a later run against that sampled profile: drift on shared columns, no 99,000 "added" columns
     champion = SimpleNamespace(manifest={"data": {"profile": found.profile}})
-    again = checks.run_checks(Config(workspace=Path(".")), wide(100_000, 40, seed=1), champion, Runner(RunContext()))
+    again = checks.run_checks(make_config(Path(".")), wide(100_000, 40, seed=1), champion, Runner(RunContext()))
     assert again.drift is not None and not again.drift.added and not again.drift.removed
     assert len(again.drift.columns) == checks.MAX_COLUMNS
     assert "sample of 200 of the 100,000" in checks.data_section(again, dataset)
@@ -49,7 +49,7 @@ def test_a_hundred_thousand_columns_are_sampled_and_said_so(
 
 def test_narrow_frames_are_checked_whole() -> None:
     dataset = wide(5, 40, seed=0)
-    found = checks.run_checks(Config(workspace=Path(".")), dataset, None, Runner(RunContext()))
+    found = checks.run_checks(make_config(Path(".")), dataset, None, Runner(RunContext()))
     assert found.sampled_note == "" and "columns_sampled" not in found.profile
     assert checks.sample_columns(list("abc"), 5, 0) == list("abc")
     picked = checks.sample_columns([str(i) for i in range(100)], 10, 0)

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ml_action.config import INPUTS, Config, Gate, load_config, parse_gates
+from ml_action.config import INPUTS, Config, Gate, load_config
 from ml_action.errors import UserError
+from ml_action.inputs import parse_gates
+from tests.helpers import make_config
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -90,6 +92,15 @@ def test_each_default_is_its_parsed_text(tmp_path: Path) -> None:
             continue
         assert getattr(config, spec.name.replace("-", "_")) == spec.parse(spec.name, spec.default), spec.name
     assert config == load_config({"GITHUB_WORKSPACE": str(tmp_path)})
+
+
+def test_the_tests_config_factory_refuses_what_load_config_cannot_produce(tmp_path: Path) -> None:
+    assert make_config(tmp_path, bootstrap=0, test_size=1, pr_number=3).bootstrap == 0
+    assert make_config(tmp_path) == Config(workspace=tmp_path)
+    with pytest.raises(TypeError, match="bootstrap='0' has type str, its default int"):
+        make_config(tmp_path, bootstrap="0")
+    with pytest.raises(AttributeError, match="no_such_input"):
+        make_config(tmp_path, no_such_input=1)
 
 
 def test_gate_confidence_and_on_inconclusive(tmp_path: Path) -> None:

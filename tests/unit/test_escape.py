@@ -76,6 +76,36 @@ def test_mermaid_label_cannot_close_its_string_or_fence() -> None:
     assert len(label) < 80
 
 
+def test_label_is_inert_code_cut_short() -> None:
+    assert escape.label("c07") == "`c07`"
+    assert escape.label("class 0 | `tick` q") == "<code>class 0 &#124; 'tick' q</code>"  # quotes left as they are
+    assert escape.label("@org") == "<code>&#64;org</code>"
+    assert escape.label("") == "_(empty)_" and escape.label(" \n ") == "_(empty)_"
+    assert escape.label("a" * 200) == "`" + "a" * 29 + "…`"
+    assert escape.label("a\n\r\nb", 30) == "`a b`"  # a run of line breaks is one space
+    # hidden characters beyond C0 controls: a bidi override, a zero-width space, NEL, a byte-order mark
+    assert escape.label("ab\u202edc\u200bx\x85y\ufeffz") == "`ab dc x y z`"
+
+
+def test_label_html_is_always_code() -> None:
+    assert escape.label_html("yes") == "<code>yes</code>"
+    assert escape.label_html('a|b "q" `x` @o') == "<code>a&#124;b &quot;q&quot; &#x27;x&#x27; &#64;o</code>"
+    assert escape.label_html("x" * 40, 10) == "<code>" + "x" * 9 + "…</code>"
+
+
+def test_code_text_fits_inside_our_backticks() -> None:
+    assert escape.code_text("'a|b`c'\n") == "'a¦b'c'"
+    assert escape.code_text("z" * 100) == "z" * 79 + "…"
+    assert escape.code_text("x\u202ey\u2028z") == "x y z"
+
+
+def test_mermaid_label_is_one_short_line() -> None:
+    assert escape.mermaid("line\nbreak") == "line break"
+    assert escape.mermaid("a" * 100, 60) == "a" * 59 + "…"
+    assert escape.mermaid("<b>#quot; 50% {x}; a\\b\u202e") == "'b''quot' 50' 'x'' a'b"
+    assert escape.mermaid("v12") == "v12"
+
+
 def test_clip_strings_clips_keys_and_values() -> None:
     out = escape.clip_strings({"k" * 500: ["v" * 500, 1, None], "ok": {"n": 2.5}}, 10)
     assert out == {

@@ -17,7 +17,7 @@ from ml_action.modes import MODES, decide_mode
 from ml_action.registry import open_registry
 from ml_action.registry.base import Registry
 from ml_action.runner import Runner
-from tests.helpers import EXAMPLES, parse_outputs
+from tests.helpers import EXAMPLES, make_config, parse_outputs
 
 
 class Run:
@@ -32,7 +32,6 @@ class Run:
 
     def config(self, **kw: object) -> Config:
         base: dict[str, object] = {
-            "workspace": self.ws,
             "data": "iris.csv",
             "target": "species",
             "model": "logistic_regression",
@@ -40,7 +39,7 @@ class Run:
             "bootstrap": 0,
             "snapshot_data": "true",
         }
-        return Config(**{**base, **kw})  # type: ignore[arg-type]
+        return make_config(self.ws, **{**base, **kw})
 
     def __call__(self, mode: str, **kw: object) -> tuple[int, dict[str, str], str, Registry]:
         self.output.write_text("")
@@ -137,8 +136,8 @@ def test_monitor_and_evaluate_share_one_champion_check(run: Run) -> None:
 )
 def test_decide_mode(tmp_path: Path, event: str, ref: str, default: str | None, expected: str) -> None:
     ctx = RunContext(event_name=event, ref=ref, default_branch=default)
-    assert decide_mode(Config(workspace=tmp_path), ctx) == expected
-    assert decide_mode(Config(workspace=tmp_path, mode="list"), ctx) == "list"
+    assert decide_mode(make_config(tmp_path), ctx) == expected
+    assert decide_mode(make_config(tmp_path, mode="list"), ctx) == "list"
 
 
 def test_run_context_reads_the_event_once(tmp_path: Path) -> None:

@@ -11,14 +11,15 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ml_action import escape
 from ml_action.comment import BODY_LIMIT, github_length
-from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.metrics import Predictions
 from ml_action.modes import MODES
-from ml_action.pictures import FPR_GRID, QUANTILES, confusion, md_label, mermaid_text, pictures, roc_curve, section
+from ml_action.pictures import FPR_GRID, QUANTILES, confusion, pictures, roc_curve, section
 from ml_action.registry import open_registry
 from ml_action.runner import Runner
+from tests.helpers import make_config
 
 # ---------------------------------------------------------------------------------------------- the grammar
 
@@ -183,14 +184,14 @@ def test_regression_pictures() -> None:
     "label", ["a|b", "x`y`", "line\nbreak", "<script>", '"quoted"', "| --- |", "a" * 200, "\u2028sep", "::error::x"]
 )
 def test_labels_from_the_data_stay_inert(label: str) -> None:
-    cell = md_label(label)
+    cell = escape.label(label)
     assert "\n" not in cell and "\u2028" not in cell and len(cell) <= 34
     # inline code: backticks when safe, else <code> with the dangerous characters as entities
     assert (cell.startswith("`") and cell.endswith("`") and cell.count("`") == 2) or (
         cell.startswith("<code>") and cell.endswith("</code>") and cell.count("<") == 2 and "@" not in cell
     )
     assert re.search(r"(?<!\\)\|", cell) is None  # every pipe escaped: the table keeps its columns
-    text = mermaid_text(label)
+    text = escape.mermaid(label, 60)
     assert '"' not in text and "\n" not in text and len(text) <= 60
 
 
@@ -238,7 +239,7 @@ def test_the_comment_stays_under_the_limit_and_its_charts_parse(tmp_path: Path, 
         kw = {"target": "y", "model": "sklearn.linear_model.Ridge", "task": "regression"}
     ctx = RunContext(output_path=str(tmp_path / "out"), summary_path=str(tmp_path / "summary"))
     for mode in ("publish", "evaluate"):  # the second run has a champion to draw beside the candidate
-        config = Config(workspace=ws, data="data.csv", bootstrap=0, pr_number=1, mode=mode, **kw)
+        config = make_config(ws, data="data.csv", bootstrap=0, pr_number=1, mode=mode, **kw)
         MODES[mode](config, ctx, Runner(ctx), open_registry(config, {}), tmp_path)
     body = (ws / "ml-action-comment.md").read_text()
     assert github_length(body) < BODY_LIMIT

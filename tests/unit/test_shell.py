@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from ml_action import cli
-from ml_action.config import Config, load_config
+from ml_action.config import load_config
 from ml_action.errors import UserError, WorkspaceError, for_shell
 from ml_action.inputs import csv_separator
 from ml_action.tables import read_table, sniff_separator
+from tests.helpers import make_config
 
 INPUT_NAMES = {"to-version", "mode", "test-size", "csv-separator"}
 
@@ -169,7 +170,7 @@ def test_csv_separator_values() -> None:
     ]
     with pytest.raises(UserError, match="not a CSV separator"):
         csv_separator("csv-separator", ":")
-    assert Config(workspace=Path(".")).csv_separator == "auto"
+    assert make_config(Path(".")).csv_separator == "auto"
 
 
 def test_a_semicolon_csv_is_read_and_the_log_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ml_action.config import Config, Gate, parse_gates
+from ml_action.config import Config
+from ml_action.inputs import Gate, parse_gates
 
 # without any gate on the primary metric, monitoring allows this much relative slack against the
 # metrics recorded at promotion (fresh data is never the holdout it was measured on)
