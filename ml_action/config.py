@@ -337,7 +337,9 @@ def read_config_file(workspace: Path, name: str, explicit: bool) -> dict[str, An
             )
         return {}
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = inputs.load_yaml(path.read_text(encoding="utf-8"))
+    except inputs.UnsafeYAML as exc:
+        raise UserError("config", f"'{name}' {exc}", "Write the file as plain YAML.") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise UserError("config", f"'{name}' is not valid YAML ({first_line(exc)})", "Fix the file's syntax.") from None
     if loaded is None:
