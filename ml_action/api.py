@@ -249,15 +249,16 @@ def fetch_from(reg: Registry, alias: str | None, version: str | None, cache_dir:
 
     if alias is not None and version is not None:
         raise UserError("version", "both an alias and a version were given", "Give one of them.")
-    pointer = None
     if version is not None:
         version = reg.resolve_version(version, "version")
+        manifest = reg.manifest(version, "version")
+        sha = model_sha256(manifest, version)
     else:
         alias = alias or "champion"
         pointer = reg.resolve_alias(alias)
         version = pointer["version"]
-    manifest = reg.manifest(version, "version")
-    sha = model_sha256(manifest, version) if pointer is None else pointed_model_sha256(pointer, manifest, alias or "")
+        manifest = reg.manifest(version, "version")
+        sha = pointed_model_sha256(pointer, manifest, alias)
     path, downloaded = _cached(reg, version, sha, cache_dir)
     return ModelFile(
         path=path,

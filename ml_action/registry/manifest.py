@@ -2,8 +2,7 @@
 
 A manifest read from the registry passed ``schema.parse_manifest`` (the model is listed, every artifact
 has a 64-hex sha256); one returned by ``Registry.write_version`` was built by us. Either way these
-accessors are the one place that knows where the digests sit: ``artifacts.<file>.sha256``, and
-``pointed_model_sha256`` the one check that a pointer (``champion.json``, an alias) records the same digest.
+accessors are the one place that knows where the digests sit: ``artifacts.<file>.sha256``.
 """
 
 from __future__ import annotations
@@ -35,18 +34,19 @@ def model_sha256(manifest: Mapping[str, Any], version: str) -> str:
     return digest
 
 
-def pointed_model_sha256(pointer: Mapping[str, Any], manifest: Mapping[str, Any], alias: str) -> str:
-    """The model sha256 of the version the pointer of ``alias`` (``champion`` or another alias) names, read
-    from that version's ``manifest``, after checking that the pointer records the same one: a ``UserError``
-    naming ``registry`` otherwise (one of the two was altered, so neither is loaded)."""
-    version = pointer["version"]
-    sha = model_sha256(manifest, version)
+def pointed_model_sha256(pointer: Mapping[str, Any], manifest: Mapping[str, Any], name: str) -> str:
+    """The model's sha256 when the pointer ``name`` (``champion`` or an alias) records the same digest as the
+    manifest of the version it names; a ``UserError`` when they differ (the registry was altered, and the
+    model must not be loaded under either digest)."""
+    version = str(pointer.get("version"))
+    digest = model_sha256(manifest, version)
     expected = pointer.get("sha256")
-    if expected != sha:
+    if expected is not None and expected != digest:
+        what = "the champion" if name == "champion" else f"the alias '{name}'"
         raise UserError(
             "registry",
-            f"the alias '{alias}' records sha256 {str(expected)[:12]}… for "
-            f"{version}, whose manifest records {sha[:12]}…; nothing was loaded",
+            f"{what} records sha256 {str(expected)[:12]}… for {version}, whose manifest records "
+            f"{digest[:12]}…; nothing was loaded",
             "The registry was altered: set the alias again (or roll back) to repair it.",
         )
-    return sha
+    return digest

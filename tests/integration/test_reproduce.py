@@ -332,7 +332,7 @@ def test_the_champion_pointer_must_record_the_manifests_sha256(published: Path) 
     result = run_action(published, {"mode": "reproduce"})
     assert result.code == 1, result.stdout
     error = _only_error(result, "registry")
-    assert "the alias 'champion' records sha256 abababababab… for v1, whose manifest records" in error
+    assert "the champion records sha256 abababababab… for v1, whose manifest records" in error
     assert "nothing was loaded" in error and "reproduced" not in result.outputs
     by_id = run_action(published, {"mode": "reproduce", "to-version": "v1"})  # not through the pointer
     assert by_id.code == 0 and by_id.outputs["reproduced"] == "true", by_id.stdout
