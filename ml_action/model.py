@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ml_action.config import Config
 from ml_action.errors import UserError, first_line
-from ml_action.model_spec import Echo, Refused, class_estimator, factory_estimator, shown
+from ml_action.model_spec import Echo, Refused, class_estimator, factory_estimator, quoted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,7 +64,7 @@ def base_estimator(config: Config, task: str, echo: Echo | None = None) -> tuple
         return _import_path(path)(), False
     if "." not in spec:
         raise Refused(
-            f"unknown model {shown(spec)}",
+            f"unknown model {quoted(spec)}",
             f"Use a short name ({', '.join(SHORT_NAMES)}), an import path such as "
             "`sklearn.svm.LinearSVC`, or `module:function` in your repository.",
         )

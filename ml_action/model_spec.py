@@ -43,7 +43,7 @@ from ml_action.errors import UserError, first_line
 
 LIBRARIES = ("sklearn", "lightgbm", "xgboost")
 SKIPPED_PARTS = frozenset({"tests", "conftest", "__main__", "setup"})  # never estimators: test suites, scripts
-OUTPUT_LIMIT = 20_000  # characters of captured output echoed; the rest is counted, not shown
+OUTPUT_LIMIT = 20_000  # characters of captured output echoed; a cut is marked
 HINT = (
     "Use a short name, an estimator class of scikit-learn, LightGBM or XGBoost (`sklearn.svm.LinearSVC`), "
     "or `module:function` / `module.Class` in a .py file of your repository (`models/train.py` is "
@@ -62,7 +62,7 @@ class Refused(UserError):
         super().__init__("model", problem, hint)
 
 
-def shown(spec: str) -> str:
+def quoted(spec: str) -> str:
     """A spec inside a message: quoted, one line, clipped."""
     return f"'{escape.visible(spec, 100)}'"
 
@@ -74,7 +74,7 @@ def _to_stderr(text: str) -> None:
 def _module_parts(spec: str, module_name: str) -> list[str]:
     parts = module_name.split(".")
     if not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
-        raise Refused(f"{shown(spec)} is not a module path")
+        raise Refused(f"{quoted(spec)} is not a module path")
     return parts
 
 
@@ -109,23 +109,23 @@ def _check_workspace_module(spec: str, parts: list[str], root: Path) -> Path:
     """The workspace file of a module a spec names, after refusing every module from elsewhere."""
     top = parts[0]
     if top in sys.stdlib_module_names or top in sys.builtin_module_names:
-        raise Refused(f"{shown(spec)} names the standard-library module '{top}', not a module in the workspace")
+        raise Refused(f"{quoted(spec)} names the standard-library module '{top}', not a module in the workspace")
     if top in LIBRARIES:
-        raise Refused(f"{shown(spec)} names a function of '{top}': only its estimator classes (`{top}.<path>.<Class>`)")
+        raise Refused(f"{quoted(spec)} names a function of '{top}': only its estimator classes may be named")
     if any(p in SKIPPED_PARTS for p in parts):
-        raise Refused(f"{shown(spec)} names a test suite or a script, not a model module")
+        raise Refused(f"{quoted(spec)} names a test suite or a script, not a model module")
     loaded = sys.modules.get(top)
     where = _loaded_from(loaded) if loaded is not None else None
     if loaded is not None and (where is None or not _inside(Path(where).resolve(), root)):
         raise Refused(
-            f"{shown(spec)} names '{top}', which is loaded from outside the workspace ({where or 'built in'})"
+            f"{quoted(spec)} names '{top}', which is loaded from outside the workspace ({where or 'built in'})"
         )
     found = _workspace_file(parts, root)
     if found is not None:
         return found
     others = [p for p in sys.path if p and Path(p).resolve() != root]
     if importlib.machinery.PathFinder.find_spec(top, others) is not None:
-        raise Refused(f"{shown(spec)} names '{top}', which is installed outside the workspace, not a file in it")
+        raise Refused(f"{quoted(spec)} names '{top}', which is installed outside the workspace, not a file in it")
     name = ".".join(parts)
     raise UserError(
         "model",
@@ -194,7 +194,7 @@ def _import(spec: str, module_name: str, expected: Path | None, root: Path) -> A
     if expected is not None:
         where = _loaded_from(module)
         if where is None or Path(where).resolve() != expected:
-            raise Refused(f"{shown(spec)} was imported from {where or 'nowhere'}, not from {expected}")
+            raise Refused(f"{quoted(spec)} was imported from {where or 'nowhere'}, not from {expected}")
     return module
 
 
@@ -204,14 +204,14 @@ def _call(spec: str, make: Any) -> Any:
         return make()
     except TypeError as exc:
         if not isinstance(make, type):
-            raise UserError("model", f"{shown(spec)} failed: TypeError: {first_line(exc)}", _FIX) from None
+            raise UserError("model", f"{quoted(spec)} failed: TypeError: {first_line(exc)}", _FIX) from None
         raise UserError(
             "model",
-            f"{shown(spec)} cannot be built without arguments ({first_line(exc)})",
+            f"{quoted(spec)} cannot be built without arguments ({first_line(exc)})",
             "Use a `module:function` factory in your repository that builds it.",
         ) from None
     except (Exception, SystemExit) as exc:
-        raise UserError("model", f"{shown(spec)} failed: {type(exc).__name__}: {first_line(exc)}", _FIX) from None
+        raise UserError("model", f"{quoted(spec)} failed: {type(exc).__name__}: {first_line(exc)}", _FIX) from None
 
 
 def _has_estimator_api(obj: Any) -> bool:
@@ -223,9 +223,9 @@ def factory_estimator(spec: str, workspace: Path, echo: Echo | None = None) -> A
     module_name, _, func_name = spec.partition(":")
     root = workspace.resolve()
     if not func_name.isidentifier():
-        raise Refused(f"{shown(spec)} does not name a function after ':'")
+        raise Refused(f"{quoted(spec)} does not name a function after ':'")
     file = _check_workspace_module(spec, _module_parts(spec, module_name), root)
-    with captured(echo, f"the model factory {shown(spec)}"):
+    with captured(echo, f"the model factory {quoted(spec)}"):
         func = getattr(_import(spec, module_name, file, root), func_name, None)
         if not callable(func):
             raise UserError(
@@ -237,7 +237,7 @@ def factory_estimator(spec: str, workspace: Path, echo: Echo | None = None) -> A
     if not _has_estimator_api(estimator):
         raise UserError(
             "model",
-            f"{shown(spec)} returned {type(estimator).__name__}, not a scikit-learn estimator",
+            f"{quoted(spec)} returned {type(estimator).__name__}, not a scikit-learn estimator",
             "Return an unfitted estimator or Pipeline (with fit, predict and get_params).",
         )
     return estimator
@@ -250,11 +250,11 @@ def class_estimator(spec: str, workspace: Path, echo: Echo | None = None) -> Any
     parts = _module_parts(spec, spec)
     library = parts[0] in LIBRARIES
     if library and any(p in SKIPPED_PARTS for p in parts):
-        raise Refused(f"{shown(spec)} names a test suite or a script, not an estimator class")
+        raise Refused(f"{quoted(spec)} names a test suite or a script, not an estimator class")
     if library and importlib.util.find_spec(parts[0]) is None:  # a top-level name: nothing is imported
-        raise UserError("model", f"{shown(spec)} needs {parts[0]}, which is not installed", f"Install {parts[0]}.")
+        raise UserError("model", f"{quoted(spec)} needs {parts[0]}, which is not installed", f"Install {parts[0]}.")
     file = None if library else _check_workspace_module(spec, parts[:-1], root)
-    with captured(echo, f"the model class {shown(spec)}"):
+    with captured(echo, f"the model class {quoted(spec)}"):
         try:
             cls = getattr(_import(spec, module_name, file, root), class_name, None)
         except UserError:
@@ -263,11 +263,11 @@ def class_estimator(spec: str, workspace: Path, echo: Echo | None = None) -> Any
             cls = None
         if cls is None:
             if library:
-                raise Refused(f"unknown model {shown(spec)}", f"{HINT} Check the spelling.")
+                raise Refused(f"unknown model {quoted(spec)}", f"{HINT} Check the spelling.")
             raise UserError("model", f"'{module_name}' has no class '{class_name}'", "Name an estimator class in it.")
         if not isinstance(cls, type) or not _has_estimator_api(cls) or (library and not _library_class(cls)):
             raise Refused(
-                f"{shown(spec)} is not an estimator class" + (f" of {parts[0]}" if library else ""),
+                f"{quoted(spec)} is not an estimator class" + (f" of {parts[0]}" if library else ""),
                 "Name a class with fit, predict and get_params (a classifier or a regressor).",
             )
         return _call(spec, cls)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ml_action import escape
 from ml_action.artifacts import DECIMALS, prediction_digest, prediction_labels
 from ml_action.config import Config
-from ml_action.errors import UserError, first_line
+from ml_action.errors import DamagedObject, UserError, first_line
 from ml_action.fmt import exact
 from ml_action.registry import Registry
 
@@ -161,7 +161,6 @@ def refit(config: Config, manifest: Mapping[str, Any], dataset: Any, where: str,
     ``where`` is damaged, and nothing of it is imported) and fit it on the snapshot's training rows."""
     from ml_action.model import fit, make_model
     from ml_action.model_spec import Refused
-    from ml_action.registry import DamagedObject
 
     sha = (manifest.get("git") or {}).get("sha") or "the recorded commit"
     try:

@@ -59,7 +59,7 @@ def _spec(spec: str, workspace: Path, echo: list[str] | None = None) -> object:
         ("numpy:array", "outside the workspace"),
         ("pytest:main", "loaded from outside the workspace"),
         ("ml_action.model:make_model", "loaded from outside the workspace"),
-        ("sklearn.pipeline:make_pipeline", "only its estimator classes"),
+        ("sklearn.pipeline:make_pipeline", "only its estimator classes may be named"),
         ("sklearn.utils.Bunch", "is not an estimator class of sklearn"),
         ("sklearn.base.BaseEstimator", "is not an estimator class of sklearn"),
         ("sklearn.tests.test_base.K", "test suite"),
