@@ -156,7 +156,9 @@ def snapshot_dataset(manifest: Mapping[str, Any], frames: Mapping[str, Any], ver
     )
 
 
-def refit(config: Config, manifest: Mapping[str, Any], dataset: Any, where: str, echo: Echo | None = None) -> Any:
+def refit(
+    config: Config, manifest: Mapping[str, Any], dataset: Any, version: str, where: str, echo: Echo | None = None
+) -> Any:
     """Build the model the manifest names (by ``model_spec``'s rule: a spec outside it means the manifest at
     ``where`` is damaged, and nothing of it is imported) and fit it on the snapshot's training rows."""
     from ml_action.model import fit, make_model
@@ -172,12 +174,12 @@ def refit(config: Config, manifest: Mapping[str, Any], dataset: Any, where: str,
     except UserError as exc:
         if exc.input != "model" or ":" not in config.model:
             raise
-        shown = escape.visible(sha, 64)
+        commit = escape.visible(sha, 64)
         raise UserError(
             "model",
-            f"{exc.problem} (the version was built with the factory `{config.model}` from commit {shown})",
-            f"Check out commit {shown} before this step (actions/checkout with "
-            f"`ref: {shown}`) so the factory is the one the version was built with.",
+            f"{exc.problem} (version {version} was built with the factory `{config.model}` from commit {commit})",
+            f"Check out commit {commit} before this step (actions/checkout with "
+            f"`ref: {commit}`) so the factory is the one the version was built with.",
         ) from None
     return fit(model, dataset.X_train, dataset.y_train)
 

@@ -92,7 +92,7 @@ def _rebuild(config: Config, runner: Runner, registry: Registry, workdir: Path) 
         runner.info(f"{len(dataset.train)} training rows, {len(dataset.test)} holdout rows (sha256 verified)")
     rebuild = rebuild_config(config, manifest)
     with runner.group("Rebuild and retrain"):
-        model = refit(rebuild, manifest, dataset, registry.url_of(version, "manifest.json"), runner.info)
+        model = refit(rebuild, manifest, dataset, version, registry.url_of(version, "manifest.json"), runner.info)
         preds = predict(model, dataset.X_test, dataset.task)
         metrics, _ = score(dataset.y_test, preds, dataset.task, known_metrics(manifest))
     return Rebuilt(version, manifest, rebuild, dataset, preds, metrics)
@@ -158,8 +158,8 @@ def _provenance(config: Config, ctx: RunContext, runner: Runner, rebuilt: Rebuil
         pairs = [
             (escape.md(r["library"], 80), escape.md(r["recorded"], 80), escape.md(r["now"], 80)) for r in libraries
         ]
-        shown = ", ".join(f"{name} {old} → {new}" for name, old, new in pairs)
-        notes.append(f"Library versions differ from the recorded ones: {shown}. Differences may come from them.")
+        listed = ", ".join(f"{name} {old} → {new}" for name, old, new in pairs)
+        notes.append(f"Library versions differ from the recorded ones: {listed}. Differences may come from them.")
         runner.warning(
             f"library versions differ from those {version} was built with: {escape.visible(differ, 1000)}",
             title="reproduce",
