@@ -55,7 +55,8 @@ def _spec(spec: str, workspace: Path, echo: list[str] | None = None) -> object:
         ("os:abort", "standard-library module 'os'"),
         ("this.s", "standard-library module 'this'"),
         ("subprocess.Popen", "standard-library module 'subprocess'"),
-        ("yaml:safe_load", "installed outside the workspace"),
+        ("yaml:safe_load", "outside the workspace"),  # installed; loaded too once another test imported it
+        ("pip:main", "installed outside the workspace"),
         ("numpy:array", "outside the workspace"),
         ("pytest:main", "loaded from outside the workspace"),
         ("ml_action.model:make_model", "loaded from outside the workspace"),
