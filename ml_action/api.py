@@ -245,26 +245,20 @@ def open_at(
 
 def fetch_from(reg: Registry, alias: str | None, version: str | None, cache_dir: Path) -> ModelFile:
     from ml_action.artifacts import MODEL_FILE
-    from ml_action.registry import model_sha256
+    from ml_action.registry import model_sha256, pointed_model_sha256
 
     if alias is not None and version is not None:
         raise UserError("version", "both an alias and a version were given", "Give one of them.")
-    expected: str | None = None
     if version is not None:
         version = reg.resolve_version(version, "version")
+        manifest = reg.manifest(version, "version")
+        sha = model_sha256(manifest, version)
     else:
         alias = alias or "champion"
         pointer = reg.resolve_alias(alias)
-        version, expected = pointer["version"], pointer["sha256"]
-    manifest = reg.manifest(version, "version")
-    sha = model_sha256(manifest, version)
-    if expected is not None and expected != sha:
-        raise UserError(
-            "registry",
-            f"the alias '{alias}' records sha256 {expected[:12]}… for "
-            f"{version}, whose manifest records {sha[:12]}…; nothing was loaded",
-            "The registry was altered: set the alias again (or roll back) to repair it.",
-        )
+        version = pointer["version"]
+        manifest = reg.manifest(version, "version")
+        sha = pointed_model_sha256(pointer, manifest, alias)
     path, downloaded = _cached(reg, version, sha, cache_dir)
     return ModelFile(
         path=path,

@@ -18,9 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ml_action.errors import UserError
+from ml_action.errors import DamagedObject, UserError, first_line
 
 MODEL_FILE = "model.skops"
+MAX_MEMBERS = 1_000_000  # arrays in one skops file (a 500-tree forest has about 1,500)
+MAX_EXPANSION = 20  # ml-action writes skops files uncompressed: their members add up to the file's size
+EXPANSION_SLACK = 64 * 1024 * 1024
+SCHEMA_DEPTH = 200  # nesting of a skops schema.json (a pipeline of a column transformer of pipelines: 30)
 
 _TRUSTED_NAMES = frozenset(
     {
@@ -155,25 +159,70 @@ def load_model(
             "file because `allow-unsafe-model-format` is true: it runs any code its "
             "author put in it"
         )
-        return _estimator(joblib.load(path), version)
+        return _checked(_estimator(joblib.load(path), version), version)
     import skops.io as sio
 
+    check_archive(path, f"the model file of version {version}")
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:  # a corrupt zip or schema
         raise UserError(
             "registry",
-            f"the model file of version {version} is not a readable skops file ({exc})",
+            f"the model file of version {version} is not a readable skops file ({first_line(exc, 200)})",
             "Publish the model again.",
         ) from None
     refused = sorted(t for t in untrusted if not is_trusted_type(t))
     if refused:
         raise UserError(
             "registry",
-            f"version {version} contains types outside ml-action's trusted list: {', '.join(refused)}",
+            f"version {version} contains types outside ml-action's trusted list: "
+            f"{', '.join(json.dumps(t[:100], ensure_ascii=True) for t in refused[:10])}",
             "Use scikit-learn components only, or load it yourself with skops after reviewing these types.",
         )
-    return _estimator(sio.load(path, trusted=list(untrusted)), version)
+    try:
+        model = sio.load(path, trusted=list(untrusted))
+    except Exception as exc:  # trusted types with inconsistent state (scikit-learn's own checks refuse it)
+        raise DamagedObject(
+            f"the model file of version {version}", f"skops cannot rebuild it ({type(exc).__name__})"
+        ) from None
+    return _checked(_estimator(model, version), version)
+
+
+def _checked(model: Any, version: str) -> Any:
+    """``model`` once every tree in it fits its own sizes (``tree_check``): nothing predicts before this."""
+    from ml_action.tree_check import UnsafeModel, check_model
+
+    try:
+        check_model(model)
+    except UnsafeModel as exc:
+        raise DamagedObject(f"the model file of version {version}", str(exc)[:500]) from None
+    return model
+
+
+def check_archive(path: Path, where: str) -> None:
+    """A skops file is a zip: at most ``MAX_MEMBERS`` members, whose declared sizes (zipfile never inflates
+    past them) add up to at most ``MAX_EXPANSION`` times the file plus ``EXPANSION_SLACK``; its
+    ``schema.json`` parses within ``safejson``'s size and depth bounds."""
+    import zipfile
+
+    from ml_action.safejson import BadJSON, loads
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_MEMBERS:
+                raise DamagedObject(where, f"it has more than {MAX_MEMBERS:,} members")
+            total = sum(m.file_size for m in members)
+            bound = MAX_EXPANSION * path.stat().st_size + EXPANSION_SLACK
+            if total > bound:
+                raise DamagedObject(where, f"its members inflate to {total:,} bytes, more than {bound:,}")
+            schema = archive.read("schema.json")
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise DamagedObject(where, f"it is not a readable skops file ({type(exc).__name__})") from None
+    try:
+        loads(schema, limit=len(schema), depth=SCHEMA_DEPTH)
+    except BadJSON as exc:
+        raise DamagedObject(where, f"its schema.json {exc}") from None
 
 
 def _estimator(model: Any, version: str) -> Any:
@@ -193,7 +242,7 @@ def _print_warning(message: str) -> None:
     from actions_toolkit.command import issue_command
 
     sys.stdout.flush()
-    issue_command("warning", {"title": "allow-unsafe-model-format"}, message)
+    issue_command("warning", {"title": "allow-unsafe-model-format"}, message[:4000])
     sys.stdout.flush()
 
 

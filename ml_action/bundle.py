@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from ml_action.artifacts import MODEL_FILE, sha256_file
 from ml_action.config import Config
-from ml_action.errors import UserError
+from ml_action.errors import DamagedObject, UserError
+from ml_action.escape import shown
 from ml_action.registry import SHA256_RE
 from ml_action.workspace import confine
 
@@ -182,12 +183,11 @@ class Bundle:
 
 
 def _bad(name: str, problem: str) -> UserError:
-    return UserError("results", f"the result bundle {name} is not usable: {problem}", _HINT)
+    return DamagedObject(f"the result bundle {name}", problem, _HINT, input="results")
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=True, default=str)
-    return text if len(text) <= 40 else text[:40] + "…"
+    return shown(value)
 
 
 def _field(obj: dict[str, Any], key: str, types: type | tuple[type, ...], name: str, required: bool = True) -> Any:
@@ -243,6 +243,13 @@ def _check_manifest(data: dict[str, Any], name: str) -> dict[str, Any]:
             raise _bad(name, f"`files` gives no sha256 for {file}")
     if not all(isinstance(c, (str, int, float, bool)) for c in data.get("classes") or []):
         raise _bad(name, "`classes` holds values other than labels")
+    from ml_action.record_check import BadField, check_fields
+
+    try:
+        check_fields({k: v for k, v in data.items() if k != "gates"})  # a bundle's `gates` is its own list
+        check_fields(data.get("version_fields") or {}, "version_fields.")
+    except BadField as exc:
+        raise _bad(name, str(exc)) from None
     return data
 
 
@@ -258,6 +265,19 @@ def _verified(folder: Path, file: str, expected: str, name: str) -> Path:
             "it was altered after the evaluation wrote it",
         )
     return path
+
+
+def _flat_columns(path: Path, name: str) -> None:
+    """Every column of a bundle's table holds single values: a list, map or struct column is refused before
+    pandas reads it (rows are hashed and compared value by value)."""
+    from ml_action.reference import nested_columns
+
+    try:
+        nested = nested_columns(path)
+    except Exception as exc:  # pyarrow raises its own types on a damaged file
+        raise _bad(name, f"{path.name} cannot be read ({type(exc).__name__})") from None
+    if nested:
+        raise _bad(name, f"{path.name} has columns of lists or records ({', '.join(_show(c) for c in nested[:5])})")
 
 
 def _predictions(path: Path, manifest: dict[str, Any], rows: int, name: str) -> tuple[Any, Predictions]:
@@ -282,20 +302,23 @@ def read(folder: Path, name: str) -> Bundle:
     """Read and verify one bundle folder (see the module docstring); a bad bundle is a ``UserError``."""
     import numpy as np
 
+    from ml_action.safejson import BadJSON, loads
     from ml_action.snapshot import read_parquet
 
     path = folder / MANIFEST
     if path.stat().st_size > MAX_MANIFEST_BYTES:
         raise _bad(name, f"{MANIFEST} is larger than {MAX_MANIFEST_BYTES:,} bytes")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise _bad(name, f"{MANIFEST} is not valid JSON") from None
+        data = loads(path.read_bytes(), limit=MAX_MANIFEST_BYTES)
+    except BadJSON as exc:
+        raise _bad(name, f"{MANIFEST} {exc}") from None
     if not isinstance(data, dict):
         raise _bad(name, f"{MANIFEST} is not a JSON object")
     manifest = _check_manifest(data, name)
     for file in FILES:
         _verified(folder, file, manifest["files"][file]["sha256"], name)
+    for file in (HOLDOUT, PREDICTIONS):
+        _flat_columns(folder / file, name)
     try:
         holdout = read_parquet(folder / HOLDOUT)
     except Exception as exc:  # pyarrow raises its own types on a damaged file

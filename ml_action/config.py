@@ -202,7 +202,7 @@ class Config:
     )
     s3_sse: str = setting("", inputs.s3_sse, "Server-side encryption for uploads: `AES256` or `aws:kms`.")
     s3_kms_key_id: str = setting("", inputs.text, "KMS key id when `s3-sse` is `aws:kms`.")
-    s3_max_attempts: int = setting("5", s3_settings.attempts, "Attempts per S3 request (standard retry mode).")
+    s3_max_attempts: int = setting("5", s3_settings.attempts, "Attempts per S3 request, 1 to 20 (standard retry mode).")
     s3_conditional_writes: str = setting(
         "verify",
         inputs.choice("verify", "unsupported"),
@@ -337,7 +337,9 @@ def read_config_file(workspace: Path, name: str, explicit: bool) -> dict[str, An
             )
         return {}
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = inputs.load_yaml(path.read_text(encoding="utf-8"))
+    except inputs.UnsafeYAML as exc:
+        raise UserError("config", f"'{name}' {exc}", "Write the file as plain YAML.") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise UserError("config", f"'{name}' is not valid YAML ({first_line(exc)})", "Fix the file's syntax.") from None
     if loaded is None:

@@ -43,6 +43,23 @@ class UserError(Exception):
         return f"{self.problem}. {self.hint}".strip()
 
 
+DAMAGED_HINT = (
+    "Fix or remove the object (it was not written by ml-action, or was altered), or roll back to another version."
+)
+
+
+class DamagedObject(UserError):
+    """A registry or bundle object that does not match its schema: corrupt, hand-edited or hostile.
+
+    ``where`` names the object (``churn/versions/v3/manifest.json``, ``the model file of version v3``); the
+    message reads ``<where> is damaged: <problem>``.
+    """
+
+    def __init__(self, where: str, problem: str, hint: str = DAMAGED_HINT, input: str = "registry") -> None:
+        self.where = where
+        super().__init__(input, f"{where} is damaged: {problem}", hint)
+
+
 class WorkspaceError(UserError):
     """A path problem: the message says where the workspace is (``cli`` adds how it was chosen)."""
 

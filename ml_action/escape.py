@@ -18,6 +18,7 @@ One module, one function per destination:
 - ``code_text``: text for inside a backtick span that a template writes (a search's parameter values).
 - ``mermaid``: a label inside a quoted Mermaid string in a fenced block.
 - ``clip_strings``: every string in a JSON-like structure clipped (what the manifest stores).
+- ``shown``: an untrusted value inside an error message: JSON, ASCII, one line, at most 40 characters.
 
 Short labels (``label``, ``label_html``, ``code_text``, ``mermaid``) are one line with every hidden character
 (controls, format characters such as bidi overrides and zero-width spaces, line separators) written as a
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import json
 import re
 import unicodedata
 from typing import Any
@@ -172,3 +174,9 @@ def clip_strings(obj: Any, limit: int = LIMIT) -> Any:
     if isinstance(obj, list | tuple):
         return [clip_strings(v, limit) for v in obj]
     return obj
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A short, single-line rendering of an untrusted value for a message (never its raw text)."""
+    text = json.dumps(value, ensure_ascii=True, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -73,11 +73,49 @@ def parse_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return text
 
 
+MAX_YAML_CHARS = 1_000_000  # an input or the config file
+MAX_YAML_DEPTH = 32  # lists and mappings inside each other
+MAX_YAML_NODES = 200_000  # scalars, lists and mappings in one document
+
+
+class UnsafeYAML(ValueError):
+    """YAML refused before it is built: an alias, or more text, depth or nodes than allowed."""
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` of ``text`` once its events show no alias (``*name``, ``<<: *name``: a 700-byte
+    alias bomb expands to hundreds of megabytes), at most ``MAX_YAML_DEPTH`` levels and ``MAX_YAML_NODES``
+    nodes; PyYAML's parser yields the events without recursion, its composer then recurses only that deep.
+
+    Raises ``UnsafeYAML`` for those, ``yaml.YAMLError`` for bad syntax."""
+    import yaml
+
+    if len(text) > MAX_YAML_CHARS:
+        raise UnsafeYAML(f"is {len(text):,} characters long, more than {MAX_YAML_CHARS:,}")
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise UnsafeYAML("uses a YAML alias (`*name`); ml-action does not expand aliases, write the values out")
+        if isinstance(event, (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            nodes += 1
+            if nodes > MAX_YAML_NODES:
+                raise UnsafeYAML(f"holds more than {MAX_YAML_NODES:,} values")
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise UnsafeYAML(f"nests lists or mappings more than {MAX_YAML_DEPTH} deep")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+    return yaml.safe_load(text)
+
+
 def parse_yaml(name: str, text: str) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
+    except UnsafeYAML as exc:
+        raise UserError(name, str(exc), f"Write `{name}` as plain YAML or JSON.") from None
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""

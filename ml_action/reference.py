@@ -74,13 +74,23 @@ def read_reference(registry: Registry, version: str, manifest: dict[str, Any], w
             f"the reference rows of version {version} do not match the sha256 in its manifest: the file was altered",
             "Publish the model again from a trusted run.",
         )
+    from ml_action.record_check import BadField, check_reference
+
     try:
+        check_reference(info)  # registry.schema checked it too: the numbers below size nothing unchecked
+    except BadField as exc:
+        return f"the reference rows of version {version} do not match their description ({exc})"
+    try:
+        if nested_columns(dest):
+            return f"the reference rows of version {version} have columns of lists or records"
         frame = read_parquet(dest)
     except (OSError, ValueError) as exc:
         return f"the reference rows of version {version} could not be read ({type(exc).__name__})"
-    width = info.get("proba_columns") or 0
-    wanted = [TARGET, LABEL, *(f"proba_{i}" for i in range(int(width)))]
+    width = int(info.get("proba_columns") or 0)
     classes = info.get("classes")
+    if len(frame.columns) != width + 2:  # before a list of `width` names is built from the manifest's number
+        return f"the reference rows of version {version} do not match their description"
+    wanted = [TARGET, LABEL, *(f"proba_{i}" for i in range(width))]
     if (
         list(frame.columns) != wanted
         or len(frame) != info.get("rows")
@@ -90,6 +100,13 @@ def read_reference(registry: Registry, version: str, manifest: dict[str, Any], w
         return f"the reference rows of version {version} do not match their description"
     proba = frame[wanted[2:]].to_numpy(dtype="float64") if width else None
     return frame[TARGET].to_numpy(), Predictions(labels=frame[LABEL].to_numpy(), proba=proba, classes=classes)
+
+
+def nested_columns(path: Path) -> list[str]:
+    """The columns of a Parquet file that hold lists, maps or records (read from its schema only)."""
+    import pyarrow.parquet as pq
+
+    return [field.name for field in pq.read_schema(path) if field.type.num_fields]
 
 
 def fresh_vs_reference(

@@ -1,7 +1,7 @@
-"""The champion re-scored on this run's rows: read its manifest, load its model only when it can be compared
-(sha256 checked, restricted loader: ``Registry.fetch_model``), score it (``ml_action.champion``). The one
-place a decision's champion comes from the registry, for evaluate, the promotion re-check, the leaderboard
-and monitor."""
+"""The champion re-scored on this run's rows: read its manifest (the pointer's sha256 must equal the
+manifest's), load its model only when it can be compared (sha256 checked, restricted loader:
+``Registry.fetch_model``), score it (``ml_action.champion``). The one place a decision's champion comes from
+the registry, for evaluate, the promotion re-check, the leaderboard and monitor."""
 
 from __future__ import annotations
 
@@ -31,8 +31,11 @@ def score_champion(
 ) -> ChampionScore:
     """The champion ``pointer`` names, scored on ``rows`` (features + ``target``) with the metrics ``names``;
     not comparable, with the reason, when its manifest or its predictions rule a comparison out."""
+    from ml_action.registry import pointed_model_sha256
+
     version = str(pointer["version"])
     manifest = registry.manifest(version, "registry")
+    pointed_model_sha256(pointer, manifest, "champion")  # a pointer and a manifest that disagree: altered
     found = core.assess(pointer, manifest, list(rows.columns), target, task, classes)
     if not found.comparable:
         return found

@@ -34,6 +34,7 @@ SUMMARY_TRUNCATED = (
     "the full report is in the file named by the `report-path` output.\n"
 )
 HEARTBEAT_SECONDS = 30.0
+ANNOTATION_LIMIT = 4000  # characters of one ::error/::warning/::notice message, before escaping
 
 
 class Runner:
@@ -104,6 +105,8 @@ class Runner:
             self._command("endgroup", "")
 
     def _annotate(self, kind: str, message: str, title: str | None) -> None:
+        message = escape.clip(message, ANNOTATION_LIMIT)  # a value inside may be any size (a YAML bomb's list)
+        title = escape.clip(title, 200) if title else title
         if self.terminal is not None:
             with self._lock:
                 self.terminal.annotation(

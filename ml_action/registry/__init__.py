@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ml_action.registry.aliases import check_alias_name
     from ml_action.registry.base import Promotion, Registry
     from ml_action.registry.local import LocalStore
-    from ml_action.registry.manifest import artifact_sha256, model_sha256
+    from ml_action.registry.manifest import artifact_sha256, model_sha256, pointed_model_sha256
     from ml_action.registry.s3 import S3Store
     from ml_action.registry.s3_client import data_fetcher, is_s3_uri, read_s3_uri
     from ml_action.registry.schema import SHA256_RE, DamagedObject
@@ -42,6 +42,7 @@ __all__ = [
     "is_s3_uri",
     "model_sha256",
     "open_registry",
+    "pointed_model_sha256",
     "read_s3_uri",
 ]
 
@@ -61,6 +62,7 @@ __getattr__ = exports(
         "data_fetcher": f"{__name__}.s3_client",
         "is_s3_uri": f"{__name__}.s3_client",
         "model_sha256": f"{__name__}.manifest",
+        "pointed_model_sha256": f"{__name__}.manifest",
         "read_s3_uri": f"{__name__}.s3_client",
     },
 )

@@ -32,3 +32,21 @@ def model_sha256(manifest: Mapping[str, Any], version: str) -> str:
             "Publish the model again with ml-action.",
         )
     return digest
+
+
+def pointed_model_sha256(pointer: Mapping[str, Any], manifest: Mapping[str, Any], name: str) -> str:
+    """The model's sha256 when the pointer ``name`` (``champion`` or an alias) records the same digest as the
+    manifest of the version it names; a ``UserError`` when they differ (the registry was altered, and the
+    model must not be loaded under either digest)."""
+    version = str(pointer.get("version"))
+    digest = model_sha256(manifest, version)
+    expected = pointer.get("sha256")
+    if expected is not None and expected != digest:
+        what = "the champion" if name == "champion" else f"the alias '{name}'"
+        raise UserError(
+            "registry",
+            f"{what} records sha256 {str(expected)[:12]}… for {version}, whose manifest records "
+            f"{digest[:12]}…; nothing was loaded",
+            "The registry was altered: set the alias again (or roll back) to repair it.",
+        )
+    return digest

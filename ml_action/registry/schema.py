@@ -9,12 +9,14 @@ from values that passed these checks, and ``confined`` checks the result once mo
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
-from ml_action.errors import UserError
+from ml_action.errors import DamagedObject
+from ml_action.escape import shown
+
+__all__ = ["DamagedObject", "confined", "parse_alias", "parse_event", "parse_manifest", "parse_pointer"]
 
 VERSION_RE = re.compile(r"^v([0-9]{1,9})$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -27,22 +29,19 @@ REFERENCE_FILE = "reference.parquet"  # ml_action.reference.FILE (a test keeps t
 # The only artifact names a version may list: what ml-action writes, plus the pickle/joblib names a user
 # may have put there by hand (loaded only with ``allow-unsafe-model-format``).
 ARTIFACT_NAMES = frozenset({MODEL_FILE, CARD_FILE, REFERENCE_FILE})
-_HINT = "Fix or remove the object (it was not written by ml-action, or was altered), or roll back to another version."
 
 
-class DamagedObject(UserError):
-    """A registry object that does not match the schema: corrupt, hand-edited or hostile."""
-
-    def __init__(self, where: str, problem: str, hint: str = _HINT) -> None:
-        self.where = where
-        super().__init__("registry", f"{where} is damaged: {problem}", hint)
+MAX_POINTER_BYTES = 1_000_000  # champion.json, an alias, an event
+MAX_MANIFEST_BYTES = 64_000_000  # a manifest with a profile of many columns and 1,000 sampled predictions
 
 
-def _parse(data: bytes, where: str) -> dict[str, Any]:
+def _parse(data: bytes, where: str, limit: int = MAX_POINTER_BYTES) -> dict[str, Any]:
+    from ml_action.safejson import BadJSON, loads
+
     try:
-        value = json.loads(data)
-    except (UnicodeDecodeError, ValueError):
-        raise DamagedObject(where, "it is not valid JSON") from None
+        value = loads(data, limit=limit)
+    except BadJSON as exc:
+        raise DamagedObject(where, f"it {exc}") from None
     if not isinstance(value, dict):
         raise DamagedObject(where, f"it holds a JSON {_kind(value)}, not an object")
     return value
@@ -93,9 +92,7 @@ def check_sha256(value: Any, where: str, field: str = "sha256") -> str:
 
 
 def _show(value: Any) -> str:
-    """A short, single-line rendering of an untrusted value for a message (never its raw text)."""
-    text = json.dumps(value, ensure_ascii=True, default=str)
-    return text if len(text) <= 40 else text[:40] + "…"
+    return shown(value)
 
 
 def parse_pointer(data: bytes, where: str) -> dict[str, Any]:
@@ -142,7 +139,7 @@ def _check_links(pointer: dict[str, Any], where: str, texts: tuple[str, ...]) ->
 
 def parse_manifest(data: bytes, where: str, version: str) -> dict[str, Any]:
     """A version's ``manifest.json``: its own version id, and artifacts from the fixed set with their sha256."""
-    manifest = _parse(data, where)
+    manifest = _parse(data, where, MAX_MANIFEST_BYTES)
     if check_version(_expect(manifest, "version", str, where, required=True), where) != version:
         raise DamagedObject(where, f"`version` is {_show(manifest['version'])} in the folder of {version}")
     artifacts = _expect(manifest, "artifacts", dict, where, required=True)
@@ -181,6 +178,12 @@ def parse_manifest(data: bytes, where: str, version: str) -> dict[str, Any]:
     if manifest.get("git") is not None:
         _expect(manifest["git"], "sha", str, where)
     _check_snapshots(manifest, where)
+    from ml_action.record_check import BadField, check_fields
+
+    try:
+        check_fields(manifest)
+    except BadField as exc:
+        raise DamagedObject(where, str(exc)) from None
     return manifest
 
 

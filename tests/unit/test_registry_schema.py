@@ -266,3 +266,85 @@ def test_unsupported_writes_detect_a_version_written_twice(tmp_path: Path) -> No
     with pytest.raises(UserError) as err:
         registry.write_version(version, path, {})
     assert "another run wrote version v1" in err.value.problem
+
+
+# ------------------------------------------------------------------- bounded parsing, fields to the leaves (#30)
+
+
+def _manifest(**fields: Any) -> bytes:
+    return json.dumps({"version": "v1", "artifacts": {"model.skops": {"sha256": SHA}}, **fields}).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 64 levels"),  # RecursionError in json before
+        (_manifest(params={"a": json.loads("[" * 70 + "]" * 70)}), "nested deeper than 64 levels"),
+        (b" " * 2_000_000, "larger than 1,000,000 bytes"),  # a pointer is small
+    ],
+)
+def test_parsing_is_bounded_in_depth_and_size(body: bytes, problem: str) -> None:
+    from ml_action.registry.schema import parse_manifest, parse_pointer
+
+    parse = parse_pointer if body.startswith(b" ") else lambda d, w: parse_manifest(d, w, "v1")
+    with pytest.raises(DamagedObject, match=problem):
+        parse(body, "m/x.json")
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"features": 5}, "`features` is 5"),
+        ({"features": ["a", 3]}, "`features[1]`"),
+        ({"seed": "abc"}, "`seed`"),
+        ({"seed": True}, "`seed`"),
+        ({"seed": 2**40}, "`seed`"),
+        ({"params": "x"}, "`params`"),
+        ({"target": {}}, "`target`"),
+        ({"task": "clustering"}, "`task`"),
+        ({"classes": [[1]]}, "`classes[0]`"),
+        ({"holdout_rows": -1}, "`holdout_rows`"),
+        ({"reference": {"proba_columns": 300_000_000, "classes": ["a", "b"]}}, "from 0 to 2"),
+        ({"reference": {"proba_columns": 1, "classes": ["a", "b"]}}, "not the 2 classes"),
+        ({"reference": {"proba_columns": 2}}, "from 0 to 0"),
+        ({"predictions": {"sample_rows": 5, "labels": [1]}}, "more than its 1 labels"),
+        ({"predictions": {"proba": [[0.1, "x"]]}}, "`predictions.proba[0]`"),
+        ({"data": {"profile": "junk"}}, "`data.profile`"),
+        ({"data": {"profile": {"rows": 1, "columns": {"c": {"kind": "text"}}}}}, ".kind"),
+        ({"data": {"profile": {"rows": 1, "columns": {"c": {"kind": "categorical", "other": 0}}}}}, "no `counts`"),
+        ({"data": {"profile": {"rows": 1, "columns": {"c": {"kind": "numeric", "sample": ["1"]}}}}}, ".sample[0]"),
+        (
+            {"data": {"profile": {"rows": 1, "columns": {"c": {"kind": "boolean", "counts": {"a": -1}, "other": 0}}}}},
+            "not a count",
+        ),
+        ({"config": {"gates": "nonsense"}}, "`config.gates`"),
+        ({"gates": {"gates": [1]}}, "`gates.gates[0]`"),
+    ],
+)
+def test_manifest_fields_are_checked_to_their_leaves(fields: dict[str, Any], problem: str) -> None:
+    from ml_action.registry.schema import parse_manifest
+
+    with pytest.raises(DamagedObject) as caught:
+        parse_manifest(_manifest(**fields), "m/versions/v1/manifest.json", "v1")
+    assert "m/versions/v1/manifest.json is damaged" in caught.value.problem and problem in caught.value.problem
+
+
+def test_a_published_manifest_passes_every_leaf_check(registry: Registry) -> None:
+    """What ml-action itself writes (profile, reference, predictions, config) passes."""
+    import pandas as pd
+
+    from ml_action.profile import profile_frame
+    from ml_action.record_check import check_fields
+
+    frame = pd.DataFrame({"x": [1.0, 2.0, None], "c": ["a", "b", "a"], "y": [0, 1, 0]})
+    check_fields(
+        {
+            **registry.manifest("v1"),
+            "data": {"profile": profile_frame(frame, "y", 0)},
+            "reference": {"rows": 3, "proba_columns": 2, "classes": [0, 1]},
+            "predictions": {"rows": 3, "sample_rows": 3, "labels": [0, 1, 0], "proba": [[0.5, 0.5]] * 3},
+            "config": {"gates": [{"metric": "f1_macro", "min": 0.8}]},
+            "seed": 42,
+            "features": ["x", "c"],
+        }
+    )
