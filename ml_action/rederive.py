@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ml_action import escape
 from ml_action.bundle import Bundle, holdout_identity
 from ml_action.config import INPUTS, Config
-from ml_action.errors import UserError
+from ml_action.errors import DamagedObject, UserError
 
 if TYPE_CHECKING:
     from ml_action.data import Fetch
@@ -38,22 +38,27 @@ def _refuse(b: Bundle, problem: str, hint: str = _HINT) -> UserError:
     return UserError("results", f"the result bundle {b.name} {problem}", hint)
 
 
+def _damaged(b: Bundle, problem: str) -> DamagedObject:
+    hint = "Re-run that evaluation job; a bundle must be passed on unchanged, never edited."
+    return DamagedObject(f"the result bundle {b.name}", problem, hint, input="results")
+
+
 def recorded_config(config: Config, b: Bundle) -> Config:
     """This job's ``config`` with the data settings the bundle's evaluation ran with (each one parsed as its
     input is), for the bundle's target and task; all columns kept (``features``/``drop`` do not pick rows)."""
     recorded = (b.manifest.get("version_fields") or {}).get("config")
     if not isinstance(recorded, dict):
-        raise _refuse(b, "records no data settings (`version_fields.config`), so its holdout cannot be re-derived")
+        raise _damaged(b, "it records no data settings (`version_fields.config`) to re-derive its holdout from")
     parsers = {spec.name: spec.parse for spec in INPUTS}
     values: dict[str, Any] = {}
     for name in SETTINGS:
         raw = recorded.get(name, "")
         if (raw is not None and not isinstance(raw, (str, int, float))) or isinstance(raw, bool):
-            raise _refuse(b, f"records `{name}` as {escape.visible(raw, 40)}, not a setting")
+            raise _damaged(b, f"it records `{name}` as {escape.visible(raw, 40)}, not a setting")
         try:
             values[name.replace("-", "_")] = parsers[name](name, "" if raw is None else raw)
         except UserError as exc:
-            raise _refuse(b, f"records a bad `{name}` ({exc.problem})") from None
+            raise _damaged(b, f"it records a bad `{name}` ({exc.problem})") from None
     for name in ("data", "test_data"):
         value = str(values[name])
         if value[:5].lower() == "s3://" and value != getattr(config, name):
@@ -64,7 +69,7 @@ def recorded_config(config: Config, b: Bundle) -> Config:
                 f"Set `{name.replace('_', '-')}` of the leaderboard job to the file the evaluations read.",
             )
     if not values["data"]:
-        raise _refuse(b, "records no `data` file")
+        raise _damaged(b, "it records no `data` file")
     return replace(config, **values, target=b.manifest["target"], task=b.manifest["task"], features=(), drop=())
 
 
@@ -87,18 +92,15 @@ def holdout_from_data(config: Config, b: Bundle, workdir: Path, fetch: Fetch | N
     file_key = "split_of_sha256" if "split_of_sha256" in source else "file_sha256"
     name = settings.test_data or settings.data
     if said.get(file_key) != source.get(file_key):
-        problem = (
+        raise _refuse(
+            b,
             f"was not evaluated on the data checked out: {escape.visible(name, 120)} has sha256 "
-            f"{str(source.get(file_key))[:12]}…, the bundle says {escape.visible(said.get(file_key), 12)}…"
+            f"{str(source.get(file_key))[:12]}…, the bundle says {escape.visible(said.get(file_key), 12)}…",
         )
-    else:
-        how = (
-            "the `test-data` file"
-            if settings.test_data
-            else (f"`data` split with test-size {settings.test_size} and seed {settings.seed}")
-        )
-        problem = (
-            f"holds holdout rows or labels that are not those of {how} ({escape.visible(name, 120)}, as checked "
-            "out): its fingerprint does not match the one recomputed from the data"
-        )
-    raise _refuse(b, problem, "Re-run that evaluation job; a bundle must be passed on unchanged, never edited.")
+    how = "the `test-data` file" if settings.test_data else f"`data` split with test-size {settings.test_size}"
+    how += "" if settings.test_data else f" and seed {settings.seed}"
+    raise _damaged(
+        b,
+        f"its holdout rows or labels are not those of {how} ({escape.visible(name, 120)}, as checked out): "
+        "its fingerprint does not match the one recomputed from the data",
+    )
