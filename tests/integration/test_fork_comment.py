@@ -96,6 +96,22 @@ def test_a_forks_comment_file_is_never_posted(github_api: GitHubEmulator, tmp_pa
     assert github_api.comments_on(REPO, PR) == []
 
 
+def _trusted(emulator: GitHubEmulator, workspace: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """PR 7 at the fork run's head; the trusted job's workspace with the fork run's artifact downloaded to
+    ``fork-result``, and its bundle.json (what an attacker edits)."""
+    emulator.add_pull(REPO, PR, head_sha=HEAD)
+    trusted = tmp_path / "trusted"
+    shutil.copytree(workspace / "ml-action-result", trusted / "fork-result")
+    return trusted, trusted / "fork-result" / "model" / "bundle.json"
+
+
+def _edit(path: Path, **fields: object) -> dict:
+    manifest = json.loads(path.read_text())
+    manifest.update(fields)
+    path.write_text(json.dumps(manifest))
+    return manifest
+
+
 def _hostile(bundle: Path) -> None:
     """Everything the fork controls in its bundle, rewritten to the attack, kept consistent (sha256s and the
     fingerprint recomputed) so that ``bundle.read`` accepts it: names, checks, its own verdict and metrics,
@@ -132,10 +148,8 @@ def test_the_comment_is_rendered_from_a_hostile_bundle_with_no_forgery(
     github_api: GitHubEmulator, tmp_path: Path, fork_run
 ) -> None:
     workspace, registry = fork_run
-    github_api.add_pull(REPO, PR, head_sha=HEAD)
-    trusted = tmp_path / "trusted"
-    shutil.copytree(workspace / "ml-action-result", trusted / "fork-result")
-    _hostile(trusted / "fork-result" / "model")
+    trusted, path = _trusted(github_api, workspace, tmp_path)
+    _hostile(path.parent)
     done = _comment(trusted, _trusted_env(github_api, tmp_path), results="fork-result", registry=str(registry))
     assert done.code == 0, done.stdout + done.stderr
     comments = github_api.comments_on(REPO, PR)
@@ -153,19 +167,14 @@ def test_an_honest_bundle_is_judged_against_the_champion_and_its_own_numbers_ign
     github_api: GitHubEmulator, tmp_path: Path, fork_run
 ) -> None:
     workspace, registry = fork_run
-    github_api.add_pull(REPO, PR, head_sha=HEAD)
-    trusted = tmp_path / "trusted"
-    shutil.copytree(workspace / "ml-action-result", trusted / "fork-result")
-    path = trusted / "fork-result" / "model" / "bundle.json"
-    manifest = json.loads(path.read_text())
-    recorded = manifest["metrics"]["f1_macro"]
-    manifest["metrics"] = {k: 1.0 for k in manifest["metrics"]}  # bundle.json is not hashed: it may say anything
-    path.write_text(json.dumps(manifest))
+    trusted, path = _trusted(github_api, workspace, tmp_path)
+    recorded = json.loads(path.read_text())["metrics"]
+    _edit(path, metrics={k: 1.0 for k in recorded})  # bundle.json is not hashed: it may say anything
     env = _trusted_env(github_api, tmp_path)
     first = _comment(trusted, env, results="fork-result", registry=str(registry))
     assert first.code == 0, first.stdout + first.stderr
     assert first.outputs["primary-metric"] == "f1_macro"
-    assert float(first.outputs["primary-metric-value"]) == pytest.approx(recorded)  # recomputed, not 1.0
+    assert float(first.outputs["primary-metric-value"]) == pytest.approx(recorded["f1_macro"])  # recomputed, not 1.0
     body = github_api.comments_on(REPO, PR)[0]["body"]
     assert "champion `v1`" in body and "### Gates" in body and "About this result" in body
     assert "champion `v1` is re-scored now" in body
@@ -178,19 +187,13 @@ def test_a_bundle_pointing_at_another_pull_request_is_refused(
     github_api: GitHubEmulator, tmp_path: Path, fork_run
 ) -> None:
     workspace, _ = fork_run
-    github_api.add_pull(REPO, PR, head_sha=HEAD)
     github_api.add_pull(REPO, 8, head_sha="d" * 40)
-    trusted = tmp_path / "trusted"
-    shutil.copytree(workspace / "ml-action-result", trusted / "fork-result")
-    path = trusted / "fork-result" / "model" / "bundle.json"
-    manifest = json.loads(path.read_text())
-    manifest["pull_request"] = 8
-    path.write_text(json.dumps(manifest))
+    trusted, path = _trusted(github_api, workspace, tmp_path)
+    _edit(path, pull_request=8)
     done = _comment(trusted, _trusted_env(github_api, tmp_path), results="fork-result")
     assert done.code == 1 and len(done.errors) == 1 and done.errors[0].startswith("::error title=pr-number::")
     assert github_api.comments_on(REPO, 8) == [] and github_api.comments_on(REPO, PR) == []
-    manifest["pull_request"] = "7; rm -rf /"
-    path.write_text(json.dumps(manifest))
+    _edit(path, pull_request="7; rm -rf /")
     done = _comment(trusted, _trusted_env(github_api, tmp_path), results="fork-result")
     assert done.code == 1 and done.errors[0].startswith("::error title=")
     assert "Traceback" not in done.stdout + done.stderr
