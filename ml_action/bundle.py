@@ -108,6 +108,17 @@ def holdout_source(fingerprints: dict[str, Any], data_sha: str | None) -> dict[s
     return {"file_sha256": test.get("sha256")}
 
 
+def holdout_identity(dataset: Any, path: Path) -> tuple[pd.DataFrame, dict[str, Any], str]:
+    """The dataset's holdout written to ``path`` and read back, where it came from and its fingerprint: what
+    ``write`` records, and what the leaderboard recomputes from the data it checks out."""
+    from ml_action.snapshot import read_parquet, write_parquet
+
+    write_parquet(dataset.test, path)
+    rows = read_parquet(path)
+    source = holdout_source(dataset.fingerprints, (dataset.fingerprints.get("train") or {}).get("sha256"))
+    return rows, source, holdout_fingerprint(rows, dataset.target, dataset.task, source)
+
+
 def write(folder: Path, *, model: Any, dataset: Any, preds: Predictions, fields: dict[str, Any]) -> dict[str, Any]:
     """Write the bundle into ``folder`` (replacing an earlier one); return ``bundle.json``'s content.
 
@@ -116,16 +127,13 @@ def write(folder: Path, *, model: Any, dataset: Any, preds: Predictions, fields:
     """
     from ml_action.artifacts import save_model
     from ml_action.reference import write_reference
-    from ml_action.snapshot import read_parquet, write_parquet
 
     folder.mkdir(parents=True, exist_ok=True)
     for name in (*FILES, MANIFEST):
         (folder / name).unlink(missing_ok=True)
     save_model(model, folder / MODEL_FILE)
-    write_parquet(dataset.test, folder / HOLDOUT)
+    rows, source, fingerprint = holdout_identity(dataset, folder / HOLDOUT)
     write_reference(dataset.y_test, preds, folder / PREDICTIONS)
-    source = holdout_source(dataset.fingerprints, (dataset.fingerprints.get("train") or {}).get("sha256"))
-    rows = read_parquet(folder / HOLDOUT)
     manifest = {
         **fields,
         "schema": SCHEMA,
@@ -133,11 +141,7 @@ def write(folder: Path, *, model: Any, dataset: Any, preds: Predictions, fields:
         "target": dataset.target,
         "classes": dataset.classes,
         "features": list(dataset.features),
-        "holdout": {
-            "fingerprint": holdout_fingerprint(rows, dataset.target, dataset.task, source),
-            "rows": int(len(rows)),
-            "source": source,
-        },
+        "holdout": {"fingerprint": fingerprint, "rows": int(len(rows)), "source": source},
         "files": {
             name: {"sha256": sha256_file(folder / name), "size": (folder / name).stat().st_size} for name in FILES
         },

@@ -233,8 +233,8 @@ class Config:
     results: str = setting(
         "",
         inputs.text,
-        "For `mode: leaderboard`: the folder holding the result bundles of "
-        "several evaluations (e.g. from `actions/download-artifact` with `merge-multiple: true`).",
+        "The folder of result bundles: several evaluations' for `mode: leaderboard` (e.g. from "
+        "`actions/download-artifact` with `merge-multiple: true`), a fork run's for `mode: comment`.",
     )
     bootstrap: int = setting(
         "1000", inputs.integer(minimum=0), "Paired bootstrap resamples for the confidence interval (0 = off)."

@@ -40,6 +40,7 @@ class RunContext:
     default_branch: str | None = None
     pr_number: int | None = None
     workflow_run_head_sha: str | None = None  # the head commit a ``workflow_run`` event evaluated
+    workflow_run_head_repository: str | None = None  # ``owner/name`` it came from: another one for a fork
     # test and operator knobs
     github_backoff: float | None = None  # ML_ACTION_GITHUB_BACKOFF: retry backoff factor (tests set ~0)
     github_login: str | None = None  # ML_ACTION_GITHUB_LOGIN: our login when GET /user is forbidden
@@ -61,6 +62,8 @@ class RunContext:
         payload = read_event(env.get("GITHUB_EVENT_PATH"))
         run = payload.get("workflow_run")
         head_sha = run.get("head_sha") if isinstance(run, dict) else None
+        head_repo = (run.get("head_repository") or {}) if isinstance(run, dict) else {}
+        head_name = head_repo.get("full_name") if isinstance(head_repo, dict) else None
         repo = payload.get("repository")
         default_branch = repo.get("default_branch") if isinstance(repo, dict) else None
         return cls(
@@ -81,6 +84,7 @@ class RunContext:
             default_branch=default_branch if isinstance(default_branch, str) and default_branch else None,
             pr_number=pr_number_from_event(event_name, payload),
             workflow_run_head_sha=head_sha if isinstance(head_sha, str) and head_sha else None,
+            workflow_run_head_repository=head_name if isinstance(head_name, str) and head_name else None,
             github_backoff=_float(env.get("ML_ACTION_GITHUB_BACKOFF")),
             github_login=env.get("ML_ACTION_GITHUB_LOGIN") or None,
             dask_scheduler=env.get("DASK_SCHEDULER_ADDRESS", "").strip(),

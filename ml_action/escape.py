@@ -10,9 +10,11 @@ One module, one function per destination:
   and a line containing ``##[`` anywhere (``TryParse``, the old syntax); it splits its input at ``\\r`` and
   ``\\n``. Such lines get a visible prefix / a space after ``##``; our own commands never go through here.
 - ``md``: inline Markdown text (names, values, notes): backslash-escapes, ``|`` escaped for table cells,
-  ``<``/``>``/``&`` as entities (no HTML, no ``</details>``), ``@`` mentions broken by a word joiner.
+  ``<``/``>``/``&`` as entities (no HTML, no ``</details>``), ``@`` mentions and GFM autolinks
+  (``https://``, ``www.``) broken by a word joiner.
 - ``code``: a value shown as code, safe in a table cell too (a backtick span, or ``<code>`` with entities when
-  the value holds a backtick, ``|``, ``<``, ``>``, ``&`` or ``@``, so no raw ``</details>`` is ever written).
+  the value holds a backtick, ``|``, ``<``, ``>``, ``&`` or ``@``, so no raw ``</details>`` is ever written;
+  Markdown is parsed inside that element, so brackets are entities and autolinks broken there too).
 - ``label``: a short label from the data (a class name) as inline code in a table cell: cut with ``…``,
   ``_(empty)_`` when empty; ``label_html`` the same inside an HTML element (``<summary>``), always ``<code>``.
 - ``code_text``: text for inside a backtick span that a template writes (a search's parameter values).
@@ -43,6 +45,8 @@ _MD_SPECIAL = re.compile(r"([\\*~\[\]|#])")
 # a run of "_" inside a word never starts emphasis in GFM, so ``model__max_depth`` stays as it is
 _LOOSE_UNDERSCORES = re.compile(r"(?<![A-Za-z0-9_])_+|_+(?![A-Za-z0-9_])")
 _MENTION = re.compile(r"@(?=\w)")
+# GFM's autolinks (``https://…``, ``www.…``) are found in text, also inside an inline ``<code>`` element
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(?=://)|(?<=\bwww)(?=\.)")
 WORD_JOINER = "\u2060"
 _NOT_IN_BACKTICKS = re.compile(r"[`|<>&@]")  # such values are shown as <code> with entities instead
 _NOT_IN_MERMAID = re.compile(r"[\"`<>%#;{}\\]")  # quotes, markup, entity codes (#quot;), comments (%%)
@@ -110,7 +114,7 @@ def md(value: Any, limit: int = LIMIT) -> str:
     text = html.escape(text, quote=False)  # & < > : no HTML element, no </details>
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = _LOOSE_UNDERSCORES.sub(lambda m: "\\_" * len(m.group(0)), text)
-    return _MENTION.sub("@" + WORD_JOINER, text)
+    return _AUTOLINK.sub(WORD_JOINER, _MENTION.sub("@" + WORD_JOINER, text))
 
 
 def code(value: Any, limit: int = LIMIT) -> str:
@@ -124,7 +128,9 @@ def code(value: Any, limit: int = LIMIT) -> str:
 def _code_element(text: str, quote: bool = True) -> str:
     """``<code>`` with ``& < >`` (and with ``quote`` the quotes), ``|`` and ``@`` as entities: no HTML, no
     column break, no mention."""
-    return "<code>" + html.escape(text, quote=quote).replace("|", "&#124;").replace("@", "&#64;") + "</code>"
+    text = html.escape(text, quote=quote).replace("|", "&#124;").replace("@", "&#64;")
+    # Markdown is parsed inside an inline HTML element: no link (brackets as entities), no autolink
+    return "<code>" + _AUTOLINK.sub(WORD_JOINER, text.replace("[", "&#91;").replace("]", "&#93;")) + "</code>"
 
 
 def _short(value: Any, limit: int) -> str:

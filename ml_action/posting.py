@@ -30,9 +30,10 @@ def _save(config: Config, body: str) -> Path:
 def _fork_hint(path: Path, config: Config) -> str:
     return (
         f"The comment was saved to {path.relative_to(config.workspace.resolve())}. For a pull request from a "
-        "fork, upload that file as an artifact (actions/upload-artifact) and post it from a `workflow_run` "
-        "workflow that runs ml-action with `mode: comment` (see examples/workflows/fork-comment.yml). "
-        "For a PR from this repository, give the job `permissions: pull-requests: write`."
+        "fork, upload the result bundle (`result-dir`, default `ml-action-result/`) as an artifact and let a "
+        "`workflow_run` workflow render and post the comment with `mode: comment` and `results` (see "
+        "examples/workflows/fork-comment.yml). For a PR from this repository, give the job "
+        "`permissions: pull-requests: write`."
     )
 
 

@@ -76,6 +76,7 @@ def bundle_fields(ev: Evaluation, ctx: RunContext, outputs: dict[str, Any]) -> d
     }
     return {
         "key": ev.config.comment_marker_key,
+        "pull_request": ev.config.pr_number or ctx.pr_number,  # where ``mode: comment`` may post it
         "model_name": ev.config.model_name,
         "model": ev.config.model,
         "estimator": ev.candidate.estimator,

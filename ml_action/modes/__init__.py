@@ -37,7 +37,7 @@ MODES: dict[str, Mode] = {
     "diff": diff,
     "leaderboard": leaderboard,
 }
-NO_REGISTRY = frozenset({"comment"})  # posts a file; needs no registry configured
+NO_REGISTRY: frozenset[str] = frozenset()  # every mode opens one (`comment` re-scores the champion)
 
 
 def decide_mode(config: Config, ctx: RunContext) -> str:

@@ -2,75 +2,54 @@
 and on a push to the default branch publish the winner through the compare-and-swap promotion.
 
 Every bundle is verified (``bundle.read``) and must have been scored on the same holdout rows for the same
-target and task. The champion is re-scored once, now, on those rows (the bundles carry them), so each candidate
-gets the same gates as ``evaluate`` against the current champion; the winner is the best-ranked candidate whose
-verdict passes (``on-inconclusive`` settles the middle outcome). Publishing loads the winner's bundled model
-after its sha256 check (restricted loader) and never retrains.
+target and task (``board.read_all``); those rows and their labels are then re-derived from the data this job
+checked out and a bundle that disagrees is refused (``rederive``), so no bundle's labels or metrics are taken on
+trust. The champion is re-scored once, now, on those rows, so each candidate gets the same gates as ``evaluate``
+against the current champion (``board.rank``); the winner is the best-ranked candidate whose verdict passes
+(``on-inconclusive`` settles the middle outcome). Publishing loads the winner's bundled model after its sha256
+check (restricted loader) and never retrains.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ml_action import bundle
+from ml_action.board import Board, Entry, rank, read_all
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
 from ml_action.posting import check_targets, post_or_save
+from ml_action.rederive import holdout_from_data
 from ml_action.registry import Registry
 from ml_action.runner import Runner
-from ml_action.workspace import confine
 
 if TYPE_CHECKING:
     from ml_action.champion import ChampionScore
-    from ml_action.compare import Verdict
-    from ml_action.decision import Holdout, Rules
 
 DEFAULT_KEY = "leaderboard"
-
-
-@dataclass
-class Entry:
-    """One candidate on the board."""
-
-    bundle: bundle.Bundle
-    metrics: dict[str, float]
-    verdict: Verdict
-    vs_champion: Any = None  # BootstrapResult of the primary metric, candidate − champion
-    vs_leader: Any = None  # candidate − leader
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Board:
-    """The ranked candidates, the champion re-scored on their shared holdout, and the rules they were judged by."""
-
-    entries: list[Entry]
-    champion: ChampionScore | None
-    rules: Rules
-    holdout: Holdout
-
-    @property
-    def primary(self) -> str:
-        return self.rules.primary
 
 
 def leaderboard(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Verify and rank the bundles under ``results``, comment once, publish the winner on the default branch."""
     from ml_action.posting import write_report
+    from ml_action.registry import data_fetcher
     from ml_action.report import ReportParts, render
 
     assert registry is not None, "cli opens the registry for this mode"
     config = replace(config, comment_key=config.comment_key or DEFAULT_KEY)
     check_targets(config)  # a bad report-path or comment-file fails before anything is published
     with runner.group("Read the result bundles"):
-        bundles = _read_all(config)
+        bundles = read_all(config)
         runner.info(f"{len(bundles)} bundles, all scored on the same {len(bundles[0].holdout)} holdout rows")
-    ranked = _rank(config, runner, registry, bundles, workdir)
+        # the rows and labels every candidate is judged on come from the data checked out, never from a bundle
+        holdout = holdout_from_data(config, bundles[0], workdir, data_fetcher(config, workdir, ctx.aws_env))
+        runner.info("the holdout rows and labels are those of the data checked out (fingerprint recomputed)")
+    ranked = rank(config, runner, registry, bundles, workdir, holdout)
     board, champion, primary = ranked.entries, ranked.champion, ranked.primary
     winner = next((e for e in board if e.verdict.ok(config.on_inconclusive)), None)
     context = _context(config, board, champion, primary, winner)
@@ -90,117 +69,6 @@ def leaderboard(config: Config, ctx: RunContext, runner: Runner, registry: Regis
         runner.error("No candidate passes the gates: nothing wins and nothing is published.", title="leaderboard")
         return 1 if config.fail_on_gate else 0
     return 0
-
-
-# ---------------------------------------------------------------------------------------------- reading
-
-
-def _read_all(config: Config) -> list[bundle.Bundle]:
-    if not config.results:
-        raise UserError(
-            "results",
-            "is required for `mode: leaderboard` and was not given",
-            "Set `results` to the folder the evaluation jobs' bundles were downloaded to.",
-        )
-    folder = confine(config.workspace, config.results, "results")
-    if not folder.is_dir():
-        raise UserError(
-            "results",
-            f"folder '{config.results}' does not exist",
-            "Download the bundles first (actions/download-artifact with `merge-multiple: true`).",
-        )
-    found = bundle.find(folder)
-    if not found:
-        raise UserError(
-            "results",
-            f"folder '{config.results}' holds no result bundle ({bundle.MANIFEST})",
-            "Check that the evaluation jobs uploaded their `result-dir` and that the download step "
-            "puts them under this folder.",
-        )
-    bundles = [bundle.read(path, name) for name, path in found]
-    keys = [b.key for b in bundles]
-    twice = sorted({k for k in keys if keys.count(k) > 1})
-    if twice:
-        raise UserError(
-            "results",
-            f"several bundles have the key {', '.join(map(_q, twice))}",
-            "Give each matrix job its own `comment-key`.",
-        )
-    for what, read in (
-        ("targets", lambda b: f"{b.manifest['target']} ({b.manifest['task']})"),
-        ("holdout rows", lambda b: b.manifest["holdout"]["fingerprint"]),
-    ):
-        groups: dict[str, list[str]] = {}
-        for b in bundles:
-            groups.setdefault(read(b), []).append(b.name)
-        if len(groups) > 1:
-            parts = "; ".join(
-                f"{', '.join(names)}" + (f" → {_q(k)}" if what == "targets" else "") for k, names in groups.items()
-            )
-            raise UserError(
-                "results",
-                f"the bundles were scored on different {what}: {parts}",
-                "Run every matrix job on the same `data`, `target`, `test-size` and `seed` (or the same "
-                "`test-data`), so they share the holdout.",
-            )
-    return bundles
-
-
-def _q(text: str) -> str:
-    return json.dumps(text[:80], ensure_ascii=True)
-
-
-# ---------------------------------------------------------------------------------------------- ranking
-
-
-def _rank(config: Config, runner: Runner, registry: Registry, bundles: list[bundle.Bundle], workdir: Path) -> Board:
-    import pandas as pd
-
-    from ml_action import metrics as m
-    from ml_action.compare import CHECK, GateResult
-    from ml_action.decision import Holdout, Rules, decide, paired_interval
-    from ml_action.rescore import score_champion
-
-    first = bundles[0]
-    task, target, classes = first.manifest["task"], first.manifest["target"], first.manifest.get("classes")
-    n_classes = len(classes) if classes else None
-    rules = Rules.of(config, m.primary_metric(config.primary_metric, task, n_classes))
-    primary, names = rules.primary, m.metrics_for(task, n_classes)
-    holdout = Holdout(first.holdout, target, task, classes, labels=pd.Series(first.y))
-    with runner.group("Score the champion"):
-        pointer, _ = registry.champion()
-        champion = None
-        if pointer is not None:
-            champion = score_champion(
-                registry, pointer, holdout.rows, target, task, classes, names, workdir, config.allow_unsafe_model_format
-            )
-            runner.info(f"champion {champion.version}: {primary} = {champion.metrics.get(primary)}")
-    board: list[Entry] = []
-    with runner.group("Compare the candidates"):
-        for b in bundles:
-            values, _ = m.score(first.y, b.preds, task, names)  # recomputed: the bundle's numbers are not trusted
-            drift = (b.manifest.get("checks") or {}).get("drift")
-            found: tuple[GateResult, ...] = ()
-            if config.fail_on_drift and isinstance(drift, dict) and drift.get("dataset_drift") is True:
-                why = "the evaluation found dataset drift against the champion's training data"
-                found = (GateResult("no dataset drift (fail-on-drift)", CHECK, False, why),)
-            decision = decide(holdout, b.preds, values, champion, rules, found)
-            board.append(Entry(b, values, decision.verdict, vs_champion=decision.intervals.primary))
-            runner.info(f"{b.key}: {primary} = {values.get(primary)}, verdict {decision.verdict.word}")
-        up = m.METRICS[primary].greater_is_better
-        board.sort(
-            key=lambda e: (
-                e.metrics.get(primary) is None,
-                -(e.metrics.get(primary) or 0.0) if up else (e.metrics.get(primary) or 0.0),
-                e.bundle.key,
-            )
-        )
-        leader = board[0]
-        for entry in board[1:] if config.bootstrap else ():
-            entry.vs_leader, _ = paired_interval(
-                holdout.y, primary, entry.bundle.preds, leader.bundle.preds, config.bootstrap, config.seed
-            )
-    return Board(board, champion, rules, holdout)
 
 
 def _iv(result: Any) -> dict[str, Any] | None:
@@ -281,10 +149,7 @@ def _publish(
 ) -> str:
     """Check that the winner's bundled model makes the predictions its bundle records, then publish it
     (``publishing.publish``: a new version, promoted by compare-and-swap)."""
-    import pandas as pd
-
     from ml_action.artifacts import MODEL_FILE
-    from ml_action.decision import Holdout
     from ml_action.metrics import predict
     from ml_action.publishing import Release, publish
 
@@ -295,7 +160,7 @@ def _publish(
         shutil.copyfile(b.folder / MODEL_FILE, model_path)  # checked and loaded from our own copy
         model = bundle.Bundle(b.name, workdir, m, b.holdout, b.y, b.preds).load_model(config.allow_unsafe_model_format)
         features = [str(c) for c in m["features"]]
-        again = predict(model, b.holdout[features], m["task"])
+        again = predict(model, board.holdout.rows[features], m["task"])
         if not bundle.same_labels(again.labels, b.preds.labels):
             raise UserError(
                 "results",
@@ -308,7 +173,7 @@ def _publish(
         model_path=model_path,
         model_sha256=b.model_sha256,
         fields=_version_fields(config, m, winner, champion, board.primary),
-        holdout=Holdout(b.holdout, m["target"], m["task"], m.get("classes"), labels=pd.Series(b.y)),
+        holdout=board.holdout,  # re-derived from the data checked out
         preds=b.preds,
         metrics=winner.metrics,
         rules=board.rules,

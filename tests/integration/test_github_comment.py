@@ -188,8 +188,10 @@ def test_fork_pr_saves_the_comment_and_the_workflow_run_job_posts_it(
     assert len(warnings) == 1 and "mode: comment" in warnings[0] and "Resource not accessible" in warnings[0]
     assert github_api.comments_on(REPO, PR) == []
 
-    # the trusted workflow_run job: the PR list is empty for forks, so the number comes from the file
-    run = {"workflow_run": {"head_sha": "c" * 40, "pull_requests": []}}
+    # the trusted workflow_run job: the PR list is empty for forks, so the number comes from the file. The file
+    # is posted only for a run from this repository (a read-only token, not a fork): a fork's file is refused
+    # (test_fork_comment.py), its result bundle is rendered instead
+    run = {"workflow_run": {"head_sha": "c" * 40, "pull_requests": [], "head_repository": {"full_name": REPO}}}
     run_env = env_for(github_api, tmp_path, run, name="workflow_run")
     trusted = make_config(tmp_path, github_token="ghs_actions", model_name="churn", mode="comment")
     url = post_comment_file(trusted, RunContext.from_env(run_env), "ml-action-comment.md")

@@ -248,3 +248,101 @@ def test_a_bad_comment_file_fails_the_leaderboard_before_the_winner_is_published
     assert done.errors[0].startswith("::error title=comment-file::") and "under a file" in done.errors[0]
     assert "Traceback" not in done.stdout + done.stderr
     assert not (workspace / ".ml-action" / "registry" / "model" / "versions").exists()
+
+
+def _relabel(folder: Path, labels: object = None) -> None:
+    """Rewrite a bundle's labels (to its own predictions by default), consistently: holdout.parquet and
+    predictions.parquet edited, their sha256s and the holdout fingerprint recomputed, so ``bundle.read`` finds
+    nothing wrong."""
+    import pandas as pd
+
+    from ml_action.artifacts import sha256_file
+    from ml_action.bundle import holdout_fingerprint
+
+    manifest = json.loads((folder / "bundle.json").read_text())
+    preds = pd.read_parquet(folder / "predictions.parquet")
+    rows = pd.read_parquet(folder / "holdout.parquet")
+    new = preds["prediction"].to_numpy() if labels is None else labels
+    assert (preds["y_true"].to_numpy() != new).any(), "the labels must change for the attack to matter"
+    preds["y_true"] = new
+    rows["species"] = new
+    preds.to_parquet(folder / "predictions.parquet", index=False)
+    rows.to_parquet(folder / "holdout.parquet", index=False)
+    for name in ("predictions.parquet", "holdout.parquet"):
+        manifest["files"][name]["sha256"] = sha256_file(folder / name)
+    read_back = pd.read_parquet(folder / "holdout.parquet")
+    holdout = manifest["holdout"]
+    holdout["fingerprint"] = holdout_fingerprint(read_back, "species", "classification", holdout["source"])
+    manifest["metrics"] = {k: 1.0 for k in manifest["metrics"]}
+    (folder / "bundle.json").write_text(json.dumps(manifest))
+
+
+def test_a_bundle_relabelled_to_its_own_predictions_is_refused_not_promoted(bundles: Path, tmp_path: Path) -> None:
+    """Issue 30 item 7: labels rewritten to the bundle's own predictions (every sha256 and the fingerprint
+    recomputed) scored f1 1.0 and beat the real champion. The labels are re-derived from the data checked out."""
+    from ml_action.bundle import read
+
+    workspace = _results(bundles, tmp_path / "ws", "stump")
+    champion = run_action(workspace, {"mode": "publish", "model": "logistic_regression", "result-dir": "champ"})
+    assert champion.code == 0 and champion.outputs["promoted"] == "true", champion.stdout
+    _relabel(workspace / "results" / "stump")
+    forged = read(workspace / "results" / "stump", "stump")  # consistent in itself: the old check passes
+    assert (forged.y == forged.preds.labels).all()
+    done = run_action(workspace, {"mode": "leaderboard", "results": "results"}, _push(tmp_path))
+    _refused_after_champion(done, "stump", "labels", "fingerprint", "iris.csv")
+
+
+def _refused_after_champion(done, *words: str) -> None:
+    assert done.code == 1, done.stdout + done.stderr
+    assert len(done.errors) == 1 and done.errors[0].startswith("::error title=results::"), done.stdout
+    assert all(w in done.errors[0] for w in words), done.errors[0]
+    assert "Traceback" not in done.stdout + done.stderr
+    versions = done.workspace / ".ml-action" / "registry" / "model" / "versions"
+    assert sorted(p.name for p in versions.iterdir()) == ["v1"]  # nothing published over the champion
+    pointer = json.loads((done.workspace / ".ml-action" / "registry" / "model" / "champion.json").read_text())
+    assert pointer["version"] == "v1"
+
+
+def test_the_whole_matrix_relabelled_alike_is_refused(bundles: Path, tmp_path: Path) -> None:
+    """Every bundle forged with the same labels shares one (forged) fingerprint: the data checked out still
+    disagrees. Honest rows with edited split settings are refused as well."""
+    import pandas as pd
+
+    workspace = _results(bundles, tmp_path / "ws", *CANDIDATES)
+    forged = pd.read_parquet(workspace / "results" / "stump" / "predictions.parquet")["prediction"].to_numpy()
+    for key in CANDIDATES:
+        _relabel(workspace / "results" / key, forged)
+    _refused(_leaderboard(workspace), "forest", "fingerprint")
+    honest = _results(bundles, tmp_path / "ws2", "forest")
+    path = honest / "results" / "forest" / "bundle.json"
+    manifest = json.loads(path.read_text())
+    manifest["version_fields"]["config"]["seed"] = 7
+    path.write_text(json.dumps(manifest))
+    _refused(_leaderboard(honest), "forest", "fingerprint", "seed 7")
+
+
+def test_a_bundle_evaluated_on_other_data_than_the_checkout_is_refused(bundles: Path, tmp_path: Path) -> None:
+    workspace = _results(bundles, tmp_path / "ws", "forest", "logistic")
+    with open(workspace / "iris.csv", "a") as fh:  # the checkout moved on: one more row
+        fh.write("5.0,3.4,1.5,0.2,setosa\n")
+    _refused(_leaderboard(workspace), "forest", "not evaluated on the data checked out", "sha256")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "words"),
+    [
+        ("data", "../../etc/passwd", ("outside the workspace",)),
+        ("data", "s3://someone-elses-bucket/iris.csv", ("S3 file", "not this job's")),
+        ("data", {"nested": 1}, ("not a setting",)),
+        ("test-size", 7, ("bad `test-size`",)),
+    ],
+)
+def test_a_bundle_naming_bad_data_settings_is_refused(
+    bundles: Path, tmp_path: Path, setting: str, value: object, words: tuple[str, ...]
+) -> None:
+    workspace = _results(bundles, tmp_path / "ws", "forest")
+    path = workspace / "results" / "forest" / "bundle.json"
+    manifest = json.loads(path.read_text())
+    manifest["version_fields"]["config"][setting] = value
+    path.write_text(json.dumps(manifest))
+    _refused(_leaderboard(workspace), "forest", *words)

@@ -4,6 +4,7 @@ HTTP, the sticky comment created then updated; a fork run saves the comment and 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from tests.helpers import copy_example, run_action
@@ -63,9 +64,12 @@ def test_fork_run_saves_the_comment_and_the_trusted_run_posts_it(github_api: Git
     assert saved.is_file() and not github_api.comments_on(REPO, 3)
     trusted = tmp_path / "trusted"
     trusted.mkdir()
-    (trusted / "ml-action-comment.md").write_text(saved.read_text())
+    # a fork's text is never posted: the trusted run renders the comment from the fork run's result bundle
+    shutil.copytree(workspace / "ml-action-result", trusted / "ml-action-result")
     posted = run_action(
-        trusted, {"mode": "comment", "github-token": "ghs_actions"}, {**extra, "GITHUB_EVENT_NAME": "workflow_run"}
+        trusted,
+        {"mode": "comment", "github-token": "ghs_actions", "results": "ml-action-result"},
+        {**extra, "GITHUB_EVENT_NAME": "workflow_run"},
     )
     assert posted.code == 0, posted.stdout
     assert len(github_api.comments_on(REPO, 3)) == 1 and posted.outputs["comment-url"]
