@@ -101,8 +101,8 @@ class Config:
     model: str = setting(
         "random_forest",
         inputs.text,
-        "A short name (random_forest, hist_gradient_boosting, logistic_regression, ...), the import "
-        "path of a scikit-learn, LightGBM or XGBoost estimator class, or `module:function` / "
+        "A short name (random_forest, hist_gradient_boosting, logistic_regression, ...), a "
+        "scikit-learn/LightGBM/XGBoost estimator class path, or `module:function` / "
         "`module.Class` in a .py file of your repo returning an unfitted estimator.",
     )
     params: Mapping[str, Any] = setting(
