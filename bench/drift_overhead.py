@@ -56,12 +56,12 @@ def run(rows: int, resamples: int, seed: int = 0) -> dict[str, float]:
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import accuracy_score, f1_score
 
-    from ml_action.drift import compare_profiles
-    from ml_action.leakage import leakage_warnings
-    from ml_action.metrics import Predictions
-    from ml_action.profile import profile_frame
-    from ml_action.reference import write_reference
-    from ml_action.stats import paired_bootstrap, two_sample_bootstrap
+    from ml_action.core.drift import compare_profiles
+    from ml_action.core.leakage import leakage_warnings
+    from ml_action.core.metrics import Predictions
+    from ml_action.core.profile import profile_frame
+    from ml_action.core.stats import paired_bootstrap, two_sample_bootstrap
+    from ml_action.records.reference import write_reference
 
     df = make_data(rows, seed)
     cut = int(rows * 0.8)

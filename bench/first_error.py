@@ -11,7 +11,7 @@ the cli module) and `python -c pass`:
 
     python bench/first_error.py [--runs 7]
 
-These are checked by ml_action/preflight.py before pandas and scikit-learn are imported.
+These are checked by ml_action/pipeline/preflight.py before pandas and scikit-learn are imported.
 """
 
 from __future__ import annotations

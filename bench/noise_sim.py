@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 PRIMARY = "f1_macro"
-SLACK_PCT = 5.0  # the monitor's default slack (ml_action.monitor_rules.DEFAULT_MONITOR_SLACK_PCT)
+SLACK_PCT = 5.0  # the monitor's default slack (ml_action.core.monitor_rules.DEFAULT_MONITOR_SLACK_PCT)
 CONFIDENCE = 0.95
 FEATURES = ["income", "debt_ratio", "age", "utilisation", "late_payments", "region", "product"]
 INFORMATIVE = ["debt_ratio", "late_payments"]  # the two strongest terms of the logit
@@ -100,7 +100,7 @@ def _config(tmp: Path, params: dict[str, Any], seed: int = 42) -> Any:
 
 def train(train: pd.DataFrame, features: list[str], params: dict[str, Any], seed: int = 42) -> Any:
     """The action's model: ``random_forest`` with its automatic preprocessing, ``params`` checked and set."""
-    from ml_action.model import fit, make_model
+    from ml_action.pipeline.model import fit, make_model
 
     X = train[features]
     model, _ = make_model(_config(Path("."), params, seed), "classification", X)
@@ -116,7 +116,7 @@ def split(frame: pd.DataFrame, seed: int = 42, test_size: float = 0.2) -> tuple[
 
 
 def score_labels(model: Any, frame: pd.DataFrame, features: list[str]) -> tuple[Any, float]:
-    from ml_action.metrics import predict, score
+    from ml_action.core.metrics import predict, score
 
     preds = predict(model, frame[features], "classification")
     values, _ = score(frame["default"], preds, "classification", [PRIMARY])
@@ -124,7 +124,7 @@ def score_labels(model: Any, frame: pd.DataFrame, features: list[str]) -> tuple[
 
 
 def metric_fn() -> Any:
-    from ml_action.metrics import metric_function
+    from ml_action.core.metrics import metric_function
 
     return metric_function(PRIMARY, [0, 1])
 
@@ -153,9 +153,9 @@ def judge_gate(
 ) -> tuple[Any, Any]:
     """The default rule on the primary metric as ``evaluate`` applies it: ``compare.check_gate`` with the
     paired bootstrap (``max-regression: 0``, ``confidence: 0.95``)."""
-    from ml_action.compare import check_gate
     from ml_action.config import Gate
-    from ml_action.stats import paired_bootstrap
+    from ml_action.core.compare import check_gate
+    from ml_action.core.stats import paired_bootstrap
 
     res = paired_bootstrap(
         y,
@@ -240,7 +240,7 @@ def monitor_trials(
     """``reps`` fresh samples per (size, flip), spread over ``worlds`` champions each trained on its own
     4,000-row draw of the process (each with its own 800-row reference holdout: its luck varies too)."""
     from ml_action.config import Gate
-    from ml_action.health import judge
+    from ml_action.core.health import judge
 
     champions = []
     for world in range(worlds):

@@ -194,8 +194,9 @@ def startup(repeats: int = 7) -> dict[str, float]:
         walls.append(time.perf_counter() - started)
     out["python -c pass"] = statistics.median(walls)
     code = (
-        "import ml_action.modes, ml_action.checks, ml_action.data, ml_action.model, ml_action.metrics, "
-        "ml_action.report, ml_action.drift, ml_action.leakage, ml_action.stats, sklearn.ensemble, pandas, skops.io"
+        "import ml_action.modes, ml_action.pipeline.checks, ml_action.pipeline.data, ml_action.pipeline.model, "
+        "ml_action.core.metrics, ml_action.report.markdown, ml_action.core.drift, ml_action.core.leakage, "
+        "ml_action.core.stats, sklearn.ensemble, pandas, skops.io"
     )
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True, text=True)
     total = 0

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ml_action.adapters.registry import Registry, S3Store  # noqa: E402
 from ml_action.config import Config  # noqa: E402
-from ml_action.registry import Registry, S3Store  # noqa: E402
 
 
 def main() -> None:

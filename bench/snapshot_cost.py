@@ -80,10 +80,10 @@ def publish_once(workspace: Path, snapshot: bool) -> tuple[float, dict[str, obje
 
 def snapshot_step(workspace: Path, repeat: int) -> list[float]:
     """Time ``store_snapshots`` alone on the same split, into an empty local registry each time."""
+    from ml_action.adapters.registry import LocalStore, Registry
     from ml_action.config import Config
-    from ml_action.data import load_dataset
-    from ml_action.registry import LocalStore, Registry
-    from ml_action.snapshot import store_snapshots
+    from ml_action.pipeline.data import load_dataset
+    from ml_action.records.snapshot import store_snapshots
 
     dataset = load_dataset(Config(workspace=workspace, data="data.csv", target="target"))
     out = []

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ml_action.errors import UserError
 
 if TYPE_CHECKING:
-    from ml_action.registry import Registry
+    from ml_action.adapters.registry import Registry
 
 __all__ = ["ModelFile", "UnsafeModelWarning", "default_cache_dir", "fetch_model", "load_model", "registry_info"]
 
@@ -127,7 +127,7 @@ def load_model(
     >>> model = load_model("s3://my-bucket/models", name="churn")                 # doctest: +SKIP
     >>> model = load_model("s3://my-bucket/models", name="churn", version="v7")   # doctest: +SKIP
     """
-    from ml_action.artifacts import load_model as load_checked
+    from ml_action.records.artifacts import load_model as load_checked
 
     found = fetch_model(
         registry, name, alias=alias, version=version, cache_dir=cache_dir, endpoint_url=endpoint_url, region=region
@@ -221,7 +221,7 @@ def open_at(
     registry: PathLike, name: str, endpoint_url: str | None, region: str | None, environ: Mapping[str, str]
 ) -> Registry:
     from ml_action import inputs
-    from ml_action.registry import LocalStore, Registry, S3Store, is_s3_uri
+    from ml_action.adapters.registry import LocalStore, Registry, S3Store, is_s3_uri
 
     model_name = inputs.model_name("name", name)
     where = os.fspath(registry)
@@ -244,8 +244,8 @@ def open_at(
 
 
 def fetch_from(reg: Registry, alias: str | None, version: str | None, cache_dir: Path) -> ModelFile:
-    from ml_action.artifacts import MODEL_FILE
-    from ml_action.registry import model_sha256, pointed_model_sha256
+    from ml_action.adapters.registry import model_sha256, pointed_model_sha256
+    from ml_action.records.artifacts import MODEL_FILE
 
     if alias is not None and version is not None:
         raise UserError("version", "both an alias and a version were given", "Give one of them.")
@@ -273,7 +273,7 @@ def fetch_from(reg: Registry, alias: str | None, version: str | None, cache_dir:
 
 def _cached(reg: Registry, version: str, sha: str, cache_dir: Path) -> tuple[Path, bool]:
     """``<cache_dir>/<sha256>.skops``, downloaded unless already there with that sha256 (True: downloaded)."""
-    from ml_action.artifacts import sha256_file
+    from ml_action.records.artifacts import sha256_file
 
     path = cache_dir / f"{sha}.skops"  # sha passed the schema: 64 hex characters
     if path.is_file() and sha256_file(path) == sha:

@@ -19,10 +19,10 @@ from ml_action.config import INPUTS
 from ml_action.errors import UserError
 
 if TYPE_CHECKING:
+    from ml_action.adapters.runner import Runner
+    from ml_action.adapters.terminal import Terminal
     from ml_action.context import RunContext
     from ml_action.modes import Mode
-    from ml_action.runner import Runner
-    from ml_action.terminal import Terminal
 
 AWS_SECRETS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
@@ -116,8 +116,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 def fetch(args: Mapping[str, object], env: Mapping[str, str]) -> int:
     """``ml-action fetch``: the verified model file of an alias or version, written to ``--out``."""
     from ml_action import api
+    from ml_action.adapters.runner import Runner
     from ml_action.context import RunContext
-    from ml_action.runner import Runner
 
     runner = Runner(RunContext.from_env(env))
     for name in AWS_SECRETS:
@@ -158,8 +158,8 @@ ISSUES_URL = "https://github.com/ml-action/ml-action/issues"
 
 def run(flags: Mapping[str, str], env: Mapping[str, str], modes: Mapping[str, Mode] | None = None) -> int:
     """Run the mode the settings pick; ``modes`` replaces the ``MODES`` table (tests)."""
+    from ml_action.adapters.runner import Runner
     from ml_action.context import RunContext
-    from ml_action.runner import Runner
 
     token = flags.get("github_token") or env.get("INPUT_GITHUB-TOKEN", "")
     ctx = RunContext.from_env(env, has_token=bool(token))
@@ -187,7 +187,7 @@ def run(flags: Mapping[str, str], env: Mapping[str, str], modes: Mapping[str, Mo
 
 def _terminal(env: Mapping[str, str], ctx: RunContext) -> Terminal | None:
     """A ``Terminal`` when a person reads stdout (see ``terminal.wanted``); rich is imported only then."""
-    from ml_action import terminal
+    from ml_action.adapters import terminal
 
     if not terminal.wanted(env, sys.stdout, ctx.github_actions):
         return None
@@ -241,15 +241,15 @@ def _run(
     flags: Mapping[str, str], env: Mapping[str, str], ctx: RunContext, runner: Runner, modes: Mapping[str, Mode] | None
 ) -> int:
     from ml_action.config import load_config
-    from ml_action.preflight import preflight
+    from ml_action.pipeline.preflight import preflight
 
     config = load_config(env, flags)
     if not config.dask_scheduler and ctx.dask_scheduler:  # the input's default is Dask's own variable
         config = dataclasses.replace(config, dask_scheduler=ctx.dask_scheduler)
     if modes is None:  # the checks of our modes' settings, before the heavy imports below
         preflight(config)
+    from ml_action.adapters.registry import open_registry
     from ml_action.modes import MODES, NO_REGISTRY, decide_mode
-    from ml_action.registry import open_registry
 
     table = MODES if modes is None else modes
     mode = decide_mode(config, ctx)

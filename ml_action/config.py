@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 from ml_action import inputs, s3_settings
 from ml_action.errors import UserError, WorkspaceError, first_line
 from ml_action.inputs import Gate
-from ml_action.search_space import METHODS as SEARCH_METHODS
-from ml_action.search_space import parse_space
+from ml_action.pipeline.search_space import METHODS as SEARCH_METHODS
+from ml_action.pipeline.search_space import parse_space
 from ml_action.workspace import confine, resolve_workspace
 
 MODES = (

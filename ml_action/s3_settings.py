@@ -37,7 +37,7 @@ def endpoint_url(name: str, value: Any) -> str:
     import ipaddress
     from urllib.parse import urlsplit
 
-    from ml_action.escape import visible
+    from ml_action.report.escape import visible
 
     url = text(name, value)
     if not url:
@@ -73,7 +73,7 @@ def endpoint_url(name: str, value: Any) -> str:
 
 def aws_region(name: str, value: Any) -> str:
     """An AWS region name (``eu-west-1``; other stores' names such as ``auto`` too); empty: the environment's."""
-    from ml_action.escape import visible
+    from ml_action.report.escape import visible
 
     region = text(name, value)
     if region and not _REGION.fullmatch(region):

@@ -15,7 +15,7 @@ import numpy as np
 
 FAR = 2_000_000_000  # an index ~2e9 entries past any array: reading there faults (SIGSEGV)
 
-# every tree-based estimator the action offers (ml_action.model.SHORT_NAMES), and KNN on a KD or ball tree
+# every tree-based estimator the action offers (ml_action.pipeline.model.SHORT_NAMES), and KNN on a KD or ball tree
 TREE_MODELS = {
     "random_forest": {},
     "extra_trees": {},
@@ -30,7 +30,7 @@ TREE_MODELS = {
 
 def estimator(name: str, task: str) -> Any:
     """A fresh estimator for a ``TREE_MODELS`` name (``knn-kd_tree`` is ``knn`` with ``algorithm=kd_tree``)."""
-    from ml_action.model import SHORT_NAMES
+    from ml_action.pipeline.model import SHORT_NAMES
 
     short = name.split("-")[0]
     path = SHORT_NAMES[short][0 if task == "classification" else 1]

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ml_action.adapters.registry import Registry
+from ml_action.adapters.runner import Runner
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.modes.alias import alias
@@ -20,8 +22,6 @@ from ml_action.modes.leaderboard import leaderboard
 from ml_action.modes.monitor import monitor
 from ml_action.modes.registry_ops import list_versions, rollback
 from ml_action.modes.reproduce import diff, reproduce
-from ml_action.registry import Registry
-from ml_action.runner import Runner
 
 Mode = Callable[[Config, RunContext, Runner, "Registry | None", Path], int]
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ml_action.adapters.registry import Registry, check_alias_name, model_sha256
+from ml_action.adapters.runner import Runner
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
-from ml_action.registry import Registry, check_alias_name, model_sha256
-from ml_action.runner import Runner
 
 
 def alias(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Set ``alias`` to ``to-version`` (verified first), or remove it with ``remove-alias: true``."""
-    from ml_action.provenance import actor
+    from ml_action.records.provenance import actor
 
     assert registry is not None, "cli opens the registry for this mode"
     if not config.alias:

@@ -7,7 +7,7 @@ request's code is posted as it is: a forged mention, link, HTML or "all gates pa
 
 The older path, posting a saved ``comment-file`` verbatim, is kept only for a run whose head repository is
 this repository (its authors can write here anyway); for a fork, or a run whose origin is unknown, it is
-refused. The text of a comment (markers, fitting under GitHub's limit) is ``ml_action.comment``.
+refused. The text of a comment (markers, fitting under GitHub's limit) is ``ml_action.report.comment``.
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_action import github_api
-from ml_action.comment import fit_comment, read_comment_file
+from ml_action.adapters import github_api
+from ml_action.adapters.runner import Runner
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
-from ml_action.runner import Runner
+from ml_action.report.comment import fit_comment, read_comment_file
 from ml_action.workspace import confine
 
 if TYPE_CHECKING:
     from github import Github
 
-    from ml_action.registry import Registry
+    from ml_action.adapters.registry import Registry
 
 _FORK_HINT = (
     "Upload the pull request run's result bundle (its `result-dir`, default `ml-action-result/`) instead of "
@@ -50,10 +50,10 @@ def comment(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
 
 def post_results(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> str:
     """Judge the one result bundle under ``results`` again, render the comment from it and post it."""
-    from ml_action import board as judged
-    from ml_action.bundle_report import context
-    from ml_action.posting import check_targets, write_report
-    from ml_action.report import ReportParts, comment_footer, render
+    from ml_action.adapters.posting import check_targets, write_report
+    from ml_action.pipeline import board as judged
+    from ml_action.report.bundle_report import context
+    from ml_action.report.markdown import ReportParts, comment_footer, render
 
     check_targets(config)
     with runner.group("Read the result bundle"):

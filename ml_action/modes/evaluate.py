@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml_action import bundle, evaluation
-from ml_action.bundle import result_target
+from ml_action.adapters.posting import post_or_save, write_report
+from ml_action.adapters.registry import Registry
+from ml_action.adapters.runner import Runner
 from ml_action.config import Config
 from ml_action.context import RunContext
-from ml_action.evaluation import Evaluation
-from ml_action.evaluation_report import outputs, report_context
-from ml_action.posting import post_or_save, write_report
-from ml_action.registry import Registry
-from ml_action.report import build
-from ml_action.runner import Runner
+from ml_action.pipeline import evaluation
+from ml_action.pipeline.evaluation import Evaluation
+from ml_action.records import bundle
+from ml_action.records.bundle import result_target
+from ml_action.report.evaluation_report import outputs, report_context
+from ml_action.report.markdown import build
 
 
 def evaluate(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
@@ -31,10 +32,10 @@ def evaluate(config: Config, ctx: RunContext, runner: Runner, registry: Registry
 
 def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Evaluate; when the gates pass, write an immutable version and promote it by compare-and-swap."""
-    from ml_action.artifacts import save_model
-    from ml_action.publishing import Release
-    from ml_action.publishing import publish as publish_release
-    from ml_action.version_fields import evaluation_fields
+    from ml_action.pipeline.publishing import Release
+    from ml_action.pipeline.publishing import publish as publish_release
+    from ml_action.records.artifacts import save_model
+    from ml_action.records.version_fields import evaluation_fields
 
     ev = _evaluate(config, ctx, runner, registry, workdir)
     assert registry is not None
@@ -64,7 +65,7 @@ def publish(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
 
 def _evaluate(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> Evaluation:
     """The evaluation both modes start with, its outputs set."""
-    from ml_action.registry import data_fetcher
+    from ml_action.adapters.registry import data_fetcher
 
     assert registry is not None, "cli opens the registry for this mode"
     result_target(config)  # a bad result-dir fails before any work
@@ -76,7 +77,7 @@ def _evaluate(config: Config, ctx: RunContext, runner: Runner, registry: Registr
 
 def _finish(config: Config, ctx: RunContext, runner: Runner, ev: Evaluation, published: str | None) -> int:
     """Render the report, write it and the outputs, comment; the exit code depends only on the gates."""
-    from ml_action.version_fields import bundle_fields
+    from ml_action.records.version_fields import bundle_fields
 
     parts = build(report_context(ev, published))
     write_report(config, ctx, runner, parts)
@@ -98,7 +99,7 @@ def _finish(config: Config, ctx: RunContext, runner: Runner, ev: Evaluation, pub
 
 
 def _annotate_gates(runner: Runner, ev: Evaluation) -> None:
-    from ml_action.checks import INCONCLUSIVE_ADVICE
+    from ml_action.pipeline.checks import INCONCLUSIVE_ADVICE
 
     for gate in ev.verdict.failed():
         runner.error(gate.reason, title=f"gate failed: {gate.rule}")

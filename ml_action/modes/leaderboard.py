@@ -18,27 +18,27 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_action import bundle
-from ml_action.board import Board, Entry, rank, read_all
+from ml_action.adapters.posting import check_targets, post_or_save
+from ml_action.adapters.registry import Registry
+from ml_action.adapters.runner import Runner
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
-from ml_action.posting import check_targets, post_or_save
-from ml_action.rederive import holdout_from_data
-from ml_action.registry import Registry
-from ml_action.runner import Runner
+from ml_action.pipeline.board import Board, Entry, rank, read_all
+from ml_action.pipeline.rederive import holdout_from_data
+from ml_action.records import bundle
 
 if TYPE_CHECKING:
-    from ml_action.champion import ChampionScore
+    from ml_action.core.champion import ChampionScore
 
 DEFAULT_KEY = "leaderboard"
 
 
 def leaderboard(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Verify and rank the bundles under ``results``, comment once, publish the winner on the default branch."""
-    from ml_action.posting import write_report
-    from ml_action.registry import data_fetcher
-    from ml_action.report import ReportParts, render
+    from ml_action.adapters.posting import write_report
+    from ml_action.adapters.registry import data_fetcher
+    from ml_action.report.markdown import ReportParts, render
 
     assert registry is not None, "cli opens the registry for this mode"
     config = replace(config, comment_key=config.comment_key or DEFAULT_KEY)
@@ -78,7 +78,7 @@ def _iv(result: Any) -> dict[str, Any] | None:
 def _context(
     config: Config, board: list[Entry], champion: ChampionScore | None, primary: str, winner: Entry | None
 ) -> dict[str, Any]:
-    from ml_action.metrics import METRICS
+    from ml_action.core.metrics import METRICS
 
     champ = champion.metrics.get(primary) if champion and champion.comparable else None
     rows = [
@@ -149,9 +149,9 @@ def _publish(
 ) -> str:
     """Check that the winner's bundled model makes the predictions its bundle records, then publish it
     (``publishing.publish``: a new version, promoted by compare-and-swap)."""
-    from ml_action.artifacts import MODEL_FILE
-    from ml_action.metrics import predict
-    from ml_action.publishing import Release, publish
+    from ml_action.core.metrics import predict
+    from ml_action.pipeline.publishing import Release, publish
+    from ml_action.records.artifacts import MODEL_FILE
 
     b = winner.bundle
     m = b.manifest

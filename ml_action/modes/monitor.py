@@ -10,25 +10,25 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_action import github_api
-from ml_action.champion import champion_checks
-from ml_action.compare import Verdict, compare
+from ml_action.adapters import github_api
+from ml_action.adapters.posting import write_report
+from ml_action.adapters.registry import Registry
+from ml_action.adapters.runner import Runner
 from ml_action.config import Config, require
 from ml_action.context import RunContext
-from ml_action.decide import DEGRADED, HEALTHY, WATCH
+from ml_action.core.champion import champion_checks
+from ml_action.core.compare import Verdict, compare
+from ml_action.core.decide import DEGRADED, HEALTHY, WATCH
+from ml_action.core.monitor_rules import monitor_gates, status_word
 from ml_action.errors import UserError
-from ml_action.monitor_rules import monitor_gates, status_word
-from ml_action.posting import write_report
-from ml_action.registry import Registry
-from ml_action.report import ReportParts, headline, render
-from ml_action.runner import Runner
+from ml_action.report.markdown import ReportParts, headline, render
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ml_action.champion import ChampionScore
-    from ml_action.drift import DriftResult
-    from ml_action.health import Health
+    from ml_action.core.champion import ChampionScore
+    from ml_action.core.drift import DriftResult
+    from ml_action.core.health import Health
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,10 @@ def monitor(config: Config, ctx: RunContext, runner: Runner, registry: Registry 
 
 def _score(config: Config, ctx: RunContext, runner: Runner, registry: Registry, workdir: Path) -> Scored:
     """The champion and its manifest (its target must be ``target``), scored on the fresh rows."""
-    from ml_action.data import load_scoring_frame, sorted_classes
-    from ml_action.metrics import metrics_for
-    from ml_action.registry import data_fetcher
-    from ml_action.rescore import score_champion
+    from ml_action.adapters.registry import data_fetcher
+    from ml_action.core.metrics import metrics_for
+    from ml_action.pipeline.data import load_scoring_frame, sorted_classes
+    from ml_action.pipeline.rescore import score_champion
 
     pointer, _ = registry.champion()
     if pointer is None:
@@ -114,9 +114,9 @@ def _score(config: Config, ctx: RunContext, runner: Runner, registry: Registry, 
 
 def _judge(config: Config, runner: Runner, registry: Registry, scored: Scored, primary: str, workdir: Path) -> Judged:
     """Drift against the training profile, then the fresh rows against the reference rows and the gates."""
-    from ml_action.drift import compare_profiles
-    from ml_action.health import judge
-    from ml_action.reference import read_reference
+    from ml_action.core.drift import compare_profiles
+    from ml_action.core.health import judge
+    from ml_action.records.reference import read_reference
 
     manifest, frame, metrics = scored.manifest, scored.frame, scored.metrics
     with runner.group("Drift against the champion's training data"):
@@ -227,7 +227,7 @@ def _issue(
 ) -> str | None:
     """Open/update one issue while degraded or drifted; on ``watch`` update an open one, never open one; close
     it with a comment once healthy. Never fails the job."""
-    from ml_action.comment import fit_comment
+    from ml_action.report.comment import fit_comment
 
     if not ctx.repository or not config.github_token:
         if not healthy and not watch:

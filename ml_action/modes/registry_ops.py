@@ -9,17 +9,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ml_action import escape
+from ml_action.adapters.registry import Registry, model_sha256
+from ml_action.adapters.runner import Runner
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.errors import UserError
-from ml_action.registry import Registry, model_sha256
-from ml_action.runner import Runner
+from ml_action.report import escape
 
 
 def rollback(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Re-point the champion to ``to-version`` (an id or ``previous``) after verifying its artifacts."""
-    from ml_action.provenance import actor
+    from ml_action.records.provenance import actor
 
     assert registry is not None, "cli opens the registry for this mode"
     wanted = config.to_version or "previous"

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ml_action import escape
+from ml_action.adapters.posting import write_report
+from ml_action.adapters.registry import Registry
+from ml_action.adapters.runner import Runner
 from ml_action.config import Config
 from ml_action.context import RunContext
-from ml_action.fmt import exact
-from ml_action.posting import write_report
-from ml_action.registry import Registry
-from ml_action.report import ReportParts, render
-from ml_action.reproduce import (
+from ml_action.core.fmt import exact
+from ml_action.pipeline.reproduce import (
     Check,
     changed,
     close,
@@ -35,7 +34,8 @@ from ml_action.reproduce import (
     stored_model_checks,
     training_drift,
 )
-from ml_action.runner import Runner
+from ml_action.report import escape
+from ml_action.report.markdown import ReportParts, render
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,8 @@ def reproduce(config: Config, ctx: RunContext, runner: Runner, registry: Registr
 
 def _rebuild(config: Config, runner: Runner, registry: Registry, workdir: Path) -> Rebuilt:
     """Resolve the version, fetch its snapshot (sha256 checked), retrain it and score the holdout."""
-    from ml_action.metrics import predict, score
-    from ml_action.snapshot import fetch_snapshots
+    from ml_action.core.metrics import predict, score
+    from ml_action.records.snapshot import fetch_snapshots
 
     with runner.group("Resolve the version"):
         version, manifest = _resolve(config, registry)
@@ -101,7 +101,7 @@ def _rebuild(config: Config, runner: Runner, registry: Registry, workdir: Path) 
 def _resolve(config: Config, registry: Registry) -> tuple[str, dict[str, Any]]:
     """``to-version`` (default the champion) and its manifest. Through the champion pointer, the sha256 it
     records must be the manifest's: a pointer and a manifest that disagree were altered, nothing is rebuilt."""
-    from ml_action.registry import pointed_model_sha256
+    from ml_action.adapters.registry import pointed_model_sha256
 
     wanted = config.to_version or "champion"
     pointer = registry.champion()[0] if wanted == "champion" else None
@@ -149,7 +149,7 @@ def _compare(config: Config, registry: Registry, rebuilt: Rebuilt, workdir: Path
 
 def _provenance(config: Config, ctx: RunContext, runner: Runner, rebuilt: Rebuilt, notes: list[str]) -> dict[str, Any]:
     """Library versions and the commit, now against recorded: a note (and a warning) for each difference."""
-    from ml_action.provenance import git_info, library_versions
+    from ml_action.records.provenance import git_info, library_versions
 
     version, manifest = rebuilt.version, rebuilt.manifest
     libraries = library_changes(manifest.get("libraries"), library_versions())
@@ -226,7 +226,7 @@ def _conclude(runner: Runner, version: str, found: Findings, tol: float) -> int:
 
 def diff(config: Config, ctx: RunContext, runner: Runner, registry: Registry | None, workdir: Path) -> int:
     """Params, metrics (with direction), data and library versions of ``from-version`` → ``to-version``."""
-    from ml_action.compare import compare
+    from ml_action.core.compare import compare
 
     assert registry is not None, "cli opens the registry for this mode"
     new_v = registry.resolve_version(config.to_version or "latest", "to-version")

@@ -101,7 +101,7 @@ def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
 
-    from ml_action.artifacts import save_model
+    from ml_action.records.artifacts import save_model
 
     X, y = make_classification(n_samples=80, n_features=4, random_state=0)
     path = tmp_path_factory.mktemp("model") / "model.skops"

@@ -14,10 +14,10 @@ import pytest
 
 import ml_action
 from ml_action import cli
-from ml_action.artifacts import MODEL_FILE
+from ml_action.adapters.registry.base import Registry
+from ml_action.adapters.registry.s3 import S3Store
 from ml_action.config import Config
-from ml_action.registry.base import Registry
-from ml_action.registry.s3 import S3Store
+from ml_action.records.artifacts import MODEL_FILE
 
 try:  # tests/ as a package, or (the default) rootdir-relative imports with tests/integration on sys.path
     from .s3_faults import FaultProxy
@@ -45,7 +45,7 @@ def published(
     """Two versions of ``churn`` through the proxy, champion v2 and ``staging`` on v1; the registry's URI."""
     from sklearn.linear_model import LinearRegression
 
-    from ml_action.artifacts import save_model
+    from ml_action.records.artifacts import save_model
 
     config = s3_config(s3_endpoint_url=fault_proxy.url)
     registry = _open(config)

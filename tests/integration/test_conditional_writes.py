@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from ml_action.adapters.registry.base import Registry
+from ml_action.adapters.registry.s3 import PROBE_KEY, S3Store
 from ml_action.config import Config
 from ml_action.errors import UserError
-from ml_action.registry.base import Registry
-from ml_action.registry.s3 import PROBE_KEY, S3Store
 from tests.helpers import ROOT, copy_example, parse_outputs, run_action, runner_env
 from tests.integration.test_s3_registry import publish
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ml_action import comment as body_text
+from ml_action.report import comment as body_text
 from tests.helpers import Result, copy_example, run_action
 from tests.integration.github_emulator import GitHubEmulator
 
@@ -118,8 +118,8 @@ def _hostile(bundle: Path) -> None:
     and the class labels themselves."""
     import pandas as pd
 
-    from ml_action.artifacts import sha256_file
-    from ml_action.bundle import holdout_fingerprint
+    from ml_action.records.artifacts import sha256_file
+    from ml_action.records.bundle import holdout_fingerprint
 
     manifest = json.loads((bundle / "bundle.json").read_text())
     rename = {c: f"{ATTACK} {c}" for c in manifest["classes"]}

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from ml_action import comment as body_text
-from ml_action import github_api as gh_mod
+from ml_action.adapters import github_api as gh_mod
 from ml_action.context import RunContext
 from ml_action.errors import UserError
 from ml_action.modes.comment_file import post_comment_file
 from ml_action.modes.evaluate import post_or_save
+from ml_action.report import comment as body_text
 from tests.helpers import make_config
 from tests.integration.github_emulator import GitHubEmulator, Identity
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ml_action.artifacts import sha256_file
+from ml_action.records.artifacts import sha256_file
 from tests.crafted import PREDICT_RAW, TREE_MODELS, corrupt, estimator
 from tests.helpers import copy_example, run_action
 

@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from ml_action.artifacts import sha256_file
 from ml_action.errors import UserError
+from ml_action.records.artifacts import sha256_file
 from tests.helpers import copy_example, run_action
 
 REG = ".ml-action/registry/model"
@@ -157,7 +157,7 @@ def test_a_bundle_field_of_the_wrong_shape_is_one_damaged_error(workspace: Path,
 
 
 def test_list_typed_bundle_columns_are_refused_before_pandas_reads_them(workspace: Path) -> None:
-    from ml_action.snapshot import write_parquet
+    from ml_action.records.snapshot import write_parquet
 
     folder = _bundle(workspace)
     holdout = pd.read_parquet(folder / "holdout.parquet")

@@ -201,7 +201,7 @@ def test_bundles_for_different_targets_are_refused(bundles: Path, tmp_path: Path
 def test_an_edited_holdout_is_refused_even_with_its_sha256_updated(bundles: Path, tmp_path: Path) -> None:
     import pandas as pd
 
-    from ml_action.artifacts import sha256_file
+    from ml_action.records.artifacts import sha256_file
 
     workspace = _results(bundles, tmp_path / "ws", "forest", "logistic")
     folder = workspace / "results" / "forest"
@@ -256,8 +256,8 @@ def _relabel(folder: Path, labels: object = None) -> None:
     nothing wrong."""
     import pandas as pd
 
-    from ml_action.artifacts import sha256_file
-    from ml_action.bundle import holdout_fingerprint
+    from ml_action.records.artifacts import sha256_file
+    from ml_action.records.bundle import holdout_fingerprint
 
     manifest = json.loads((folder / "bundle.json").read_text())
     preds = pd.read_parquet(folder / "predictions.parquet")
@@ -280,7 +280,7 @@ def _relabel(folder: Path, labels: object = None) -> None:
 def test_a_bundle_relabelled_to_its_own_predictions_is_refused_not_promoted(bundles: Path, tmp_path: Path) -> None:
     """Issue 30 item 7: labels rewritten to the bundle's own predictions (every sha256 and the fingerprint
     recomputed) scored f1 1.0 and beat the real champion. The labels are re-derived from the data checked out."""
-    from ml_action.bundle import read
+    from ml_action.records.bundle import read
 
     workspace = _results(bundles, tmp_path / "ws", "stump")
     champion = run_action(workspace, {"mode": "publish", "model": "logistic_regression", "result-dir": "champ"})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ml_action.artifacts import sha256_file
+from ml_action.records.artifacts import sha256_file
 from tests.helpers import copy_example, run_action
 
 REG = ".ml-action/registry/model"

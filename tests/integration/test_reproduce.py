@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from ml_action.artifacts import sha256_file
+from ml_action.records.artifacts import sha256_file
 from tests.helpers import EXAMPLES, Result, copy_example, run_action
 
 FAST = {"bootstrap": "0", "cv": "0"}
@@ -200,9 +200,9 @@ def test_reproduce_reports_what_differs_and_the_tolerance_decides(tmp_path: Path
 def test_prediction_record_of_a_regression_and_the_tolerance() -> None:
     import numpy as np
 
-    from ml_action.artifacts import prediction_record
-    from ml_action.metrics import Predictions
-    from ml_action.reproduce import compare_predictions
+    from ml_action.core.metrics import Predictions
+    from ml_action.pipeline.reproduce import compare_predictions
+    from ml_action.records.artifacts import prediction_record
 
     preds = Predictions(labels=np.array([1.5, 2.25, 3.0]), proba=None, classes=None)
     record = json.loads(json.dumps(prediction_record(preds)))  # as stored in the manifest

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from ml_action.adapters.registry.base import Registry
+from ml_action.adapters.registry.s3 import S3Store
 from ml_action.config import Config
 from ml_action.errors import UserError
-from ml_action.registry.base import Registry
-from ml_action.registry.s3 import S3Store
 from tests.helpers import Result, run_inprocess
 from tests.integration.test_s3_registry import publish
 

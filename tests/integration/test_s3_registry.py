@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 
-from ml_action.artifacts import MODEL_FILE, sha256_file
+from ml_action.adapters.registry import s3 as s3_module
+from ml_action.adapters.registry.base import Promotion, Registry
+from ml_action.adapters.registry.s3 import S3Store
+from ml_action.adapters.registry.s3_client import read_s3_uri
+from ml_action.adapters.registry.store import AlreadyExists, Conflict
 from ml_action.config import Config
 from ml_action.errors import UserError
-from ml_action.registry import s3 as s3_module
-from ml_action.registry.base import Promotion, Registry
-from ml_action.registry.s3 import S3Store
-from ml_action.registry.s3_client import read_s3_uri
-from ml_action.registry.store import AlreadyExists, Conflict
+from ml_action.records.artifacts import MODEL_FILE, sha256_file
 from tests.helpers import make_config
 
 try:  # tests/ as a package, or (the default) rootdir-relative imports with tests/integration on sys.path
@@ -487,5 +487,5 @@ def test_importing_the_store_does_not_import_boto3() -> None:
     import subprocess
     import sys
 
-    code = "import sys, ml_action.registry.s3; sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)"
+    code = "import sys, ml_action.adapters.registry.s3; sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[2]).returncode == 0

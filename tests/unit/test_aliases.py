@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from ml_action.adapters.registry.aliases import check_alias_name
+from ml_action.adapters.registry.base import Registry
+from ml_action.adapters.registry.local import LocalStore
+from ml_action.adapters.registry.schema import DamagedObject, parse_alias
+from ml_action.adapters.runner import Runner
 from ml_action.context import RunContext
 from ml_action.errors import UserError
 from ml_action.modes import MODES
-from ml_action.registry.aliases import check_alias_name
-from ml_action.registry.base import Registry
-from ml_action.registry.local import LocalStore
-from ml_action.registry.schema import DamagedObject, parse_alias
-from ml_action.runner import Runner
 from tests.helpers import make_config, parse_outputs
 from tests.unit.test_registry_local import _publish
 

@@ -13,9 +13,9 @@ import pytest
 
 import ml_action
 from ml_action import cli
+from ml_action.adapters.registry.base import Registry
+from ml_action.adapters.registry.local import LocalStore
 from ml_action.api import UnsafeModelWarning, default_cache_dir
-from ml_action.registry.base import Registry
-from ml_action.registry.local import LocalStore
 from tests.unit.test_registry_local import _publish
 
 

@@ -15,17 +15,12 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "ml_action"
 MAX_LINES = 420
 ENV_READERS = {"ml_action.cli", "ml_action.context", "ml_action.api"}  # api: a library entry point
-# the layers: the core computes (no network, no environment, no runner); adapters talk to the outside world;
-# orchestration (the evaluation pipeline and the modes) calls both
-CORE = {
-    f"ml_action.{m}"
-    for m in (
-        "champion compare decide decision drift fmt health leakage metrics monitor_rules profile resample stats "
-        "stattests"
-    ).split()
-}
-ADAPTERS = {f"ml_action.{m}" for m in "cluster github_api posting registry runner terminal".split()}
-ORCHESTRATION = {f"ml_action.{m}" for m in "checks cli evaluation modes promotion publishing rescore search".split()}
+# the layers are the package's folders: the core computes (no network, no environment, no runner); adapters
+# talk to the outside world; orchestration (the pipeline's steps, the modes, the CLI) calls both. Records
+# (the files the action writes) and the report (rendering) sit between them.
+CORE = {"ml_action.core"}
+ADAPTERS = {"ml_action.adapters"}
+ORCHESTRATION = {"ml_action.pipeline", "ml_action.modes", "ml_action.cli"}
 
 
 def _in(name: str, layer: set[str]) -> bool:
@@ -126,7 +121,7 @@ def test_the_core_imports_no_mode() -> None:
 def test_the_core_imports_no_adapter() -> None:
     graph = _graph()
     core = [m for m in graph if _in(m, CORE)]
-    assert len(core) == len(CORE), set(CORE) - set(core)
+    assert len(core) > 10, core  # the walker found the core's modules
     for name in core:
         bad = {d for d in graph[name] if _in(d, ADAPTERS) or _in(d, ORCHESTRATION)}
         assert not bad, f"{name} (core) imports {bad}"
@@ -140,30 +135,34 @@ def test_adapters_import_no_orchestration() -> None:
 
 
 def test_the_layer_checker_sees_a_breach() -> None:
-    assert _in("ml_action.registry.base", ADAPTERS) and _in("ml_action.modes.evaluate", ORCHESTRATION)
-    assert not _in("ml_action.registryx", ADAPTERS)
+    assert _in("ml_action.adapters.registry.base", ADAPTERS) and _in("ml_action.modes.evaluate", ORCHESTRATION)
+    assert not _in("ml_action.adaptersx", ADAPTERS) and not _in("ml_action.core.stats", ADAPTERS)
 
 
 def test_only_the_registry_imports_its_modules() -> None:
-    """``ml_action.registry`` is the registry's one import surface: ``base``, ``s3``, ``schema``... are its own."""
+    """``ml_action.adapters.registry`` is the registry's one import surface: ``base``, ``s3``, ``schema``...
+    are its own."""
     graph = _graph()
-    inner = {m for m in graph if m.startswith("ml_action.registry.")}
-    assert {"ml_action.registry.base", "ml_action.registry.s3"} <= inner, "the walker found no registry modules"
+    inner = {m for m in graph if m.startswith("ml_action.adapters.registry.")}
+    assert {"ml_action.adapters.registry.base", "ml_action.adapters.registry.s3"} <= inner, (
+        "the walker found no registry modules"
+    )
     users = set()
     for name, deps in graph.items():
-        if name == "ml_action.registry" or name.startswith("ml_action.registry."):
+        if name == "ml_action.adapters.registry" or name.startswith("ml_action.adapters.registry."):
             continue
-        assert not deps & inner, f"{name} imports {sorted(deps & inner)}: import them from ml_action.registry"
-        if "ml_action.registry" in deps:
+        assert not deps & inner, f"{name} imports {sorted(deps & inner)}: import them from ml_action.adapters.registry"
+        if "ml_action.adapters.registry" in deps:
             users.add(name)
     assert "ml_action.modes" in users and "ml_action.api" in users, users
 
 
 def test_the_registry_face_loads_lazily_and_every_name_resolves() -> None:
-    """``import ml_action.registry`` loads none of its modules; each exported name loads its own, never boto3."""
+    """``import ml_action.adapters.registry`` loads none of its modules; each exported name loads its own,
+    never boto3."""
     code = (
-        "import sys, ml_action.registry as r\n"
-        "print(sorted(m for m in sys.modules if m.startswith('ml_action.registry.')))\n"
+        "import sys, ml_action.adapters.registry as r\n"
+        "print(sorted(m for m in sys.modules if m.startswith('ml_action.adapters.registry.')))\n"
         "print(sorted(n for n in r.__all__ if getattr(r, n, None) is None))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ml_action.bundle import folder_name, holdout_fingerprint, result_target
 from ml_action.errors import UserError
+from ml_action.records.bundle import folder_name, holdout_fingerprint, result_target
 from tests.helpers import make_config
 
 SOURCE = {"split_of_sha256": "a" * 64, "test_size": 0.2, "seed": 42}
@@ -50,7 +50,7 @@ def test_the_default_folder_is_a_safe_segment_inside_the_workspace(tmp_path: Pat
 def test_files_the_action_wrote_read_back_as_pandas_reads_them(tmp_path: Path) -> None:
     """``snapshot.read_parquet`` (one file, no dataset layer) gives the frame ``pandas.read_parquet`` gives,
     dtypes included, so a bundle's fingerprint is the same whichever side computes it."""
-    from ml_action.snapshot import read_parquet, write_parquet
+    from ml_action.records.snapshot import read_parquet, write_parquet
 
     frame = pd.DataFrame(
         {

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_action import checks
+from ml_action.adapters.runner import Runner
 from ml_action.context import RunContext
-from ml_action.runner import Runner
+from ml_action.pipeline import checks
 from tests.helpers import make_config
 
 

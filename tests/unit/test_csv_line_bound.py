@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ml_action.errors import UserError
-from ml_action.tables import MAX_CSV_LINE, first_long_line, read_table
+from ml_action.pipeline.tables import MAX_CSV_LINE, first_long_line, read_table
 
 CASES = [b"", b"a", b"a\n", b"ab\ncde\nf", b"\n\n\nxxxx", b"abc\n" * 10, b"x" * 30 + b"\nyy\n", b"ab\n" + b"x" * 12]
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from ml_action import decide as d
+from ml_action.core import decide as d
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ml_action.report import render
-from ml_action.reproduce import data_changes
+from ml_action.pipeline.reproduce import data_changes
+from ml_action.report.markdown import render
 
 TRAIN = {
     "file": "iris.csv",

@@ -10,10 +10,10 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from ml_action.drift import DriftResult, compare_profiles
-from ml_action.leakage import leakage_warnings
-from ml_action.profile import profile_frame
-from ml_action.stattests import choose_test, wasserstein_norm
+from ml_action.core.drift import DriftResult, compare_profiles
+from ml_action.core.leakage import leakage_warnings
+from ml_action.core.profile import profile_frame
+from ml_action.core.stattests import choose_test, wasserstein_norm
 
 
 def frame(n: int, seed: int, shift: float = 0.0, p_cat: tuple[float, ...] = (0.5, 0.3, 0.2)) -> pd.DataFrame:
@@ -279,7 +279,7 @@ def _binned_by_quantiles(x: np.ndarray, y: np.ndarray, bins: int = 1024) -> floa
 def test_the_leak_screen_matches_its_definition(kind: str, n: int) -> None:
     """The one-sort screen gives exactly the plainly written screen's accuracy, and the
     point-biserial r is scipy's, including NaN for a constant label."""
-    from ml_action.leakage import _binned_accuracy, _pearson
+    from ml_action.core.leakage import _binned_accuracy, _pearson
 
     rng = np.random.default_rng(n)
     x = rng.integers(0, 4, n).astype(float) if kind == "few values" else rng.normal(size=n)
@@ -324,7 +324,7 @@ def test_identifier_column_is_not_a_leak_and_imbalanced_label_is_not_trivial() -
 
 def render_data_section(**context) -> str:
     """The data section as the report renders it (the report's Jinja environment, with its escaping filters)."""
-    from ml_action.report import render
+    from ml_action.report.markdown import render
 
     return render("data.md.j2", **{"leakage": [], **context})
 
@@ -372,7 +372,7 @@ def test_duplicate_rows_with_unhashable_cells_are_still_found() -> None:
 
 
 def test_duplicate_count_is_isin() -> None:
-    from ml_action.leakage import _present
+    from ml_action.core.leakage import _present
 
     rng = np.random.default_rng(5)
     for _ in range(200):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ml_action import escape
+from ml_action.adapters.runner import SUMMARY_LIMIT, Runner
 from ml_action.context import RunContext
-from ml_action.runner import SUMMARY_LIMIT, Runner
+from ml_action.report import escape
 
 PAYLOADS = [
     "x\n::warning::forged",

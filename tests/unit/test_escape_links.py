@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ml_action import escape
+from ml_action.report import escape
 
 ATTACK = "@org/team <b>x</b> [approve](https://evil.example/x) www.evil.example"
 

@@ -12,8 +12,8 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from ml_action.drift import DISTANCE_THRESHOLD, P_THRESHOLD, compare_profiles
-from ml_action.profile import TAIL_BUCKETS, profile_frame, tail_bucket
+from ml_action.core.drift import DISTANCE_THRESHOLD, P_THRESHOLD, compare_profiles
+from ml_action.core.profile import TAIL_BUCKETS, profile_frame, tail_bucket
 
 
 def categories(n: int, seed: int, weights: np.ndarray) -> pd.DataFrame:
@@ -167,8 +167,8 @@ def test_profile_size_worst_case_is_bounded() -> None:
 
 @pytest.mark.parametrize("gate", [{"max_regression": 0.0}, {"max_regression_pct": 0.0}])
 def test_a_tie_on_rmse_reads_no_change_not_better_by_0(gate: dict) -> None:
-    from ml_action.compare import check_gate
     from ml_action.config import Gate
+    from ml_action.core.compare import check_gate
 
     [result] = check_gate(Gate("rmse", **gate), {"rmse": 12.5}, {"rmse": 12.5}, "regression")
     assert result.passed and "no change" in result.reason and "better by" not in result.reason

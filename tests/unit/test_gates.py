@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ml_action.compare import check_gate, compare, outcome, verdict
 from ml_action.config import Gate
+from ml_action.core.compare import check_gate, compare, outcome, verdict
 from ml_action.errors import UserError
 
 CASES = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml_action import decide
 from ml_action.config import Gate
-from ml_action.health import judge
-from ml_action.metrics import Predictions, score
+from ml_action.core import decide
+from ml_action.core.health import judge
+from ml_action.core.metrics import Predictions, score
 
 
 def _rows(n: int, seed: int, acc: float) -> tuple[np.ndarray, Predictions]:

@@ -70,8 +70,8 @@ def test_a_bomb_through_the_action_is_one_short_error_line(tmp_path: Path, capsy
 
 
 def test_every_annotation_line_is_clipped(capsys: pytest.CaptureFixture[str]) -> None:
+    from ml_action.adapters.runner import ANNOTATION_LIMIT, Runner
     from ml_action.context import RunContext
-    from ml_action.runner import ANNOTATION_LIMIT, Runner
 
     runner = Runner(RunContext(github_actions=True))
     runner.error("missing columns: " + "x, " * 1_000_000, title="t" * 10_000)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ml_action.core.metrics import METRICS, Predictions, metrics_for, primary_metric, score
 from ml_action.errors import UserError
-from ml_action.metrics import METRICS, Predictions, metrics_for, primary_metric, score
 
 LOWER_IS_BETTER = {"log_loss", "rmse", "mae", "mape"}
 

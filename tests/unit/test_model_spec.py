@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ml_action.errors import UserError
-from ml_action.model_spec import Refused, class_estimator, factory_estimator
+from ml_action.pipeline.model_spec import Refused, class_estimator, factory_estimator
 
 FACTORY = """
 import os, sys
@@ -59,7 +59,7 @@ def _spec(spec: str, workspace: Path, echo: list[str] | None = None) -> object:
         ("pip:main", "installed outside the workspace"),
         ("numpy:array", "outside the workspace"),
         ("pytest:main", "loaded from outside the workspace"),
-        ("ml_action.model:make_model", "loaded from outside the workspace"),
+        ("ml_action.pipeline.model:make_model", "loaded from outside the workspace"),
         ("sklearn.pipeline:make_pipeline", "only its estimator classes may be named"),
         ("sklearn.utils.Bunch", "is not an estimator class of sklearn"),
         ("sklearn.base.BaseEstimator", "is not an estimator class of sklearn"),

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from ml_action import cli
+from ml_action.adapters.registry import open_registry
+from ml_action.adapters.registry.base import Registry
+from ml_action.adapters.runner import Runner
 from ml_action.config import Config
 from ml_action.context import RunContext
 from ml_action.modes import MODES, decide_mode
-from ml_action.registry import open_registry
-from ml_action.registry.base import Registry
-from ml_action.runner import Runner
 from tests.helpers import EXAMPLES, make_config, parse_outputs
 
 

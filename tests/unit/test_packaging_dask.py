@@ -29,7 +29,7 @@ def test_the_dask_extra_is_declared_tested_and_in_the_image() -> None:
 
 def test_version_and_config_import_no_dask() -> None:
     code = (
-        "import sys, ml_action.cli, ml_action.config, ml_action.search, ml_action.cluster; "
+        "import sys, ml_action.cli, ml_action.config, ml_action.pipeline.search, ml_action.adapters.cluster; "
         "sys.exit(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'sklearn', "
         "'joblib', 'scipy', 'pandas')) or 0)"
     )

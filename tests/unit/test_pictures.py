@@ -11,14 +11,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ml_action import escape
-from ml_action.comment import BODY_LIMIT, github_length
+from ml_action.adapters.registry import open_registry
+from ml_action.adapters.runner import Runner
 from ml_action.context import RunContext
-from ml_action.metrics import Predictions
+from ml_action.core.metrics import Predictions
 from ml_action.modes import MODES
-from ml_action.pictures import FPR_GRID, QUANTILES, confusion, pictures, roc_curve, section
-from ml_action.registry import open_registry
-from ml_action.runner import Runner
+from ml_action.report import escape
+from ml_action.report.comment import BODY_LIMIT, github_length
+from ml_action.report.pictures import FPR_GRID, QUANTILES, confusion, pictures, roc_curve, section
 from tests.helpers import make_config
 
 # ---------------------------------------------------------------------------------------------- the grammar

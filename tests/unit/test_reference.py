@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ml_action import reference as ref
-from ml_action.artifacts import save_model
+from ml_action.adapters.registry.base import Registry
+from ml_action.adapters.registry.local import LocalStore
+from ml_action.core.metrics import Predictions
 from ml_action.errors import UserError
-from ml_action.metrics import Predictions
-from ml_action.registry.base import Registry
-from ml_action.registry.local import LocalStore
+from ml_action.records import reference as ref
+from ml_action.records.artifacts import save_model
 
 
 def _preds(n: int, seed: int, acc: float, classes: list = [0, 1]) -> tuple[np.ndarray, Predictions]:  # noqa: B006
@@ -102,6 +102,6 @@ def test_fresh_vs_reference_says_why_not() -> None:
 
 
 def test_reference_file_is_an_accepted_artifact_name() -> None:
-    from ml_action.registry.schema import ARTIFACT_NAMES, REFERENCE_FILE
+    from ml_action.adapters.registry.schema import ARTIFACT_NAMES, REFERENCE_FILE
 
     assert ref.FILE == REFERENCE_FILE and ref.FILE in ARTIFACT_NAMES

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from ml_action.artifacts import save_model
+from ml_action.adapters.registry.base import Registry
+from ml_action.adapters.registry.local import LocalStore
+from ml_action.adapters.registry.store import AlreadyExists, Conflict
 from ml_action.errors import UserError
-from ml_action.registry.base import Registry
-from ml_action.registry.local import LocalStore
-from ml_action.registry.store import AlreadyExists, Conflict
+from ml_action.records.artifacts import save_model
 
 
 def _model(seed: int = 0):

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from ml_action.artifacts import is_trusted_type, save_model
+from ml_action.adapters.registry.base import Registry
+from ml_action.adapters.registry.local import LocalStore
+from ml_action.adapters.registry.schema import DamagedObject, confined
 from ml_action.errors import UserError
-from ml_action.registry.base import Registry
-from ml_action.registry.local import LocalStore
-from ml_action.registry.schema import DamagedObject, confined
+from ml_action.records.artifacts import is_trusted_type, save_model
 
 
 def _model() -> Any:
@@ -152,8 +152,8 @@ def test_confined_refuses_a_symlink_out(tmp_path: Path) -> None:
 
 
 def test_card_file_is_an_accepted_artifact_name() -> None:
-    from ml_action.card import FILE
-    from ml_action.registry.schema import ARTIFACT_NAMES
+    from ml_action.adapters.registry.schema import ARTIFACT_NAMES
+    from ml_action.records.card import FILE
 
     assert FILE in ARTIFACT_NAMES
 
@@ -284,7 +284,7 @@ def _manifest(**fields: Any) -> bytes:
     ],
 )
 def test_parsing_is_bounded_in_depth_and_size(body: bytes, problem: str) -> None:
-    from ml_action.registry.schema import parse_manifest, parse_pointer
+    from ml_action.adapters.registry.schema import parse_manifest, parse_pointer
 
     parse = parse_pointer if body.startswith(b" ") else lambda d, w: parse_manifest(d, w, "v1")
     with pytest.raises(DamagedObject, match=problem):
@@ -322,7 +322,7 @@ def test_parsing_is_bounded_in_depth_and_size(body: bytes, problem: str) -> None
     ],
 )
 def test_manifest_fields_are_checked_to_their_leaves(fields: dict[str, Any], problem: str) -> None:
-    from ml_action.registry.schema import parse_manifest
+    from ml_action.adapters.registry.schema import parse_manifest
 
     with pytest.raises(DamagedObject) as caught:
         parse_manifest(_manifest(**fields), "m/versions/v1/manifest.json", "v1")
@@ -333,8 +333,8 @@ def test_a_published_manifest_passes_every_leaf_check(registry: Registry) -> Non
     """What ml-action itself writes (profile, reference, predictions, config) passes."""
     import pandas as pd
 
-    from ml_action.profile import profile_frame
-    from ml_action.record_check import check_fields
+    from ml_action.core.profile import profile_frame
+    from ml_action.records.record_check import check_fields
 
     frame = pd.DataFrame({"x": [1.0, 2.0, None], "c": ["a", "b", "a"], "y": [0, 1, 0]})
     check_fields(

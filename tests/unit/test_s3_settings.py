@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from ml_action.adapters.registry.s3_client import make_client
 from ml_action.config import load_config
 from ml_action.errors import UserError
-from ml_action.registry.s3_client import make_client
 from ml_action.s3_settings import MAX_S3_ATTEMPTS, attempts, aws_region, endpoint_url
 from tests.helpers import make_config
 

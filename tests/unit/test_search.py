@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_action import search, search_space
+from ml_action.core.metrics import METRICS, metric_function, predict
 from ml_action.errors import UserError
-from ml_action.metrics import METRICS, metric_function, predict
+from ml_action.pipeline import search, search_space
 
 
 def test_a_space_of_every_kind_is_parsed() -> None:

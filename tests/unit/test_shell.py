@@ -14,7 +14,7 @@ from ml_action import cli
 from ml_action.config import load_config
 from ml_action.errors import UserError, WorkspaceError, for_shell
 from ml_action.inputs import csv_separator
-from ml_action.tables import read_table, sniff_separator
+from ml_action.pipeline.tables import read_table, sniff_separator
 from tests.helpers import make_config
 
 INPUT_NAMES = {"to-version", "mode", "test-size", "csv-separator"}
@@ -174,8 +174,8 @@ def test_csv_separator_values() -> None:
 
 
 def test_a_semicolon_csv_is_read_and_the_log_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from ml_action.data import load_dataset
-    from ml_action.tables import describe_separators
+    from ml_action.pipeline.data import load_dataset
+    from ml_action.pipeline.tables import describe_separators
 
     rows = "\n".join(f"{i % 3};{'ab'[i % 2]};{i % 2}" for i in range(40))
     (tmp_path / "d.csv").write_text("tenure;plan;churned\n" + rows + "\n")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from ml_action.stats import paired_bootstrap
+from ml_action.core.stats import paired_bootstrap
 
 
 def labels(n: int, seed: int, acc_candidate: float, acc_champion: float, classes: int = 2):
@@ -248,7 +248,7 @@ def test_own_values_on_the_subsampled_loop_centre_on_all_rows() -> None:
 
 
 def test_bootstrap_values_paths_agree_with_the_loop() -> None:
-    from ml_action.stats import bootstrap_values
+    from ml_action.core.stats import bootstrap_values
 
     y, a, _ = labels(1500, seed=9, acc_candidate=0.8, acc_champion=0.7, classes=3)
     obs_fast, fast, method = bootstrap_values(y, a, F1_MACRO, 50, seed=3, metric_name="f1_macro")
@@ -259,7 +259,7 @@ def test_bootstrap_values_paths_agree_with_the_loop() -> None:
 
 
 def test_two_sample_covers_a_known_drop_and_not_a_null_one() -> None:
-    from ml_action.stats import two_sample_bootstrap
+    from ml_action.core.stats import two_sample_bootstrap
 
     y_ref, a_ref, _ = labels(800, seed=10, acc_candidate=0.85, acc_champion=0.85)
     same_y, same_a, _ = labels(1500, seed=21, acc_candidate=0.85, acc_champion=0.85)
@@ -283,7 +283,7 @@ def test_two_sample_covers_a_known_drop_and_not_a_null_one() -> None:
 
 
 def test_two_sample_large_fresh_uses_the_multinomial_and_regression_rows() -> None:
-    from ml_action.stats import two_sample_bootstrap
+    from ml_action.core.stats import two_sample_bootstrap
 
     y_ref, a_ref, _ = labels(800, seed=13, acc_candidate=0.8, acc_champion=0.8)
     y_new, a_new, _ = labels(12000, seed=14, acc_candidate=0.8, acc_champion=0.8)
@@ -296,7 +296,7 @@ def test_two_sample_large_fresh_uses_the_multinomial_and_regression_rows() -> No
 
 
 def test_two_sample_rejects_a_bad_confidence() -> None:
-    from ml_action.stats import two_sample_bootstrap
+    from ml_action.core.stats import two_sample_bootstrap
 
     y, a, _ = labels(50, seed=1, acc_candidate=0.8, acc_champion=0.8)
     with pytest.raises(ValueError):
@@ -305,7 +305,7 @@ def test_two_sample_rejects_a_bad_confidence() -> None:
 
 def test_two_sample_interval_covers_the_true_difference() -> None:
     """Same process on both sides, 200 repetitions: the 90 % interval holds 0 about 90 % of the time."""
-    from ml_action.stats import two_sample_bootstrap
+    from ml_action.core.stats import two_sample_bootstrap
 
     covered = 0
     for rep in range(200):

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from ml_action import cli, terminal
+from ml_action import cli
+from ml_action.adapters import terminal
+from ml_action.adapters.registry.base import Registry
+from ml_action.adapters.runner import Runner
 from ml_action.config import Config
 from ml_action.context import RunContext
-from ml_action.registry.base import Registry
-from ml_action.runner import Runner
 from tests.helpers import ROOT, copy_example
 
 DATA = "[bold red]x[/] :smile: \x1b[31mred ::error::not ours"

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_iris
 
-from ml_action.tree_check import UnsafeModel, check_model
+from ml_action.records.tree_check import UnsafeModel, check_model
 from tests.crafted import FAR, TREE_MODELS, corrupt, estimator
 
 X, Y = load_iris(return_X_y=True)
@@ -183,7 +183,7 @@ def test_kd_and_ball_trees() -> None:
 
 
 def test_a_deep_or_huge_object_graph_is_bounded(tmp_path: Path) -> None:
-    import ml_action.tree_check as tc
+    import ml_action.records.tree_check as tc
 
     nested: list[Any] = []
     for _ in range(50):
