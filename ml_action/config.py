@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ml_action import inputs, s3_settings
-from ml_action.errors import UserError, WorkspaceError, first_line
+from ml_action.config_file import read_config_file
+from ml_action.errors import UserError, WorkspaceError
 from ml_action.inputs import Gate
+from ml_action.outputs import OUTPUTS
 from ml_action.pipeline.search_space import METHODS as SEARCH_METHODS
 from ml_action.pipeline.search_space import parse_space
 from ml_action.workspace import confine, resolve_workspace
@@ -286,27 +288,8 @@ INPUTS: tuple[Input, ...] = tuple(
 INPUT_NAMES = frozenset(i.name for i in INPUTS)
 _BY_NAME = {i.name: i for i in INPUTS}
 
-OUTPUTS: dict[str, str] = {
-    "verdict": "`pass`, `fail` or `inconclusive` (a rule with `confidence` whose interval straddles its limit; "
-    "no rule failed). In `mode: monitor`, `fail` when degraded or drifted.",
-    "health": "`mode: monitor`: `healthy`, `watch` (a significant drop, not significantly beyond the slack) or "
-    "`degraded`.",
-    "primary-metric": "Name of the primary metric.",
-    "primary-metric-value": "The candidate's value of the primary metric on the holdout.",
-    "metrics": 'JSON: `{"candidate": {...}, "champion": {...}}` scored on the same holdout rows.',
-    "champion-version": "The champion's version after this run (empty when there is none).",
-    "model-version": "The version written by `publish` (or the rollback target, or the alias's version).",
-    "model-uri": "Where that version lives (`s3://...` or a folder).",
-    "promoted": "`true` when this run made a new champion.",
-    "report-path": "Path of the markdown report.",
-    "comment-url": "URL of the PR comment (empty when none was posted).",
-    "versions": "JSON list of versions with their aliases (`mode: list`).",
-    "drift-detected": "`true` when the share of drifted columns reached `drift-share`.",
-    "drifted-columns": "JSON list of the drifted columns.",
-    "issue-url": "URL of the monitor issue (`mode: monitor`).",
-    "reproduced": "`true` when `mode: reproduce` rebuilt the version within tolerance.",
-    "winner": "`mode: leaderboard`: the key of the best result bundle that passes the gates (empty when none does).",
-}
+
+__all__ = ["INPUTS", "OUTPUTS", "Config", "Gate", "load_config", "require", "read_config_file"]
 
 
 # --------------------------------------------------------------------------- sources
@@ -322,40 +305,6 @@ def inputs_from_env(env: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def read_config_file(workspace: Path, name: str, explicit: bool) -> dict[str, Any]:
-    """Settings from the YAML config file; keys are input names (``test-size`` or ``test_size``)."""
-    import yaml
-
-    path = confine(workspace, name, "config")
-    if not path.is_file():
-        if explicit:
-            raise WorkspaceError(
-                "config",
-                f"file '{name}' does not exist in the workspace {workspace.resolve()}",
-                "Fix the path or remove `config`.",
-                workspace,
-            )
-        return {}
-    try:
-        loaded = inputs.load_yaml(path.read_text(encoding="utf-8"))
-    except inputs.UnsafeYAML as exc:
-        raise UserError("config", f"'{name}' {exc}", "Write the file as plain YAML.") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise UserError("config", f"'{name}' is not valid YAML ({first_line(exc)})", "Fix the file's syntax.") from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, Mapping):
-        raise UserError("config", f"'{name}' is not a mapping of settings", "Write `key: value` lines.")
-    out = {}
-    for key, value in loaded.items():
-        name_ = str(key).replace("_", "-")
-        if name_ not in INPUT_NAMES or name_ in ("config", "github-token"):
-            valid = ", ".join(sorted(INPUT_NAMES - {"config", "github-token"}))
-            raise UserError("config", f"'{name}' has an unknown key '{key}'", f"Valid keys: {valid}.")
-        out[name_] = value
-    return out
-
-
 def load_config(env: Mapping[str, str], flags: Mapping[str, Any] | None = None) -> Config:
     """Build the ``Config``: defaults < config file < ``INPUT_*`` < ``flags`` (input names as keys).
 
@@ -365,7 +314,7 @@ def load_config(env: Mapping[str, str], flags: Mapping[str, Any] | None = None) 
     workspace = resolve_workspace(env, str(flags.get("workspace") or from_env.get("workspace") or ""))
     config_name = flags.get("config") or from_env.get("config") or ""
     config_path = confine(workspace, config_name or "ml-action.yml", "config")
-    from_file = read_config_file(workspace, config_name or "ml-action.yml", explicit=bool(config_name))
+    from_file = read_config_file(workspace, config_name or "ml-action.yml", bool(config_name), INPUT_NAMES)
     if "workspace" in from_file:
         raise UserError(
             "config",
