@@ -25,7 +25,7 @@ from ml_action.adapters.registry.local import LocalStore
 from ml_action.adapters.registry.s3 import S3Store
 from ml_action.config import Config
 from ml_action.records.artifacts import MODEL_FILE
-from tests.unit.test_registry_local import _publish
+from tests.integration.test_registry_local import _publish
 
 try:  # tests/ as a package, or (the default) rootdir-relative imports with tests/integration on sys.path
     from .moto_server import MotoServer

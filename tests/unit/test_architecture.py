@@ -7,6 +7,7 @@ modules."""
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ def _in(name: str, layer: set[str]) -> bool:
     return any(name == m or name.startswith(m + ".") for m in layer)
 
 
+@functools.cache
 def _modules() -> dict[str, Path]:
     found = {}
     for path in PACKAGE.rglob("*.py"):
@@ -63,7 +65,9 @@ def _imports(name: str, path: Path, known: set[str]) -> set[str]:
     return out
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
+    """Read once per session: every test reads the same tree (the tests do not change the result)."""
     modules = _modules()
     return {name: _imports(name, path, set(modules)) for name, path in modules.items()}
 

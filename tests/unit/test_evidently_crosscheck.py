@@ -190,14 +190,3 @@ def test_a_column_the_model_does_not_use_is_not_called_removed() -> None:
     # a column gone from the file is still removed
     gone = compare_profiles(ref, cur.drop(columns=["z"]), "y", used=["x", "city", "flag"])
     assert gone.removed == ["z"] and gone.unused == []
-
-
-def test_evaluate_says_not_used_for_a_dropped_feature(tmp_path) -> None:
-    from tests.unit.test_modes import Run
-
-    run = Run(tmp_path)
-    assert run("publish")[0] == 0
-    code, _, summary, _ = run("evaluate", drop=("petal_width",))
-    assert code in (0, 1)
-    assert "Not used by the model (still in the data, not tested): `petal_width`" in summary
-    assert "removed: `petal_width`" not in summary

@@ -180,3 +180,12 @@ def test_an_unexpected_error_is_one_annotation_a_folded_traceback_and_exit_2(
     assert "title=internal error" in errors[0]
     group = out[out.index("::group::Traceback") : out.index("::endgroup::", out.index("::group::Traceback"))]
     assert "Traceback (most recent call last)" in group and "broken" in group
+
+
+def test_evaluate_says_not_used_for_a_dropped_feature(tmp_path) -> None:
+    run = Run(tmp_path)
+    assert run("publish")[0] == 0
+    code, _, summary, _ = run("evaluate", drop=("petal_width",))
+    assert code in (0, 1)
+    assert "Not used by the model (still in the data, not tested): `petal_width`" in summary
+    assert "removed: `petal_width`" not in summary

@@ -17,7 +17,7 @@ from ml_action.context import RunContext
 from ml_action.errors import UserError
 from ml_action.modes import MODES
 from tests.helpers import make_config, parse_outputs
-from tests.unit.test_registry_local import _publish
+from tests.integration.test_registry_local import _publish
 
 
 @pytest.fixture

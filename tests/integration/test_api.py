@@ -16,7 +16,7 @@ from ml_action import cli
 from ml_action.adapters.registry.base import Registry
 from ml_action.adapters.registry.local import LocalStore
 from ml_action.api import UnsafeModelWarning, default_cache_dir
-from tests.unit.test_registry_local import _publish
+from tests.integration.test_registry_local import _publish
 
 
 @pytest.fixture
